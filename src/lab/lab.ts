@@ -1,0 +1,464 @@
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { InputError, LabStateError, OvnkTraceError, ProcessError } from "../errors.js";
+import { dirEnv, isOurs, runOk, startDaemon, stopDaemon, type DaemonRecord, type OvnDbs } from "../ovs/daemon.js";
+import { run, type ExecResult } from "../ovs/exec.js";
+import type { LabCluster, LabNode } from "./cluster.js";
+import { kubernetesObjects } from "./kubernetes.js";
+import { labLayout, longestSocketPath, zones, type LabLayout } from "./layout.js";
+import { networkPolicies } from "./network-policy.js";
+import {
+  clusterRouter,
+  EXTERNAL_BRIDGE,
+  localNode,
+  PHYSNET,
+  pods as podPorts,
+  remoteNode,
+  services,
+} from "./northbound.js";
+import { CtlBatch, kv, quote } from "./ovsdb-batch.js";
+
+const OVS_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema";
+const NB_SCHEMA = "/usr/share/ovn/ovn-nb.ovsschema";
+const SB_SCHEMA = "/usr/share/ovn/ovn-sb.ovsschema";
+export const DEFAULT_LAB_DIR = "/tmp/ovnkube-trace-lab";
+
+export type DaemonRole = "nb" | "sb" | "northd" | "ovsdb-server" | "ovs-vswitchd" | "ovn-controller" | "fabric";
+
+export interface LabDaemon extends DaemonRecord {
+  readonly role: DaemonRole;
+  /** Node or zone the daemon belongs to ("fabric" for the underlay switch). */
+  readonly owner: string;
+}
+
+/** What `lab up` leaves in `<dir>/lab.json`: enough for any later process to use and stop the lab. */
+export interface LabState {
+  readonly version: 1;
+  readonly dir: string;
+  readonly scenarioFile?: string;
+  phase: "starting" | "up";
+  readonly cluster: LabCluster;
+  readonly daemons: LabDaemon[];
+  readonly timingsMs: Record<string, number>;
+}
+
+export type Progress = (step: string, ms: number) => void;
+
+export function readLabState(dir: string): LabState | undefined {
+  const file = labLayout(dir).stateFile;
+  if (!existsSync(file)) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, "utf8")) as LabState;
+  } catch (e) {
+    throw new LabStateError(`${file} is not a lab state file`, {
+      cause: e,
+      hint: `remove ${dir} if no lab daemons run from it`,
+    });
+  }
+}
+
+function writeState(s: LabState): void {
+  writeFileSync(labLayout(s.dir).stateFile, JSON.stringify(s, null, 2));
+}
+
+/** Daemons of the lab that are not running any more. */
+export function deadDaemons(s: LabState): LabDaemon[] {
+  return s.daemons.filter((d) => !isOurs(d));
+}
+
+/** The environment in which `ovs-vsctl`, `ovs-appctl`, `ovn-nbctl`, `ovn-trace`... act on one lab node. */
+export function nodeEnv(s: LabState, node: string): NodeJS.ProcessEnv {
+  const n = findNode(s.cluster, node);
+  const l = labLayout(s.dir);
+  return dirEnv(l.node(n.name), l.dbs(n.zone));
+}
+
+export function findNode(c: LabCluster, name: string): LabNode {
+  const n = c.nodes.find((x) => x.name === name);
+  if (n === undefined) {
+    throw new InputError(`unknown node "${name}"`, { hint: `lab nodes: ${c.nodes.map((x) => x.name).join(", ")}` });
+  }
+  return n;
+}
+
+/** Runs one command in a lab node's environment (argv, never a shell string). */
+export function runOnNode(s: LabState, node: string, argv: readonly string[], timeoutMs = 30_000): Promise<ExecResult> {
+  return run(argv, { env: nodeEnv(s, node), timeoutMs });
+}
+
+class Starter {
+  readonly l: LabLayout;
+  readonly state: LabState;
+  constructor(
+    readonly c: LabCluster,
+    dir: string,
+    scenarioFile: string | undefined,
+  ) {
+    this.l = labLayout(dir);
+    this.state = {
+      version: 1,
+      dir,
+      ...(scenarioFile === undefined ? {} : { scenarioFile }),
+      phase: "starting",
+      cluster: c,
+      daemons: [],
+      timingsMs: {},
+    };
+  }
+
+  async daemon(role: DaemonRole, owner: string, program: string, args: string[], dir: string, dbs: OvnDbs = {}) {
+    const d = await startDaemon(program, args, dir, dbs);
+    this.state.daemons.push({ ...d, role, owner });
+    writeState(this.state);
+    return d;
+  }
+
+  async ovsdb(role: "nb" | "sb" | "ovsdb-server" | "fabric", owner: string, dir: string, file: string, schema: string, sock: string) {
+    mkdirSync(dir, { recursive: true });
+    await runOk(["ovsdb-tool", "create", join(dir, file), schema], dir);
+    await this.daemon(role, owner, "ovsdb-server", [`--remote=punix:${sock}`, join(dir, file)], dir);
+  }
+
+  async zone(zone: string): Promise<void> {
+    const dbs = this.l.dbs(zone);
+    const nbDir = this.l.zone(zone, "nb");
+    const sbDir = this.l.zone(zone, "sb");
+    await Promise.all([
+      this.ovsdb("nb", zone, nbDir, "ovnnb_db.db", NB_SCHEMA, dbs.nb.slice(5)),
+      this.ovsdb("sb", zone, sbDir, "ovnsb_db.db", SB_SCHEMA, dbs.sb.slice(5)),
+    ]);
+    await Promise.all([
+      runOk(["ovn-nbctl", "init", "--", "set", "NB_Global", ".", `name=${quote(zone)}`], nbDir, dbs),
+      runOk(["ovn-sbctl", "init"], sbDir, dbs),
+    ]);
+    await this.daemon("northd", zone, "ovn-northd", [`--ovnnb-db=${dbs.nb}`, `--ovnsb-db=${dbs.sb}`], this.l.zone(zone, "northd"));
+  }
+
+  async fabric(): Promise<void> {
+    const dir = this.l.fabric;
+    await this.ovsdb("fabric", "fabric", dir, "conf.db", OVS_SCHEMA, join(dir, "db.sock"));
+    await runOk(["ovs-vsctl", "--no-wait", "init"], dir);
+    await this.daemon("fabric", "fabric", "ovs-vswitchd", ["--enable-dummy=system", "-vvconn:off"], dir);
+    // The underlay L2 network (kind's docker bridge): a NORMAL switch with one wire per node.
+    const b = new CtlBatch().add("add-br", "kind");
+    for (const [i] of this.c.nodes.entries()) {
+      b.add("add-port", "kind", `wire${i}`).add(
+        "set",
+        "interface",
+        `wire${i}`,
+        kv("options", "pstream", `punix:${this.l.fabricSocket(i)}`),
+      );
+    }
+    await runOk(b.argv("ovs-vsctl", ["--timeout=20"]), dir);
+  }
+
+  async node(n: LabNode, i: number): Promise<void> {
+    const dir = this.l.node(n.name);
+    const pcap = this.l.pcapDir(n.name);
+    mkdirSync(pcap, { recursive: true });
+    const dbs = this.l.dbs(n.zone);
+    await this.ovsdb("ovsdb-server", n.name, dir, "conf.db", OVS_SCHEMA, join(dir, "db.sock"));
+    await runOk(["ovs-vsctl", "--no-wait", "init"], dir);
+    // --enable-dummy=system: the system datapath and netdevs become userspace dummies; no kernel interface.
+    await this.daemon("ovs-vswitchd", n.name, "ovs-vswitchd", ["--enable-dummy=system", "-vvconn:off"], dir);
+    const b = new CtlBatch()
+      .add("add-br", EXTERNAL_BRIDGE)
+      .add("set", "bridge", EXTERNAL_BRIDGE, kv("other-config", "hwaddr", n.mac))
+      .add("add-port", EXTERNAL_BRIDGE, "eth0")
+      .add(
+        "set",
+        "interface",
+        "eth0",
+        kv("options", "stream", `unix:${this.l.fabricSocket(i)}`),
+        kv("options", "tx_pcap", join(pcap, "eth0-tx.pcap")),
+        kv("options", "rxq_pcap", join(pcap, "eth0-rx.pcap")),
+      )
+      .add(
+        "set",
+        "open_vswitch",
+        ".",
+        kv("external-ids", "hostname", n.name),
+        kv("external-ids", "system-id", n.chassisId),
+        kv("external-ids", "ovn-remote", dbs.sb),
+        kv("external-ids", "ovn-encap-type", "geneve"),
+        kv("external-ids", "ovn-encap-ip", n.ip),
+        kv("external-ids", "ovn-bridge-mappings", `${PHYSNET}:${EXTERNAL_BRIDGE}`),
+        kv("external-ids", "ovn-monitor-all", "true"),
+        kv("external-ids", "ovn-is-interconn", String(this.c.shape === "interconnect")),
+      )
+      .add("add-br", "br-int")
+      .add("set", "bridge", "br-int", "fail-mode=secure", kv("other-config", "disable-in-band", "true"));
+    const port = (iface: string, ids: Record<string, string>): void => {
+      b.add("add-port", "br-int", iface).add(
+        "set",
+        "interface",
+        iface,
+        ...Object.entries(ids).map(([k, v]) => kv("external-ids", k, v)),
+        kv("options", "tx_pcap", join(pcap, `${iface}-tx.pcap`)),
+        kv("options", "rxq_pcap", join(pcap, `${iface}-rx.pcap`)),
+      );
+    };
+    port("ovn-k8s-mp0", { "iface-id": `k8s-${n.name}` });
+    for (const p of this.c.pods) {
+      if (p.node !== n.name || p.hostNetwork) continue;
+      port(p.iface, {
+        "iface-id": p.lsp,
+        "iface-id-ver": p.uid,
+        "attached_mac": p.mac,
+        "ip_addresses": this.c.families.flatMap((f) => (p.ips[f] === undefined ? [] : [p.ips[f]])).join(","),
+        "sandbox": p.iface,
+        "iface-status": "active",
+      });
+    }
+    await runOk(b.argv("ovs-vsctl", ["--timeout=20"]), dir);
+    // Runtime-only underlay state (not in conf.db): the node IP on breth0 and its route,
+    // and, as ovnkube-node's gateway flows do, geneve to the node IP always ends on the host.
+    const prefix = this.c.underlay.cidr.split("/")[1] ?? "16";
+    await runOk(["ovs-appctl", "netdev-dummy/ip4addr", EXTERNAL_BRIDGE, `${n.ip}/${prefix}`], dir);
+    await runOk(["ovs-appctl", "ovs/route/add", `${n.ip}/${prefix}`, EXTERNAL_BRIDGE], dir);
+    await runOk(
+      ["ovs-ofctl", "add-flow", EXTERNAL_BRIDGE, `priority=100,in_port=eth0,udp,nw_dst=${n.ip},tp_dst=6081,actions=LOCAL`],
+      dir,
+    );
+    for (const m of this.c.nodes) {
+      if (m.name !== n.name) await runOk(["ovs-appctl", "tnl/neigh/set", EXTERNAL_BRIDGE, m.ip, m.mac], dir);
+    }
+    await this.daemon("ovn-controller", n.name, "ovn-controller", [], dir, dbs);
+  }
+
+  /** Interconnect: the other nodes' chassis, as ovnkube-controller writes them into this zone's SB. */
+  async remoteChassis(zone: string, local: readonly LabNode[]): Promise<void> {
+    const b = new CtlBatch();
+    for (const m of this.c.nodes) {
+      if (local.includes(m)) continue;
+      const id = `@e${m.nodeId}`;
+      b.add(
+        `--id=${id}`,
+        "create",
+        "encap",
+        "type=geneve",
+        `ip=${quote(m.ip)}`,
+        `chassis_name=${quote(m.chassisId)}`,
+        kv("options", "csum", "true"),
+      );
+      b.add("create", "chassis", `name=${quote(m.chassisId)}`, `hostname=${quote(m.name)}`, `encaps=${id}`, kv("other_config", "is-remote", "true"));
+    }
+    if (b.size > 0) await runOk(b.argv("ovn-sbctl"), this.l.zone(zone, "sb"), this.l.dbs(zone));
+  }
+
+  async northbound(zone: string, local: readonly LabNode[]): Promise<void> {
+    const dbs = this.l.dbs(zone);
+    const dir = this.l.zone(zone, "nb");
+    const names = new Set(local.map((n) => n.name));
+    const topo = new CtlBatch();
+    clusterRouter(this.c, topo);
+    for (const n of local) localNode(this.c, n, topo);
+    for (const n of this.c.nodes) if (this.c.shape === "interconnect" && !names.has(n.name)) remoteNode(this.c, n, topo);
+    podPorts(this.c, names, topo);
+    services(this.c, local, topo);
+    await runOk(topo.argv("ovn-nbctl", ["--timeout=30"]), dir, dbs);
+    const pol = new CtlBatch();
+    networkPolicies(this.c, names, pol);
+    if (pol.size > 0) await runOk(pol.argv("ovn-nbctl", ["--timeout=30"]), dir, dbs);
+    await runOk(["ovn-nbctl", "--timeout=30", "--wait=sb", "sync"], dir, dbs);
+    // What the gateway routers would have learned from the underlay gateway's ARP replies;
+    // ovn-trace reads only SB MAC_Binding, so without it traces stop at an ARP request.
+    const sb = new CtlBatch();
+    for (const n of local) {
+      const dp = await this.sbFind(zone, "datapath_binding", `external_ids:name=GR_${n.name}`);
+      sb.add("create", "mac_binding", `datapath=${dp}`, `logical_port=rtoe-GR_${n.name}`, `ip=${quote(this.c.underlay.gateway)}`, `mac="02:42:ac:12:00:01"`);
+    }
+    // OVN before 23.09 leaves remote ports unbound; ovnkube-controller binds them to the remote chassis.
+    for (const m of this.c.nodes) {
+      if (this.c.shape !== "interconnect" || names.has(m.name)) continue;
+      const ch = await this.sbFind(zone, "chassis", `name=${m.chassisId}`);
+      sb.add("set", "port_binding", `tstor-${m.name}`, `chassis=${ch}`);
+    }
+    await runOk(sb.argv("ovn-sbctl"), this.l.zone(zone, "sb"), dbs);
+  }
+
+  private async sbFind(zone: string, table: string, cond: string): Promise<string> {
+    const r = await runOk(["ovn-sbctl", "--bare", "--columns=_uuid", "find", table, cond], this.l.zone(zone, "sb"), this.l.dbs(zone));
+    const uuid = r.stdout.trim().split("\n")[0] ?? "";
+    if (!/^[0-9a-f-]{36}$/.test(uuid)) throw new ProcessError(`zone ${zone}: no ${table} with ${cond} in the SB`);
+    return uuid;
+  }
+
+  async ready(zone: string, local: readonly LabNode[]): Promise<void> {
+    const dbs = this.l.dbs(zone);
+    const sbDir = this.l.zone(zone, "sb");
+    for (const n of local) await runOk(["ovn-sbctl", "--timeout=30", "wait-until", "chassis", n.chassisId], sbDir, dbs);
+    await runOk(["ovn-nbctl", "--timeout=60", "--wait=hv", "sync"], this.l.zone(zone, "nb"), dbs);
+    const expectUp = new Set([
+      ...local.map((n) => `k8s-${n.name}`),
+      ...this.c.pods.filter((p) => !p.hostNetwork && local.some((n) => n.name === p.node)).map((p) => p.lsp),
+    ]);
+    await poll(`zone ${zone}: pod ports up`, 30_000, async () => {
+      const r = await run(["ovn-nbctl", "--format=csv", "--no-headings", "--columns=name,up", "list", "logical_switch_port"], {
+        env: dirEnv(this.l.zone(zone, "nb"), dbs),
+      });
+      const up = new Set(r.stdout.split("\n").filter((l) => l.endsWith(",true")).map((l) => l.split(",")[0]?.replace(/"/g, "")));
+      return [...expectUp].every((p) => up.has(p));
+    });
+    const tunnels = this.c.nodes.length - 1;
+    for (const n of local) {
+      await poll(`node ${n.name}: ${tunnels} geneve tunnels`, 30_000, async () => {
+        const r = await run(["ovs-vsctl", "--bare", "--columns=ofport", "find", "interface", "type=geneve"], {
+          env: dirEnv(this.l.node(n.name)),
+        });
+        return r.stdout.split("\n").filter((x) => /^[1-9]\d*$/.test(x.trim())).length === tunnels;
+      });
+    }
+  }
+}
+
+async function poll(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new ProcessError(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+export interface UpResult {
+  readonly state: LabState;
+  /** False when the same lab was already running and nothing was done. */
+  readonly started: boolean;
+}
+
+/**
+ * Brings a lab up from a resolved scenario. A running lab of the same scenario is a no-op; any
+ * other running lab is an error; a half lab (some daemons dead) is torn down first. If starting
+ * fails, everything started is stopped again: never a half lab.
+ */
+export async function labUp(
+  c: LabCluster,
+  dir: string = DEFAULT_LAB_DIR,
+  opts: { scenarioFile?: string; progress?: Progress } = {},
+): Promise<UpResult> {
+  const existing = readLabState(dir);
+  if (existing !== undefined) {
+    const dead = deadDaemons(existing);
+    if (existing.phase === "up" && dead.length === 0) {
+      if (JSON.stringify(existing.cluster) === JSON.stringify(c)) return { state: existing, started: false };
+      throw new LabStateError(`a different lab (scenario "${existing.cluster.name}", ${existing.cluster.shape}) is running in ${dir}`, {
+        hint: `stop it first with: ovnkube-trace lab down --dir ${dir}`,
+      });
+    }
+    if (existing.phase === "starting" && dead.length === 0 && lockHeld(dir)) {
+      throw new LabStateError(`a lab is being started in ${dir} by another process`, { hint: "wait for it, or run lab down" });
+    }
+    await labDown(dir);
+  } else if (existsSync(dir) && !isEmptyDir(dir)) {
+    throw new LabStateError(`${dir} exists and is not a lab directory`, { hint: "choose another --dir or remove it" });
+  }
+  const sock = longestSocketPath(dir, c);
+  if (sock.length > 100) {
+    throw new InputError(`lab directory ${dir} is too long for unix socket paths (${sock})`, { hint: "use a shorter --dir" });
+  }
+  mkdirSync(dir, { recursive: true });
+  const lock = takeLock(dir);
+  const s = new Starter(c, dir, opts.scenarioFile);
+  const t0 = performance.now();
+  let t = t0;
+  const step = (name: string): void => {
+    const now = performance.now();
+    s.state.timingsMs[name] = Math.round(now - t);
+    opts.progress?.(name, Math.round(now - t));
+    t = now;
+  };
+  try {
+    writeState(s.state);
+    const zs = zones(c);
+    await Promise.all([s.fabric(), ...zs.map((z) => s.zone(z.zone))]);
+    step("databases and northd");
+    await Promise.all(c.nodes.map((n, i) => s.node(n, i)));
+    step(`${c.nodes.length} nodes (ovsdb-server, ovs-vswitchd, ovn-controller)`);
+    await Promise.all(zs.map((z) => s.remoteChassis(z.zone, z.nodes)));
+    await Promise.all(zs.map((z) => s.northbound(z.zone, z.nodes)));
+    step("OVN topology, pods, services, network policies");
+    await Promise.all(zs.map((z) => s.ready(z.zone, z.nodes)));
+    step("ports up, tunnels ready");
+    writeFileSync(labLayout(dir).kubernetesFile, JSON.stringify(kubernetesObjects(c), null, 2));
+    s.state.phase = "up";
+    s.state.timingsMs.total = Math.round(performance.now() - t0);
+    writeState(s.state);
+    return { state: s.state, started: true };
+  } catch (e) {
+    await stopAll(s.state.daemons);
+    rmSync(dir, { recursive: true, force: true });
+    if (e instanceof OvnkTraceError) throw e;
+    throw new ProcessError("lab up failed; everything it started was stopped", { cause: e });
+  } finally {
+    closeSync(lock);
+  }
+}
+
+function isEmptyDir(dir: string): boolean {
+  try {
+    return readdirLen(dir) === 0;
+  } catch {
+    return false;
+  }
+}
+
+function readdirLen(dir: string): number {
+  return (readdirSyncSafe(dir) ?? []).length;
+}
+
+import { readdirSync } from "node:fs";
+function readdirSyncSafe(dir: string): string[] | undefined {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return undefined;
+  }
+}
+
+function takeLock(dir: string): number {
+  const file = labLayout(dir).lockFile;
+  try {
+    const fd = openSync(file, "wx");
+    writeFileSync(fd, String(process.pid));
+    return fd;
+  } catch {
+    throw new LabStateError(`${dir} is locked by another lab command (${file})`, { hint: "wait for it to finish" });
+  }
+}
+
+function lockHeld(dir: string): boolean {
+  try {
+    const pid = Number(readFileSync(labLayout(dir).lockFile, "utf8"));
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const STOP_ORDER: readonly DaemonRole[] = ["ovn-controller", "northd", "ovs-vswitchd", "fabric", "ovsdb-server", "sb", "nb"];
+
+async function stopAll(daemons: readonly LabDaemon[]): Promise<number> {
+  let stopped = 0;
+  // Controllers first, databases last; each group in parallel.
+  for (const role of STOP_ORDER) {
+    const group = daemons.filter((d) => d.role === role && (role !== "fabric" || d.program === "ovs-vswitchd"));
+    const rest = role === "ovsdb-server" ? daemons.filter((d) => d.role === "fabric" && d.program === "ovsdb-server") : [];
+    const results = await Promise.all([...group, ...rest].map((d) => stopDaemon(d)));
+    stopped += results.filter(Boolean).length;
+  }
+  return stopped;
+}
+
+/** Stops every daemon of the lab by pid and removes its directory. Returns how many were running. */
+export async function labDown(dir: string = DEFAULT_LAB_DIR): Promise<number> {
+  const s = readLabState(dir);
+  if (s === undefined) {
+    if (existsSync(join(dir, ".lock"))) rmSync(dir, { recursive: true, force: true });
+    return 0;
+  }
+  const stopped = await stopAll(s.daemons);
+  rmSync(dir, { recursive: true, force: true });
+  return stopped;
+}

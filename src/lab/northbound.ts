@@ -1,0 +1,278 @@
+import type { Family } from "../net/ip.js";
+import { JOIN_NETWORK, TRANSIT_NETWORK, type LabCluster, type LabNode, type LabService } from "./cluster.js";
+import { CtlBatch, kv, quote } from "./ovsdb-batch.js";
+
+/** What ovnkube-controller writes into a zone's NB database, as ovn-nbctl transactions. */
+
+export const CLUSTER_ROUTER = "ovn_cluster_router";
+export const JOIN_SWITCH = "join";
+export const TRANSIT_SWITCH = "transit_switch";
+/** ovn-kubernetes' BaseTransitSwitchTunnelKey + network id 0. */
+export const TRANSIT_SWITCH_TUNNEL_KEY = 16711683;
+export const PHYSNET = "physnet";
+export const EXTERNAL_BRIDGE = "breth0";
+const CONTROLLER = "default-network-controller";
+
+const fams = (c: LabCluster): readonly Family[] => c.families;
+const prefixLen = (cidr: string): string => cidr.split("/")[1] ?? "";
+const joinRouterIp = (f: Family): string => (f === 4 ? "100.64.0.1" : "fd98::1");
+const v6Prefix = (subnet: string): string => subnet.split("/")[0] ?? "";
+const hostPort = (ip: string, port: number): string => (ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`);
+
+/** The cluster router, its join side, and the transit switch in interconnect mode. */
+export function clusterRouter(c: LabCluster, b: CtlBatch): void {
+  b.add("lr-add", CLUSTER_ROUTER);
+  b.add(
+    "set",
+    "logical_router",
+    CLUSTER_ROUTER,
+    kv("external_ids", "k8s-cluster-router", "yes"),
+    kv("external_ids", "k8s-ovn-topo-version", 13),
+  );
+  b.add("ls-add", JOIN_SWITCH);
+  b.add(
+    "lrp-add",
+    CLUSTER_ROUTER,
+    `rtoj-${CLUSTER_ROUTER}`,
+    "0a:58:64:40:00:01",
+    ...fams(c).map((f) => `${joinRouterIp(f)}/${prefixLen(JOIN_NETWORK[f])}`),
+  );
+  routerPortOnSwitch(b, JOIN_SWITCH, `jtor-${CLUSTER_ROUTER}`, `rtoj-${CLUSTER_ROUTER}`);
+  if (c.shape === "interconnect") {
+    b.add("ls-add", TRANSIT_SWITCH);
+    b.add(
+      "set",
+      "logical_switch",
+      TRANSIT_SWITCH,
+      kv("other_config", "interconn-ts", TRANSIT_SWITCH),
+      kv("other_config", "requested-tnl-key", TRANSIT_SWITCH_TUNNEL_KEY),
+      kv("other_config", "mcast_snoop", "true"),
+      kv("other_config", "mcast_querier", "false"),
+      kv("other_config", "mcast_flood_unregistered", "true"),
+    );
+  }
+}
+
+function routerPortOnSwitch(b: CtlBatch, ls: string, lsp: string, lrp: string): void {
+  b.add("lsp-add", ls, lsp);
+  b.add("lsp-set-type", lsp, "router");
+  b.add("lsp-set-addresses", lsp, "router");
+  b.add("lsp-set-options", lsp, `router-port=${lrp}`);
+}
+
+/** Node switch, management port, gateway router and external switch of a node of this zone. */
+export function localNode(c: LabCluster, n: LabNode, b: CtlBatch): void {
+  const f = fams(c);
+  b.add("ls-add", n.name);
+  if (n.subnets[4] !== undefined) b.add("set", "logical_switch", n.name, kv("other_config", "subnet", n.subnets[4]));
+  if (n.subnets[6] !== undefined)
+    b.add("set", "logical_switch", n.name, kv("other_config", "ipv6_prefix", v6Prefix(n.subnets[6])));
+  b.add("lrp-add", CLUSTER_ROUTER, `rtos-${n.name}`, n.gatewayMac, ...f.flatMap((x) => n.gatewayCidrs[x] ?? []));
+  routerPortOnSwitch(b, n.name, `stor-${n.name}`, `rtos-${n.name}`);
+  const mgmt = `k8s-${n.name}`;
+  b.add("lsp-add", n.name, mgmt);
+  b.add("lsp-set-addresses", mgmt, [n.mgmtMac, ...f.flatMap((x) => n.mgmtIps[x] ?? [])].join(" "));
+
+  // Gateway router (shared gateway mode), bound to the node's chassis.
+  const gr = `GR_${n.name}`;
+  b.add("lr-add", gr);
+  b.add(
+    "set",
+    "logical_router",
+    gr,
+    kv("options", "chassis", n.chassisId),
+    kv("options", "lb_force_snat_ip", "router_ip"),
+    kv("options", "snat-ct-zone", 0),
+    kv("options", "always_learn_from_arp_request", "false"),
+    kv("options", "dynamic_neigh_routers", "true"),
+    kv("external_ids", "physical_ip", n.ip),
+    kv("external_ids", "physical_ips", [n.ip, ...(n.ipv6 === undefined ? [] : [n.ipv6])].join(",")),
+  );
+  b.add(
+    "lrp-add",
+    gr,
+    `rtoj-${gr}`,
+    n.joinMac,
+    ...f.flatMap((x) => (n.joinIps[x] === undefined ? [] : [`${n.joinIps[x]}/${prefixLen(JOIN_NETWORK[x])}`])),
+  );
+  routerPortOnSwitch(b, JOIN_SWITCH, `jtor-${gr}`, `rtoj-${gr}`);
+  const ext = `ext_${n.name}`;
+  b.add("ls-add", ext);
+  // rtoe-GR_<node> carries the node IP and breth0's MAC, as in ovn-kubernetes' shared gateway.
+  const underlayLen = prefixLen(c.underlay.cidr);
+  b.add("lrp-add", gr, `rtoe-${gr}`, n.mac, `${n.ip}/${underlayLen}`, ...(n.ipv6 === undefined ? [] : [`${n.ipv6}/64`]));
+  routerPortOnSwitch(b, ext, `etor-${gr}`, `rtoe-${gr}`);
+  const localnet = `${EXTERNAL_BRIDGE}_${n.name}`;
+  b.add("lsp-add", ext, localnet);
+  b.add("lsp-set-type", localnet, "localnet");
+  b.add("lsp-set-addresses", localnet, "unknown");
+  b.add("lsp-set-options", localnet, `network_name=${PHYSNET}`);
+
+  for (const x of f) {
+    const net = c.clusterNetwork[x];
+    if (net === undefined) continue;
+    b.add("lr-route-add", gr, net, joinRouterIp(x));
+    const sub = n.subnets[x];
+    const join = n.joinIps[x];
+    if (sub !== undefined && join !== undefined) b.add("--policy=src-ip", "lr-route-add", CLUSTER_ROUTER, sub, join);
+  }
+  b.add("lr-route-add", gr, "0.0.0.0/0", c.underlay.gateway, `rtoe-${gr}`);
+  if (c.clusterNetwork[4] !== undefined) b.add("lr-nat-add", gr, "snat", n.ip, c.clusterNetwork[4]);
+  if (n.ipv6 !== undefined && c.clusterNetwork[6] !== undefined) {
+    if (c.underlay.gatewayV6 !== undefined) b.add("lr-route-add", gr, "::/0", c.underlay.gatewayV6, `rtoe-${gr}`);
+    b.add("lr-nat-add", gr, "snat", n.ipv6, c.clusterNetwork[6]);
+  }
+
+  if (c.shape === "interconnect") {
+    const rtots = `rtots-${n.name}`;
+    b.add(
+      "lrp-add",
+      CLUSTER_ROUTER,
+      rtots,
+      n.transitMac,
+      ...f.flatMap((x) => (n.transitIps[x] === undefined ? [] : [`${n.transitIps[x]}/${prefixLen(TRANSIT_NETWORK[x])}`])),
+    );
+    b.add("set", "logical_router_port", rtots, kv("options", "mcast_flood", "true"));
+    const tstor = `tstor-${n.name}`;
+    routerPortOnSwitch(b, TRANSIT_SWITCH, tstor, rtots);
+    b.add("lsp-set-options", tstor, `router-port=${rtots}`, `requested-tnl-key=${n.nodeId}`);
+    b.add("set", "logical_switch_port", tstor, kv("external_ids", "node", n.name));
+  }
+}
+
+/** A node of another zone, as the local zone sees it: a remote transit port and routes to its pods. */
+export function remoteNode(c: LabCluster, n: LabNode, b: CtlBatch): void {
+  const tstor = `tstor-${n.name}`;
+  const f = fams(c);
+  b.add("lsp-add", TRANSIT_SWITCH, tstor);
+  b.add("lsp-set-type", tstor, "remote");
+  b.add(
+    "lsp-set-addresses",
+    tstor,
+    [
+      n.transitMac,
+      ...f.flatMap((x) => (n.transitIps[x] === undefined ? [] : [`${n.transitIps[x]}/${prefixLen(TRANSIT_NETWORK[x])}`])),
+    ].join(" "),
+  );
+  b.add("lsp-set-options", tstor, `requested-tnl-key=${n.nodeId}`, `requested-chassis=${n.name}`);
+  b.add("set", "logical_switch_port", tstor, kv("external_ids", "node", n.name));
+  for (const x of f) {
+    const sub = n.subnets[x];
+    const via = n.transitIps[x];
+    if (sub === undefined || via === undefined) continue;
+    const id = `@r${x}_${n.nodeId}`;
+    b.add(
+      `--id=${id}`,
+      "create",
+      "logical_router_static_route",
+      `ip_prefix=${quote(sub)}`,
+      `nexthop=${quote(via)}`,
+      kv("external_ids", "ic-node", n.name),
+      kv("external_ids", "k8s.ovn.org/network", "default"),
+      kv("external_ids", "k8s.ovn.org/topology", "layer3"),
+    );
+    b.add("add", "logical_router", CLUSTER_ROUTER, "static_routes", id);
+  }
+}
+
+/** Pod logical switch ports of this zone's nodes. */
+export function pods(c: LabCluster, local: ReadonlySet<string>, b: CtlBatch): void {
+  for (const p of c.pods) {
+    if (p.hostNetwork || !local.has(p.node)) continue;
+    const addrs = [p.mac, ...c.families.flatMap((f) => p.ips[f] ?? [])].join(" ");
+    b.add("lsp-add", p.node, p.lsp);
+    b.add("lsp-set-addresses", p.lsp, addrs);
+    b.add("lsp-set-port-security", p.lsp, addrs);
+    b.add(
+      "set",
+      "logical_switch_port",
+      p.lsp,
+      kv("options", "requested-chassis", p.node),
+      kv("options", "iface-id-ver", p.uid),
+      kv("external_ids", "namespace", p.namespace),
+      kv("external_ids", "pod", "true"),
+    );
+  }
+}
+
+export const LB_GROUPS = {
+  cluster: "clusterLBGroup",
+  switch: "clusterSwitchLBGroup",
+  router: "clusterRouterLBGroup",
+} as const;
+
+function lbVips(svc: LabService, protocol: string, frontends: readonly { ip: string; port: number }[]): string[] {
+  return frontends.map(({ ip, port }) => {
+    const sp = svc.ports.find((x) => x.protocol === protocol && (x.port === port || x.nodePort === port));
+    const fam: Family = ip.includes(":") ? 6 : 4;
+    const backends = svc.endpoints
+      .flatMap((e) => (e.ips[fam] === undefined || sp === undefined ? [] : [hostPort(e.ips[fam], sp.targetPort)]))
+      .join(",");
+    return kv("vips", hostPort(ip, port), backends);
+  });
+}
+
+function createLb(b: CtlBatch, id: string, name: string, svc: LabService, protocol: string, vips: string[]): void {
+  b.add(
+    `--id=${id}`,
+    "create",
+    "load_balancer",
+    `name=${quote(name)}`,
+    `protocol=${protocol.toLowerCase()}`,
+    ...vips,
+    kv("external_ids", "k8s.ovn.org/kind", "Service"),
+    kv("external_ids", "k8s.ovn.org/owner", `${svc.namespace}/${svc.name}`),
+    kv("options", "event", "false"),
+    kv("options", "reject", "true"),
+    kv("options", "skip_snat", "false"),
+    kv("options", "neighbor_responder", "none"),
+    kv("options", "hairpin_snat_ip", "169.254.0.5 fd69::5"),
+  );
+}
+
+/**
+ * Service load balancers, as ovnkube-controller writes them in every zone: one `_cluster` LB per
+ * protocol in clusterLBGroup (attached to every local node switch and gateway router), and one
+ * `node_router+switch_<node>` LB per protocol and local node for NodePorts.
+ */
+export function services(c: LabCluster, local: readonly LabNode[], b: CtlBatch): void {
+  const clusterLbs: string[] = [];
+  for (const [i, svc] of c.services.entries()) {
+    for (const protocol of [...new Set(svc.ports.map((p) => p.protocol))]) {
+      const ports = svc.ports.filter((p) => p.protocol === protocol);
+      const clusterVips = c.families.flatMap((f) => {
+        const ip = svc.clusterIPs[f];
+        return ip === undefined ? [] : ports.map((p) => ({ ip, port: p.port }));
+      });
+      const id = `@lb${i}${protocol}`;
+      createLb(b, id, `Service_${svc.namespace}/${svc.name}_${protocol}_cluster`, svc, protocol, lbVips(svc, protocol, clusterVips));
+      clusterLbs.push(id);
+      if (svc.type !== "NodePort") continue;
+      for (const n of local) {
+        const nodeVips = [n.ip, ...(n.ipv6 === undefined ? [] : [n.ipv6])].flatMap((ip) =>
+          ports.flatMap((p) => (p.nodePort === undefined ? [] : [{ ip, port: p.nodePort }])),
+        );
+        const nid = `${id}_${n.nodeId}`;
+        createLb(
+          b,
+          nid,
+          `Service_${svc.namespace}/${svc.name}_${protocol}_node_router+switch_${n.name}`,
+          svc,
+          protocol,
+          lbVips(svc, protocol, nodeVips),
+        );
+        b.add("add", "logical_switch", n.name, "load_balancer", nid);
+        b.add("add", "logical_router", `GR_${n.name}`, "load_balancer", nid);
+      }
+    }
+  }
+  b.add("--id=@gc", "create", "load_balancer_group", `name=${LB_GROUPS.cluster}`, `load_balancer=[${clusterLbs.join(",")}]`);
+  b.add("--id=@gs", "create", "load_balancer_group", `name=${LB_GROUPS.switch}`);
+  b.add("--id=@gr", "create", "load_balancer_group", `name=${LB_GROUPS.router}`);
+  for (const n of local) {
+    b.add("add", "logical_switch", n.name, "load_balancer_group", "@gc", "@gs");
+    b.add("add", "logical_router", `GR_${n.name}`, "load_balancer_group", "@gc", "@gr");
+  }
+}
+
+export { CONTROLLER };

@@ -1,0 +1,332 @@
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { InputError, ProcessError } from "../errors.js";
+import { contains, parseCidr, parseIp, type Family } from "../net/ip.js";
+import { describeFailure } from "../ovs/exec.js";
+import type { LabCluster, LabPod } from "./cluster.js";
+import { runOnNode, type LabState } from "./lab.js";
+import { labLayout } from "./layout.js";
+import { decodeFrame, formatPacket, readPcap, type EthernetFrame, type DecodedFrame } from "./pcap.js";
+
+/**
+ * Ground truth: inject one real packet at a pod's OVS port (netdev-dummy/receive) and read back,
+ * from the pcap of every port of every node, where it came out and with which addresses.
+ */
+
+export type ProbeProtocol = "tcp" | "udp" | "icmp";
+
+export type ProbeTarget =
+  | { readonly kind: "pod"; readonly namespace: string; readonly name: string }
+  | { readonly kind: "service"; readonly namespace: string; readonly name: string }
+  | { readonly kind: "ip"; readonly ip: string };
+
+export interface ProbeRequest {
+  readonly src: { readonly namespace: string; readonly name: string };
+  readonly dst: ProbeTarget;
+  readonly protocol: ProbeProtocol;
+  readonly dstPort?: number;
+  readonly srcPort?: number;
+  readonly family?: Family;
+  /** How long to wait for the packet to come out somewhere (default 1000 ms; quiet after 250 ms ends it). */
+  readonly waitMs?: number;
+}
+
+/** Addresses of a packet as captured (after any NAT on the way). */
+export interface SeenPacket {
+  readonly ethSrc: string;
+  readonly ethDst: string;
+  readonly src: string;
+  readonly dst: string;
+  readonly ttl: number;
+  readonly protocol: string;
+  readonly srcPort?: number;
+  readonly dstPort?: number;
+  readonly tcpFlags?: readonly string[];
+  readonly icmpType?: number;
+  readonly summary: string;
+}
+
+export type PortOwner =
+  | { readonly kind: "pod"; readonly namespace: string; readonly name: string }
+  | { readonly kind: "management-port" }
+  | { readonly kind: "uplink" };
+
+export interface Arrival {
+  readonly node: string;
+  readonly iface: string;
+  readonly owner: PortOwner;
+  /** "forward": the probe itself; "reply": something sent back to the source (e.g. a TCP RST). */
+  readonly direction: "forward" | "reply";
+  readonly packet: SeenPacket;
+  /** Set when the frame on the uplink was the probe inside a geneve tunnel to another node. */
+  readonly geneve?: { readonly vni: number; readonly outerSrc: string; readonly outerDst: string; readonly ingressPortKey?: number; readonly egressPortKey?: number };
+}
+
+export type ProbeVerdict =
+  | { readonly kind: "delivered"; readonly namespace: string; readonly pod: string; readonly node: string; readonly packet: SeenPacket }
+  | { readonly kind: "delivered-to-host"; readonly node: string; readonly packet: SeenPacket }
+  | { readonly kind: "left-cluster"; readonly node: string; readonly packet: SeenPacket }
+  | { readonly kind: "rejected"; readonly packet: SeenPacket }
+  | { readonly kind: "not-delivered" };
+
+export interface ProbeResult {
+  readonly injected: {
+    readonly node: string;
+    readonly iface: string;
+    readonly packet: string;
+    readonly family: Family;
+    readonly srcIp: string;
+    readonly dstIp: string;
+    readonly srcPort: number;
+    readonly dstPort: number;
+  };
+  readonly verdict: ProbeVerdict;
+  readonly arrivals: readonly Arrival[];
+}
+
+export function findPod(c: LabCluster, namespace: string, name: string): LabPod {
+  const p = c.pods.find((x) => x.namespace === namespace && x.name === name);
+  if (p === undefined) {
+    throw new InputError(`pod ${namespace}/${name} not found in the lab`, {
+      hint: `lab pods: ${c.pods.map((x) => `${x.namespace}/${x.name}`).join(", ")}`,
+    });
+  }
+  return p;
+}
+
+interface Resolved {
+  readonly pod: LabPod;
+  readonly family: Family;
+  readonly srcIp: string;
+  readonly dstIp: string;
+  readonly dstPort: number;
+  readonly dstMac: string;
+}
+
+function resolve(c: LabCluster, req: ProbeRequest): Resolved {
+  const pod = findPod(c, req.src.namespace, req.src.name);
+  if (pod.hostNetwork) throw new InputError(`pod ${pod.namespace}/${pod.name} is host-networked: it has no OVS port to inject at`);
+  let family: Family | undefined = req.family;
+  let dstIp: string;
+  let dstPort = req.dstPort ?? 80;
+  const d = req.dst;
+  if (d.kind === "ip") {
+    const ip = parseIp(d.ip);
+    if (ip === undefined) throw new InputError(`"${d.ip}" is not an IP address`);
+    if (family !== undefined && family !== ip.family) throw new InputError(`${d.ip} is not an IPv${family} address`);
+    family = ip.family;
+    dstIp = d.ip;
+  } else if (d.kind === "pod") {
+    const dst = findPod(c, d.namespace, d.name);
+    family ??= dst.ips[4] !== undefined && pod.ips[4] !== undefined ? 4 : 6;
+    const ip = dst.ips[family];
+    if (ip === undefined) throw new InputError(`pod ${d.namespace}/${d.name} has no IPv${family} address`);
+    dstIp = ip;
+  } else {
+    const svc = c.services.find((s) => s.namespace === d.namespace && s.name === d.name);
+    if (svc === undefined) throw new InputError(`service ${d.namespace}/${d.name} not found in the lab`);
+    family ??= svc.clusterIPs[4] !== undefined && pod.ips[4] !== undefined ? 4 : 6;
+    const ip = svc.clusterIPs[family];
+    if (ip === undefined) throw new InputError(`service ${d.namespace}/${d.name} has no IPv${family} cluster IP`);
+    dstIp = ip;
+    const proto = req.protocol.toUpperCase();
+    const sp = svc.ports.find((p) => (req.dstPort === undefined || p.port === req.dstPort) && p.protocol === proto);
+    if (sp === undefined && req.protocol !== "icmp") {
+      throw new InputError(`service ${d.namespace}/${d.name} has no ${proto} port${req.dstPort === undefined ? "" : ` ${req.dstPort}`}`);
+    }
+    dstPort = sp?.port ?? dstPort;
+  }
+  const srcIp = pod.ips[family];
+  if (srcIp === undefined) throw new InputError(`pod ${pod.namespace}/${pod.name} has no IPv${family} address`);
+  // On-link destinations are reached directly (the pod resolves their MAC); the rest via the gateway.
+  const node = c.nodes.find((n) => n.name === pod.node);
+  const subnetText = node?.subnets[family];
+  const subnet = subnetText === undefined ? undefined : parseCidr(subnetText);
+  const dstParsed = parseIp(dstIp);
+  const peer = c.pods.find((p) => !p.hostNetwork && p.ips[family] === dstIp);
+  const onLink = subnet !== undefined && dstParsed !== undefined && contains(subnet, dstParsed) && peer !== undefined;
+  return { pod, family, srcIp, dstIp, dstPort, dstMac: onLink ? peer.mac : (node?.gatewayMac ?? "") };
+}
+
+/** The packet in the ODP flow syntax netdev-dummy/receive takes. */
+function odpPacket(r: Resolved, protocol: ProbeProtocol, srcPort: number): string {
+  const v4 = r.family === 4;
+  const proto = protocol === "tcp" ? 6 : protocol === "udp" ? 17 : v4 ? 1 : 58;
+  const l3 = v4
+    ? `eth_type(0x0800),ipv4(src=${r.srcIp},dst=${r.dstIp},proto=${proto},tos=0,ttl=64,frag=no)`
+    : `eth_type(0x86dd),ipv6(src=${r.srcIp},dst=${r.dstIp},proto=${proto},tclass=0,hlimit=64,frag=no)`;
+  const l4 =
+    protocol === "tcp"
+      ? `tcp(src=${srcPort},dst=${r.dstPort}),tcp_flags(syn)`
+      : protocol === "udp"
+        ? `udp(src=${srcPort},dst=${r.dstPort})`
+        : v4
+          ? "icmp(type=8,code=0)"
+          : "icmpv6(type=128,code=0)";
+  return `eth(src=${r.pod.mac},dst=${r.dstMac}),${l3},${l4}`;
+}
+
+interface Capture {
+  readonly node: string;
+  readonly iface: string;
+  readonly owner: PortOwner;
+  readonly file: string;
+  offset: number;
+}
+
+function captures(s: LabState): Capture[] {
+  const l = labLayout(s.dir);
+  return s.cluster.nodes.flatMap((n) => {
+    const dir = l.pcapDir(n.name);
+    const ports: { iface: string; owner: PortOwner }[] = [
+      { iface: "eth0", owner: { kind: "uplink" } },
+      { iface: "ovn-k8s-mp0", owner: { kind: "management-port" } },
+      ...s.cluster.pods
+        .filter((p) => p.node === n.name && !p.hostNetwork)
+        .map((p) => ({ iface: p.iface, owner: { kind: "pod", namespace: p.namespace, name: p.name } as const })),
+    ];
+    return ports.map(({ iface, owner }) => {
+      const file = join(dir, `${iface}-tx.pcap`);
+      return { node: n.name, iface, owner, file, offset: existsSync(file) ? statSync(file).size : 0 };
+    });
+  });
+}
+
+function seen(f: EthernetFrame): SeenPacket | undefined {
+  const l3 = f.l3;
+  if (l3.kind !== "ipv4" && l3.kind !== "ipv6") return undefined;
+  const l4 = f.l4;
+  const base = {
+    ethSrc: f.eth.src,
+    ethDst: f.eth.dst,
+    src: l3.src,
+    dst: l3.dst,
+    ttl: l3.kind === "ipv4" ? l3.ttl : l3.hopLimit,
+    summary: formatPacket(f),
+  };
+  if (l4 === undefined || l4.kind === "unknown") return { ...base, protocol: "ip" };
+  if (l4.kind === "tcp") return { ...base, protocol: "tcp", srcPort: l4.srcPort, dstPort: l4.dstPort, tcpFlags: l4.flags };
+  if (l4.kind === "udp") return { ...base, protocol: "udp", srcPort: l4.srcPort, dstPort: l4.dstPort };
+  return { ...base, protocol: l4.kind, icmpType: l4.type };
+}
+
+/** Is this captured packet our probe (forward) or a reply to it? */
+function classify(p: SeenPacket, protocol: ProbeProtocol, srcPort: number, family: Family): "forward" | "reply" | undefined {
+  if (protocol === "icmp") {
+    if (p.icmpType === (family === 4 ? 8 : 128)) return "forward";
+    if (p.icmpType === (family === 4 ? 0 : 129)) return "reply";
+    return undefined;
+  }
+  if (p.protocol === protocol && p.srcPort === srcPort) return "forward";
+  if (p.protocol === protocol && p.dstPort === srcPort) return "reply";
+  // An ICMP error (e.g. port unreachable from an LB reject) quoting our packet.
+  if ((p.protocol === "icmp" && p.icmpType === 3) || (p.protocol === "icmpv6" && p.icmpType === 1)) return "reply";
+  return undefined;
+}
+
+function readNew(c: Capture): DecodedFrame[] {
+  if (!existsSync(c.file)) return [];
+  const buf = readFileSync(c.file);
+  if (buf.length <= Math.max(c.offset, 24)) return [];
+  const header = buf.subarray(0, 24);
+  const body = buf.subarray(Math.max(c.offset, 24));
+  return readPcap(Buffer.concat([header, body]), { allowTruncatedTail: true }).map((p) => decodeFrame(p.frame));
+}
+
+let nextPort = 40000 + (process.pid % 10000);
+
+/** Injects one real packet and reports where it arrived. */
+export async function probe(s: LabState, req: ProbeRequest): Promise<ProbeResult> {
+  const r = resolve(s.cluster, req);
+  const srcPort = req.srcPort ?? (nextPort = nextPort >= 60000 ? 40000 : nextPort + 1);
+  const packet = odpPacket(r, req.protocol, srcPort);
+  const caps = captures(s);
+  const res = await runOnNode(s, r.pod.node, ["ovs-appctl", "netdev-dummy/receive", r.pod.iface, packet], 10_000);
+  if (res.exitCode !== 0) throw new ProcessError(`could not inject the probe: ${describeFailure(res)}`);
+
+  // Wait until the captures are quiet (or the limit), reading only what was appended.
+  const limit = Date.now() + (req.waitMs ?? 1000);
+  let lastGrowth = Date.now();
+  let sizes = caps.map((c) => (existsSync(c.file) ? statSync(c.file).size : 0));
+  while (Date.now() < limit && Date.now() - lastGrowth < 250) {
+    await sleep(25);
+    const now = caps.map((c) => (existsSync(c.file) ? statSync(c.file).size : 0));
+    if (now.some((v, i) => v !== sizes[i])) lastGrowth = Date.now();
+    sizes = now;
+  }
+
+  const arrivals: Arrival[] = [];
+  for (const c of caps) {
+    for (const f of readNew(c)) {
+      if (f.kind !== "eth") continue;
+      const g = f.geneve;
+      if (g?.kind === "geneve" && g.inner.kind === "eth") {
+        const inner = seen(g.inner);
+        const outer = f.l3;
+        const dir = inner && classify(inner, req.protocol, srcPort, r.family);
+        if (inner && dir && (outer.kind === "ipv4" || outer.kind === "ipv6")) {
+          arrivals.push({
+            node: c.node,
+            iface: c.iface,
+            owner: c.owner,
+            direction: dir,
+            packet: inner,
+            geneve: {
+              vni: g.vni,
+              outerSrc: outer.src,
+              outerDst: outer.dst,
+              ...(g.ovnIngressPortKey === undefined ? {} : { ingressPortKey: g.ovnIngressPortKey }),
+              ...(g.ovnEgressPortKey === undefined ? {} : { egressPortKey: g.ovnEgressPortKey }),
+            },
+          });
+        }
+        continue;
+      }
+      const p = seen(f);
+      const dir = p && classify(p, req.protocol, srcPort, r.family);
+      if (p && dir) arrivals.push({ node: c.node, iface: c.iface, owner: c.owner, direction: dir, packet: p });
+    }
+  }
+  return {
+    injected: { node: r.pod.node, iface: r.pod.iface, packet, family: r.family, srcIp: r.srcIp, dstIp: r.dstIp, srcPort, dstPort: r.dstPort },
+    verdict: verdictOf(arrivals, r.pod),
+    arrivals,
+  };
+}
+
+function verdictOf(arrivals: readonly Arrival[], src: LabPod): ProbeVerdict {
+  const fwd = arrivals.filter((a) => a.direction === "forward" && a.geneve === undefined);
+  for (const a of fwd) {
+    if (a.owner.kind === "pod" && !(a.owner.namespace === src.namespace && a.owner.name === src.name)) {
+      return { kind: "delivered", namespace: a.owner.namespace, pod: a.owner.name, node: a.node, packet: a.packet };
+    }
+  }
+  const host = fwd.find((a) => a.owner.kind === "management-port");
+  if (host) return { kind: "delivered-to-host", node: host.node, packet: host.packet };
+  const out = fwd.find((a) => a.owner.kind === "uplink");
+  if (out) return { kind: "left-cluster", node: out.node, packet: out.packet };
+  const back = arrivals.find((a) => a.direction === "reply" && a.owner.kind === "pod" && a.owner.name === src.name && a.owner.namespace === src.namespace);
+  if (back) return { kind: "rejected", packet: back.packet };
+  return { kind: "not-delivered" };
+}
+
+/** One line per verdict, for people. */
+export function describeProbe(r: ProbeResult): string {
+  const i = r.injected;
+  const head = `probe ${i.srcIp}:${i.srcPort} -> ${i.dstIp}:${i.dstPort} injected on ${i.node} (${i.iface})`;
+  const v = r.verdict;
+  const pkt = (p: SeenPacket): string => `${p.src}${p.srcPort === undefined ? "" : `:${p.srcPort}`} -> ${p.dst}${p.dstPort === undefined ? "" : `:${p.dstPort}`}, ttl ${p.ttl}`;
+  switch (v.kind) {
+    case "delivered":
+      return `${head}\n  delivered to pod ${v.namespace}/${v.pod} on ${v.node}: ${pkt(v.packet)}`;
+    case "delivered-to-host":
+      return `${head}\n  delivered to the host of ${v.node} (ovn-k8s-mp0): ${pkt(v.packet)}`;
+    case "left-cluster":
+      return `${head}\n  left the cluster through ${v.node}'s uplink: ${pkt(v.packet)}`;
+    case "rejected":
+      return `${head}\n  rejected: ${v.packet.summary}`;
+    case "not-delivered":
+      return `${head}\n  not delivered anywhere`;
+  }
+}

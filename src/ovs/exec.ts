@@ -1,0 +1,73 @@
+import { spawn } from "node:child_process";
+import { findBinary } from "./binaries.js";
+
+/** The result of running a command: a failed command is data, not an exception. */
+export interface ExecResult {
+  readonly argv: readonly string[];
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly timedOut: boolean;
+  readonly durationMs: number;
+}
+
+export interface ExecOptions {
+  readonly env?: NodeJS.ProcessEnv;
+  readonly timeoutMs?: number;
+  readonly input?: string;
+  readonly cwd?: string;
+}
+
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+/** Runs argv[0] (an OVS/OVN program name or a path) with argv[1..]; never through a shell. */
+export function run(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+  const [program, ...args] = argv;
+  if (program === undefined) throw new TypeError("run: empty argv");
+  const file = program.includes("/") ? program : findBinary(program);
+  const started = performance.now();
+  return new Promise((resolve) => {
+    const child = spawn(file, args, {
+      env: options.env ?? process.env,
+      cwd: options.cwd,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    child.stdout.on("data", (b: Buffer) => out.push(b));
+    child.stderr.on("data", (b: Buffer) => err.push(b));
+    const finish = (exitCode: number, extraErr = ""): void => {
+      clearTimeout(timer);
+      resolve({
+        argv,
+        exitCode,
+        stdout: Buffer.concat(out).toString("utf8"),
+        stderr: Buffer.concat(err).toString("utf8") + extraErr,
+        timedOut,
+        durationMs: Math.round(performance.now() - started),
+      });
+    };
+    child.on("error", (e) => {
+      finish(127, e.message);
+    });
+    child.on("close", (code, signal) => {
+      finish(code ?? (signal === null ? 1 : 128 + 9));
+    });
+    child.stdin.on("error", () => undefined);
+    child.stdin.end(options.input ?? "");
+  });
+}
+
+/** One line naming a failed command, for error messages. */
+export function describeFailure(r: ExecResult): string {
+  const full = r.argv.join(" ");
+  const cmd = full.length > 160 ? `${full.slice(0, 160)} …` : full;
+  if (r.timedOut) return `${cmd}: timed out after ${r.durationMs} ms`;
+  const why = r.stderr.trim() || r.stdout.trim() || "no output";
+  return `${cmd}: exit ${r.exitCode}: ${why.split("\n").slice(-3).join(" | ")}`;
+}
