@@ -18,5 +18,7 @@ export function normalizeGoFlags(argv: readonly string[]): string[] {
 /** "ns/name" or "name" (namespace from the flag default). */
 export function splitRef(ref: string, defaultNamespace: string): { namespace: string; name: string } {
   const i = ref.indexOf("/");
-  return i < 0 ? { namespace: defaultNamespace, name: ref } : { namespace: ref.slice(0, i), name: ref.slice(i + 1) };
+  return i < 0
+    ? { namespace: defaultNamespace, name: ref }
+    : { namespace: ref.slice(0, i), name: ref.slice(i + 1) };
 }

@@ -4,7 +4,15 @@ import { InputError, LabStateError } from "../errors.js";
 import type { ClusterShape } from "../lab/scenario.js";
 import { defaultDemoCases, runDemoCase, type DemoOutcome } from "../lab/demo.js";
 import { DEFAULT_SCENARIO } from "../lab/examples.js";
-import { DEFAULT_LAB_DIR, deadDaemons, labDown, labUp, nodeEnv, readLabState, type LabState } from "../lab/lab.js";
+import {
+  DEFAULT_LAB_DIR,
+  deadDaemons,
+  labDown,
+  labUp,
+  nodeEnv,
+  readLabState,
+  type LabState,
+} from "../lab/lab.js";
 import { labLayout } from "../lab/layout.js";
 import { loadScenarioFile } from "../lab/load-scenario.js";
 import { describeProbe, probe, type ProbeProtocol, type ProbeTarget } from "../lab/probe.js";
@@ -32,9 +40,12 @@ function runningLab(dir: string): LabState {
   }
   const dead = deadDaemons(s);
   if (dead.length > 0) {
-    throw new LabStateError(`the lab in ${dir} is broken: ${dead.map((d) => `${d.owner}/${d.program}`).join(", ")} not running`, {
-      hint: "restart it: ovnkube-trace lab down && ovnkube-trace lab up",
-    });
+    throw new LabStateError(
+      `the lab in ${dir} is broken: ${dead.map((d) => `${d.owner}/${d.program}`).join(", ")} not running`,
+      {
+        hint: "restart it: ovnkube-trace lab down && ovnkube-trace lab up",
+      },
+    );
   }
   return s;
 }
@@ -46,10 +57,18 @@ function statusText(s: LabState): string {
     `kubernetes objects: ${labLayout(s.dir).kubernetesFile}`,
     "",
     "NODE".padEnd(24) + "ZONE".padEnd(24) + "IP".padEnd(16) + "SUBNETS",
-    ...c.nodes.map((n) => n.name.padEnd(24) + n.zone.padEnd(24) + n.ip.padEnd(16) + Object.values(n.subnets).join(",")),
+    ...c.nodes.map(
+      (n) => n.name.padEnd(24) + n.zone.padEnd(24) + n.ip.padEnd(16) + Object.values(n.subnets).join(","),
+    ),
     "",
     "POD".padEnd(48) + "NODE".padEnd(24) + "IPS".padEnd(34) + "OVS PORT",
-    ...c.pods.map((p) => `${p.namespace}/${p.name}`.padEnd(48) + p.node.padEnd(24) + Object.values(p.ips).join(",").padEnd(34) + (p.hostNetwork ? "(host network)" : p.iface)),
+    ...c.pods.map(
+      (p) =>
+        `${p.namespace}/${p.name}`.padEnd(48) +
+        p.node.padEnd(24) +
+        Object.values(p.ips).join(",").padEnd(34) +
+        (p.hostNetwork ? "(host network)" : p.iface),
+    ),
   ];
   return lines.join("\n");
 }
@@ -57,10 +76,13 @@ function statusText(s: LabState): string {
 export function registerLabCommands(program: Command): void {
   const lab = program
     .command("lab")
-    .description("the built-in lab: a real ovn-kubernetes-shaped OVN cluster on this machine (no containers)");
+    .description(
+      "the built-in lab: a real ovn-kubernetes-shaped OVN cluster on this machine (no containers)",
+    );
   const dirOpt = (c: Command): Command =>
     c.option("--dir <DIR>", "lab directory (default $OVNKUBE_TRACE_LAB_DIR or " + DEFAULT_LAB_DIR + ")");
-  const dirOf = (o: { dir?: string }): string => o.dir ?? process.env.OVNKUBE_TRACE_LAB_DIR ?? DEFAULT_LAB_DIR;
+  const dirOf = (o: { dir?: string }): string =>
+    o.dir ?? process.env.OVNKUBE_TRACE_LAB_DIR ?? DEFAULT_LAB_DIR;
 
   dirOpt(
     lab
@@ -73,33 +95,50 @@ export function registerLabCommands(program: Command): void {
     const fmt = outputFormat(o.output);
     const cluster = loadScenarioFile(o.scenario, shapeOf(o.shape));
     const r = await labUp(cluster, dirOf(o), { scenarioFile: o.scenario, progress: progressReporter() });
-    if (fmt === "json") out(JSON.stringify({ started: r.started, dir: r.state.dir, timingsMs: r.state.timingsMs }, null, 2));
+    if (fmt === "json")
+      out(JSON.stringify({ started: r.started, dir: r.state.dir, timingsMs: r.state.timingsMs }, null, 2));
     else if (!r.started) out(`lab "${cluster.name}" is already running in ${r.state.dir}; nothing to do`);
-    else out(`lab "${cluster.name}" (${cluster.shape}, ${cluster.nodes.length} nodes) is up in ${r.state.timingsMs.total ?? 0} ms: ${r.state.dir}\ntry: ovnkube-trace lab status${o.dir === undefined ? "" : ` --dir ${o.dir}`}`);
+    else
+      out(
+        `lab "${cluster.name}" (${cluster.shape}, ${cluster.nodes.length} nodes) is up in ${r.state.timingsMs.total ?? 0} ms: ${r.state.dir}\ntry: ovnkube-trace lab status${o.dir === undefined ? "" : ` --dir ${o.dir}`}`,
+      );
   });
 
-  dirOpt(lab.command("status").description("show the lab's nodes, pods and daemons").option("-o, --output <FORMAT>", "text | json")).action(
-    (o: { dir?: string; output?: string }) => {
-      const fmt = outputFormat(o.output);
-      const dir = dirOf(o);
-      const s = readLabState(dir);
-      if (s === undefined) throw new LabStateError(`no lab in ${dir}`, { hint: "start one with: ovnkube-trace lab up" });
-      const dead = deadDaemons(s);
-      if (fmt === "json") out(JSON.stringify({ ...s, deadDaemons: dead }, null, 2));
-      else out(statusText(s));
-      if (dead.length > 0 || s.phase !== "up") process.exitCode = 1;
-    },
-  );
+  dirOpt(
+    lab
+      .command("status")
+      .description("show the lab's nodes, pods and daemons")
+      .option("-o, --output <FORMAT>", "text | json"),
+  ).action((o: { dir?: string; output?: string }) => {
+    const fmt = outputFormat(o.output);
+    const dir = dirOf(o);
+    const s = readLabState(dir);
+    if (s === undefined)
+      throw new LabStateError(`no lab in ${dir}`, { hint: "start one with: ovnkube-trace lab up" });
+    const dead = deadDaemons(s);
+    if (fmt === "json") out(JSON.stringify({ ...s, deadDaemons: dead }, null, 2));
+    else out(statusText(s));
+    if (dead.length > 0 || s.phase !== "up") process.exitCode = 1;
+  });
 
-  dirOpt(lab.command("env").argument("<NODE>", "node name").description("print the environment for running ovs-vsctl, ovs-appctl, ovn-nbctl, ovn-trace... on a node by hand")).action(
-    (node: string, o: { dir?: string }) => {
-      const s = runningLab(dirOf(o));
-      const env = nodeEnv(s, node);
-      const keys = Object.keys(env).filter((k) => /^(OVS|OVN)_/.test(k)).sort();
-      out(`# eval "$(ovnkube-trace lab env ${node})"; then: ovs-vsctl show, ovs-appctl ofproto/trace br-int ..., ovn-nbctl show, ovn-trace ...`);
-      out(keys.map((k) => `export ${k}=${env[k] ?? ""}`).join("\n"));
-    },
-  );
+  dirOpt(
+    lab
+      .command("env")
+      .argument("<NODE>", "node name")
+      .description(
+        "print the environment for running ovs-vsctl, ovs-appctl, ovn-nbctl, ovn-trace... on a node by hand",
+      ),
+  ).action((node: string, o: { dir?: string }) => {
+    const s = runningLab(dirOf(o));
+    const env = nodeEnv(s, node);
+    const keys = Object.keys(env)
+      .filter((k) => /^(OVS|OVN)_/.test(k))
+      .sort();
+    out(
+      `# eval "$(ovnkube-trace lab env ${node})"; then: ovs-vsctl show, ovs-appctl ofproto/trace br-int ..., ovn-nbctl show, ovn-trace ...`,
+    );
+    out(keys.map((k) => `export ${k}=${env[k] ?? ""}`).join("\n"));
+  });
 
   dirOpt(
     lab
@@ -120,8 +159,20 @@ export function registerLabCommands(program: Command): void {
       .option("-o, --output <FORMAT>", "text | json"),
   ).action(
     async (o: {
-      dir?: string; src: string; dst?: string; service?: string; dstIp?: string; srcNamespace: string; dstNamespace: string;
-      tcp?: boolean; udp?: boolean; icmp?: boolean; dstPort: string; srcPort?: string; addrFamily?: string; output?: string;
+      dir?: string;
+      src: string;
+      dst?: string;
+      service?: string;
+      dstIp?: string;
+      srcNamespace: string;
+      dstNamespace: string;
+      tcp?: boolean;
+      udp?: boolean;
+      icmp?: boolean;
+      dstPort: string;
+      srcPort?: string;
+      addrFamily?: string;
+      output?: string;
     }) => {
       const fmt = outputFormat(o.output);
       const protos = (["tcp", "udp", "icmp"] as const).filter((p) => o[p] === true);
@@ -137,7 +188,8 @@ export function registerLabCommands(program: Command): void {
             : { kind: "ip", ip: o.dstIp ?? "" };
       const port = (v: string, flag: string): number => {
         const n = Number(v);
-        if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InputError(`${flag} must be a port number (1-65535), not "${v}"`);
+        if (!Number.isInteger(n) || n < 1 || n > 65535)
+          throw new InputError(`${flag} must be a port number (1-65535), not "${v}"`);
         return n;
       };
       if (o.addrFamily !== undefined && o.addrFamily !== "ip4" && o.addrFamily !== "ip6") {
@@ -155,7 +207,9 @@ export function registerLabCommands(program: Command): void {
     },
   );
 
-  dirOpt(lab.command("down").description("stop every lab daemon (by pid) and remove the lab directory")).action(async (o: { dir?: string }) => {
+  dirOpt(
+    lab.command("down").description("stop every lab daemon (by pid) and remove the lab directory"),
+  ).action(async (o: { dir?: string }) => {
     const t = performance.now();
     const n = await labDown(dirOf(o));
     out(`stopped ${n} daemons in ${Math.round(performance.now() - t)} ms; removed ${dirOf(o)}`);
@@ -163,7 +217,10 @@ export function registerLabCommands(program: Command): void {
 }
 
 function renderOutcome(o: DemoOutcome): string {
-  const lines = [`\n${o.case.title}`, `  ${o.case.src.namespace}/${o.case.src.name} -> ${o.case.dst.namespace}/${o.case.dst.name} ${o.case.protocol.toUpperCase()} ${o.case.dstPort}`];
+  const lines = [
+    `\n${o.case.title}`,
+    `  ${o.case.src.namespace}/${o.case.src.name} -> ${o.case.dst.namespace}/${o.case.dst.name} ${o.case.protocol.toUpperCase()} ${o.case.dstPort}`,
+  ];
   for (const h of o.hops) {
     const v = h.verdict;
     const what =
@@ -174,7 +231,11 @@ function renderOutcome(o: DemoOutcome): string {
           : `error: ${v.message}`;
     lines.push(`  ovn-trace on ${h.node}: ${what}`);
   }
-  lines.push(...describeProbe(o.probe).split("\n").map((l, i) => (i === 0 ? `  real packet: ${l}` : `  ${l}`)));
+  lines.push(
+    ...describeProbe(o.probe)
+      .split("\n")
+      .map((l, i) => (i === 0 ? `  real packet: ${l}` : `  ${l}`)),
+  );
   lines.push(`  trace and real packet ${o.agree ? "agree" : "DISAGREE"}`);
   return lines.join("\n");
 }
@@ -182,7 +243,9 @@ function renderOutcome(o: DemoOutcome): string {
 export function registerDemoCommand(program: Command): void {
   program
     .command("demo")
-    .description("bring the lab up, trace a pod to a pod on another node, check it against a real packet, tear down")
+    .description(
+      "bring the lab up, trace a pod to a pod on another node, check it against a real packet, tear down",
+    )
     .option("--scenario <FILE>", "scenario YAML or JSON", DEFAULT_SCENARIO)
     .option("--shape <SHAPE>", "central | interconnect")
     .option("--keep", "leave the lab running afterwards")
@@ -193,9 +256,12 @@ export function registerDemoCommand(program: Command): void {
       const { state } = await labUp(cluster, dir, { progress: progressReporter() });
       let agreeAll = true;
       try {
-        out(`lab "${cluster.name}" (${cluster.shape}, ${cluster.nodes.length} nodes, ${state.daemons.length} daemons) up in ${state.timingsMs.total ?? 0} ms`);
+        out(
+          `lab "${cluster.name}" (${cluster.shape}, ${cluster.nodes.length} nodes, ${state.daemons.length} daemons) up in ${state.timingsMs.total ?? 0} ms`,
+        );
         const cases = defaultDemoCases(state);
-        if (cases.length === 0) throw new InputError("the demo needs pods default/client and default/web in the scenario");
+        if (cases.length === 0)
+          throw new InputError("the demo needs pods default/client and default/web in the scenario");
         for (const k of cases) {
           const r = await runDemoCase(state, k);
           agreeAll &&= r.agree;

@@ -8,7 +8,9 @@ import { registerDemoCommand, registerLabCommands } from "./lab-commands.js";
 async function main(argv: readonly string[]): Promise<number> {
   const program = new Command()
     .name("ovnkube-trace")
-    .description("Trace a packet through an OVN-Kubernetes cluster, node by node, and explain the verdict in Kubernetes terms.")
+    .description(
+      "Trace a packet through an OVN-Kubernetes cluster, node by node, and explain the verdict in Kubernetes terms.",
+    )
     .version("0.1.0")
     .exitOverride()
     .showHelpAfterError("(run with --help for usage)");
@@ -22,7 +24,12 @@ async function main(argv: readonly string[]): Promise<number> {
     if (e instanceof OvnkTraceError) {
       process.stderr.write(`error: ${e.message}\n`);
       if (e.cause !== undefined && process.env.OVNKUBE_TRACE_DEBUG === undefined) {
-        const cause = e.cause instanceof Error ? e.cause.message : String(e.cause);
+        const cause =
+          e.cause instanceof Error
+            ? e.cause.message
+            : typeof e.cause === "string"
+              ? e.cause
+              : JSON.stringify(e.cause);
         process.stderr.write(`  cause: ${cause}\n`);
       }
       if (e.hint !== undefined) process.stderr.write(`  hint: ${e.hint}\n`);
@@ -31,7 +38,8 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     const msg = e instanceof Error ? e.message : String(e);
     process.stderr.write(`internal error: ${msg}\n  (set OVNKUBE_TRACE_DEBUG=1 for details)\n`);
-    if (process.env.OVNKUBE_TRACE_DEBUG !== undefined && e instanceof Error) process.stderr.write(`${e.stack ?? ""}\n`);
+    if (process.env.OVNKUBE_TRACE_DEBUG !== undefined && e instanceof Error)
+      process.stderr.write(`${e.stack ?? ""}\n`);
     return 70;
   }
 }

@@ -43,7 +43,13 @@ export interface LogicalHop {
   readonly verdict: LogicalVerdict;
 }
 
-function microflow(r: LogicalTraceRequest, inport: string, ethSrc: string, ethDst: string, ttl: number): string {
+function microflow(
+  r: LogicalTraceRequest,
+  inport: string,
+  ethSrc: string,
+  ethDst: string,
+  ttl: number,
+): string {
   const v = r.src.ip.includes(":") ? "ip6" : "ip4";
   const l4 =
     r.protocol === "icmp"
@@ -82,10 +88,17 @@ export function logicalVerdict(out: string): LogicalVerdict {
   }
   if (verdict !== undefined) return verdict;
   const err = out.split("\n").find((l) => /unknown (datapath|port)|syntax error|ovn-trace:/.test(l));
-  return err === undefined ? { kind: "dropped", stage, line: stageLine } : { kind: "error", message: err.trim() };
+  return err === undefined
+    ? { kind: "dropped", stage, line: stageLine }
+    : { kind: "error", message: err.trim() };
 }
 
-async function hop(ctx: LogicalTraceContext, node: string, datapath: string, flow: string): Promise<LogicalHop> {
+async function hop(
+  ctx: LogicalTraceContext,
+  node: string,
+  datapath: string,
+  flow: string,
+): Promise<LogicalHop> {
   const argv = ["ovn-trace", "--detailed", "--ct=new", "--ct=new", "--ct=new", datapath, flow];
   const r = await ctx.exec(node, argv);
   const verdict: LogicalVerdict =

@@ -267,7 +267,8 @@ export function resolveScenario(s: Scenario, shapeOverride?: ClusterShape): LabC
     if (podKeys.has(key)) p.add(`${f}.name`, `duplicate pod ${key}`);
     podKeys.add(key);
     const node = nodeByName.get(pod.node);
-    if (node === undefined) p.add(`${f}.node`, `unknown node "${pod.node}" (nodes: ${[...nodeNames].join(", ")})`);
+    if (node === undefined)
+      p.add(`${f}.node`, `unknown node "${pod.node}" (nodes: ${[...nodeNames].join(", ")})`);
     const hostNetwork = pod.hostNetwork ?? false;
     const ips: ByFamily<string> = {};
     if (hostNetwork) {
@@ -296,7 +297,8 @@ export function resolveScenario(s: Scenario, shapeOverride?: ClusterShape): LabC
         const subnet = sub === undefined ? undefined : parseCidr(sub);
         if (subnet === undefined) p.add(field, `node ${node.name} has no IPv${ip.family} subnet`);
         else if (!contains(subnet, ip)) p.add(field, `${canon} is outside node ${node.name}'s subnet ${sub}`);
-        else if (ip.value - subnet.base <= 2n) p.add(field, `${canon} is reserved (network, gateway or management port)`);
+        else if (ip.value - subnet.base <= 2n)
+          p.add(field, `${canon} is reserved (network, gateway or management port)`);
       }
     }
     const firstIp = parseIp(ips[4] ?? ips[6] ?? "0.0.0.0");
@@ -342,7 +344,7 @@ export function resolveScenario(s: Scenario, shapeOverride?: ClusterShape): LabC
       if (other !== undefined) p.add(field, `duplicate IP ${canon} (also ${other})`);
       allIps.set(canon, `service ${key}`);
       for (const [fam, net] of Object.entries(clusterNet)) {
-        if (net && contains(net, ip)) p.add(field, `${canon} is inside the IPv${fam} pod network`);
+        if (contains(net, ip)) p.add(field, `${canon} is inside the IPv${fam} pod network`);
       }
     }
     const ports = svc.ports.map((sp: ServicePort, j): LabServicePort => {

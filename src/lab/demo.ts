@@ -22,7 +22,12 @@ export interface DemoOutcome {
 export async function runDemoCase(s: LabState, k: DemoCase): Promise<DemoOutcome> {
   const src = findPod(s.cluster, k.src.namespace, k.src.name);
   const dst = findPod(s.cluster, k.dst.namespace, k.dst.name);
-  const real = await probe(s, { src: k.src, dst: { kind: "pod", ...k.dst }, protocol: k.protocol, dstPort: k.dstPort });
+  const real = await probe(s, {
+    src: k.src,
+    dst: { kind: "pod", ...k.dst },
+    protocol: k.protocol,
+    dstPort: k.dstPort,
+  });
   const srcNode = findNode(s.cluster, src.node);
   const hops = await traceLogical(
     {
@@ -48,12 +53,25 @@ export async function runDemoCase(s: LabState, k: DemoCase): Promise<DemoOutcome
 
 /** The demo's cases on the default scenario: allowed and policy-dropped traffic across nodes. */
 export function defaultDemoCases(s: LabState): DemoCase[] {
-  const has = (ns: string, name: string): boolean => s.cluster.pods.some((p) => p.namespace === ns && p.name === name);
+  const has = (ns: string, name: string): boolean =>
+    s.cluster.pods.some((p) => p.namespace === ns && p.name === name);
   if (!has("default", "client") || !has("default", "web")) return [];
   const src = { namespace: "default", name: "client" };
   const dst = { namespace: "default", name: "web" };
   return [
-    { title: "pod to pod across nodes, TCP 8080 (allowed by NetworkPolicy default/allow-8080)", src, dst, protocol: "tcp", dstPort: 8080 },
-    { title: "pod to pod across nodes, TCP 80 (not allowed by default/allow-8080)", src, dst, protocol: "tcp", dstPort: 80 },
+    {
+      title: "pod to pod across nodes, TCP 8080 (allowed by NetworkPolicy default/allow-8080)",
+      src,
+      dst,
+      protocol: "tcp",
+      dstPort: 8080,
+    },
+    {
+      title: "pod to pod across nodes, TCP 80 (not allowed by default/allow-8080)",
+      src,
+      dst,
+      protocol: "tcp",
+      dstPort: 80,
+    },
   ];
 }

@@ -16,7 +16,10 @@ const CREATED = "2026-01-01T00:00:00Z";
 const len = (cidr: string | undefined): string => cidr?.split("/")[1] ?? "";
 const fams = (c: LabCluster): readonly Family[] => c.families;
 const suffix = (s: string, n = 5): string =>
-  [...createHash("sha1").update(s).digest()].map((b) => "bcdfghjklmnpqrstvwxz2456789"[b % 27]).join("").slice(0, n);
+  [...createHash("sha1").update(s).digest()]
+    .map((b) => "bcdfghjklmnpqrstvwxz2456789"[b % 27])
+    .join("")
+    .slice(0, n);
 
 function meta(name: string, namespace: string | undefined, uid: string, extra: Obj = {}): Obj {
   return {
@@ -34,7 +37,10 @@ function nodeObject(c: LabCluster, n: LabNode): Obj {
   const byFam = (m: Partial<Record<Family, string>>, net: Record<Family, string>): Obj =>
     Object.fromEntries(f.flatMap((x) => (m[x] === undefined ? [] : [[`ipv${x}`, `${m[x]}/${len(net[x])}`]])));
   const hostCidrs = [`${n.ip}/${len(c.underlay.cidr)}`, ...(n.ipv6 === undefined ? [] : [`${n.ipv6}/64`])];
-  const nextHops = [c.underlay.gateway, ...(n.ipv6 !== undefined && c.underlay.gatewayV6 !== undefined ? [c.underlay.gatewayV6] : [])];
+  const nextHops = [
+    c.underlay.gateway,
+    ...(n.ipv6 !== undefined && c.underlay.gatewayV6 !== undefined ? [c.underlay.gatewayV6] : []),
+  ];
   const gw = {
     mode: "shared",
     "bridge-id": "breth0",
@@ -55,7 +61,9 @@ function nodeObject(c: LabCluster, n: LabNode): Obj {
     "k8s.ovn.org/network-ids": JSON.stringify({ default: "0" }),
     "k8s.ovn.org/node-subnets": JSON.stringify({ default: subnets }),
     "k8s.ovn.org/l3-gateway-config": JSON.stringify({ default: gw }),
-    "k8s.ovn.org/node-gateway-router-lrp-ifaddrs": JSON.stringify({ default: byFam(n.joinIps, JOIN_NETWORK) }),
+    "k8s.ovn.org/node-gateway-router-lrp-ifaddrs": JSON.stringify({
+      default: byFam(n.joinIps, JOIN_NETWORK),
+    }),
     "k8s.ovn.org/node-primary-ifaddr": JSON.stringify({
       ipv4: `${n.ip}/${len(c.underlay.cidr)}`,
       ...(n.ipv6 === undefined ? {} : { ipv6: `${n.ipv6}/64` }),
@@ -64,7 +72,9 @@ function nodeObject(c: LabCluster, n: LabNode): Obj {
     "k8s.ovn.org/node-mgmt-port-mac-addresses": JSON.stringify({ default: n.mgmtMac }),
   };
   if (c.shape === "interconnect") {
-    annotations["k8s.ovn.org/node-transit-switch-port-ifaddr"] = JSON.stringify(byFam(n.transitIps, TRANSIT_NETWORK));
+    annotations["k8s.ovn.org/node-transit-switch-port-ifaddr"] = JSON.stringify(
+      byFam(n.transitIps, TRANSIT_NETWORK),
+    );
   }
   return {
     apiVersion: "v1",
@@ -85,7 +95,11 @@ function nodeObject(c: LabCluster, n: LabNode): Obj {
         { type: "Hostname", address: n.name },
       ],
       conditions: [{ type: "Ready", status: "True" }],
-      nodeInfo: { kubeletVersion: "v1.31.0", containerRuntimeVersion: "containerd://1.7.0", osImage: "ovnkube-trace lab" },
+      nodeInfo: {
+        kubeletVersion: "v1.31.0",
+        containerRuntimeVersion: "containerd://1.7.0",
+        osImage: "ovnkube-trace lab",
+      },
     },
   };
 }
@@ -95,8 +109,12 @@ function podObject(c: LabCluster, p: LabPod): Obj {
   const ips = fams(c).flatMap((f) => (p.ips[f] === undefined ? [] : [p.ips[f]]));
   const annotations: Record<string, string> = {};
   if (!p.hostNetwork && node !== undefined) {
-    const withLen = fams(c).flatMap((f) => (p.ips[f] === undefined ? [] : [`${p.ips[f]}/${len(node.subnets[f])}`]));
-    const gateways = fams(c).flatMap((f) => (p.ips[f] === undefined ? [] : [node.gatewayCidrs[f]?.split("/")[0] ?? ""]));
+    const withLen = fams(c).flatMap((f) =>
+      p.ips[f] === undefined ? [] : [`${p.ips[f]}/${len(node.subnets[f])}`],
+    );
+    const gateways = fams(c).flatMap((f) =>
+      p.ips[f] === undefined ? [] : [node.gatewayCidrs[f]?.split("/")[0] ?? ""],
+    );
     annotations["k8s.ovn.org/pod-networks"] = JSON.stringify({
       default: {
         ip_addresses: withLen,
@@ -105,7 +123,9 @@ function podObject(c: LabCluster, p: LabPod): Obj {
         routes: fams(c).flatMap((f) => {
           const gw = node.gatewayCidrs[f]?.split("/")[0];
           if (gw === undefined || p.ips[f] === undefined) return [];
-          return [c.clusterNetwork[f], JOIN_NETWORK[f]].flatMap((dest) => (dest === undefined ? [] : [{ dest, nextHop: gw }]));
+          return [c.clusterNetwork[f], JOIN_NETWORK[f]].flatMap((dest) =>
+            dest === undefined ? [] : [{ dest, nextHop: gw }],
+          );
         }),
         ...(withLen.length === 1 ? { ip_address: withLen[0], gateway_ip: gateways[0] } : {}),
         role: "primary",
@@ -123,7 +143,11 @@ function podObject(c: LabCluster, p: LabPod): Obj {
         {
           name: p.name.replace(/-[a-z0-9]{5,10}(-[a-z0-9]{5})?$/, "") || "main",
           image: "registry.k8s.io/e2e-test-images/agnhost:2.45",
-          ports: p.containerPorts.map((cp) => ({ containerPort: cp.port, protocol: cp.protocol, ...(cp.name ? { name: cp.name } : {}) })),
+          ports: p.containerPorts.map((cp) => ({
+            containerPort: cp.port,
+            protocol: cp.protocol,
+            ...(cp.name ? { name: cp.name } : {}),
+          })),
         },
       ],
     },
@@ -141,26 +165,42 @@ function podObject(c: LabCluster, p: LabPod): Obj {
 function ovnkubeNodePod(c: LabCluster, n: LabNode): Obj {
   const name = `ovnkube-node-${suffix(n.name)}`;
   const main = c.shape === "interconnect" ? "ovnkube-controller" : "ovnkube-node";
-  const containers = c.shape === "interconnect" ? ["nb-ovsdb", "sb-ovsdb", "ovn-northd", main, "ovn-controller"] : [main, "ovn-controller"];
+  const containers =
+    c.shape === "interconnect"
+      ? ["nb-ovsdb", "sb-ovsdb", "ovn-northd", main, "ovn-controller"]
+      : [main, "ovn-controller"];
   return {
     apiVersion: "v1",
     kind: "Pod",
     metadata: meta(name, OVN_NAMESPACE, `ovnkube-node-${n.chassisId}`, {
       labels: { app: "ovnkube-node", "ovn-db-pod": "false" },
-      ownerReferences: [{ apiVersion: "apps/v1", kind: "DaemonSet", name: "ovnkube-node", uid: "ovnkube-node" }],
+      ownerReferences: [
+        { apiVersion: "apps/v1", kind: "DaemonSet", name: "ovnkube-node", uid: "ovnkube-node" },
+      ],
     }),
     spec: {
       nodeName: n.name,
       hostNetwork: true,
-      containers: containers.map((x) => ({ name: x, image: "ghcr.io/ovn-kubernetes/ovn-kubernetes/ovn-kube-ubuntu:master" })),
+      containers: containers.map((x) => ({
+        name: x,
+        image: "ghcr.io/ovn-kubernetes/ovn-kubernetes/ovn-kube-ubuntu:master",
+      })),
     },
-    status: { phase: "Running", hostIP: n.ip, podIP: n.ip, podIPs: [{ ip: n.ip }], conditions: [{ type: "Ready", status: "True" }] },
+    status: {
+      phase: "Running",
+      hostIP: n.ip,
+      podIP: n.ip,
+      podIPs: [{ ip: n.ip }],
+      conditions: [{ type: "Ready", status: "True" }],
+    },
   };
 }
 
 function serviceObject(c: LabCluster, s: LabService): Obj {
   const ips = fams(c).flatMap((f) => (s.clusterIPs[f] === undefined ? [] : [s.clusterIPs[f]]));
-  const families = fams(c).filter((f) => s.clusterIPs[f] !== undefined).map((f) => `IPv${f}`);
+  const families = fams(c)
+    .filter((f) => s.clusterIPs[f] !== undefined)
+    .map((f) => `IPv${f}`);
   return {
     apiVersion: "v1",
     kind: "Service",
@@ -192,10 +232,18 @@ function endpointSlices(c: LabCluster, s: LabService): Obj[] {
     .map((f) => ({
       apiVersion: "discovery.k8s.io/v1",
       kind: "EndpointSlice",
-      metadata: meta(`${s.name}-${suffix(`${s.namespace}/${s.name}/${f}`)}`, s.namespace, `eps-${f}-${s.uid}`, {
-        labels: { "kubernetes.io/service-name": s.name, "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io" },
-        ownerReferences: [{ apiVersion: "v1", kind: "Service", name: s.name, uid: s.uid }],
-      }),
+      metadata: meta(
+        `${s.name}-${suffix(`${s.namespace}/${s.name}/${f}`)}`,
+        s.namespace,
+        `eps-${f}-${s.uid}`,
+        {
+          labels: {
+            "kubernetes.io/service-name": s.name,
+            "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io",
+          },
+          ownerReferences: [{ apiVersion: "v1", kind: "Service", name: s.name, uid: s.uid }],
+        },
+      ),
       addressType: `IPv${f}`,
       endpoints: s.endpoints.flatMap((p) =>
         p.ips[f] === undefined
@@ -209,7 +257,11 @@ function endpointSlices(c: LabCluster, s: LabService): Obj[] {
               },
             ],
       ),
-      ports: s.ports.map((p) => ({ ...(p.name ? { name: p.name } : { name: "" }), protocol: p.protocol, port: p.targetPort })),
+      ports: s.ports.map((p) => ({
+        ...(p.name ? { name: p.name } : { name: "" }),
+        protocol: p.protocol,
+        port: p.targetPort,
+      })),
     }));
 }
 
@@ -235,7 +287,9 @@ export function kubernetesObjects(c: LabCluster): Obj {
       metadata: meta(np.name, np.namespace, `np-${np.namespace}-${np.name}`),
       spec: {
         podSelector: np.podSelector,
-        policyTypes: np.policyTypes ?? (np.egress !== undefined && np.egress.length > 0 ? ["Ingress", "Egress"] : ["Ingress"]),
+        policyTypes:
+          np.policyTypes ??
+          (np.egress !== undefined && np.egress.length > 0 ? ["Ingress", "Egress"] : ["Ingress"]),
         ...(np.ingress === undefined ? {} : { ingress: np.ingress }),
         ...(np.egress === undefined ? {} : { egress: np.egress }),
       },

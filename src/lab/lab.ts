@@ -2,7 +2,15 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, write
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { InputError, LabStateError, OvnkTraceError, ProcessError } from "../errors.js";
-import { dirEnv, isOurs, runOk, startDaemon, stopDaemon, type DaemonRecord, type OvnDbs } from "../ovs/daemon.js";
+import {
+  dirEnv,
+  isOurs,
+  runOk,
+  startDaemon,
+  stopDaemon,
+  type DaemonRecord,
+  type OvnDbs,
+} from "../ovs/daemon.js";
 import { run, type ExecResult } from "../ovs/exec.js";
 import type { LabCluster, LabNode } from "./cluster.js";
 import { kubernetesObjects } from "./kubernetes.js";
@@ -24,7 +32,8 @@ const NB_SCHEMA = "/usr/share/ovn/ovn-nb.ovsschema";
 const SB_SCHEMA = "/usr/share/ovn/ovn-sb.ovsschema";
 export const DEFAULT_LAB_DIR = "/tmp/ovnkube-trace-lab";
 
-export type DaemonRole = "nb" | "sb" | "northd" | "ovsdb-server" | "ovs-vswitchd" | "ovn-controller" | "fabric";
+export type DaemonRole =
+  "nb" | "sb" | "northd" | "ovsdb-server" | "ovs-vswitchd" | "ovn-controller" | "fabric";
 
 export interface LabDaemon extends DaemonRecord {
   readonly role: DaemonRole;
@@ -77,13 +86,20 @@ export function nodeEnv(s: LabState, node: string): NodeJS.ProcessEnv {
 export function findNode(c: LabCluster, name: string): LabNode {
   const n = c.nodes.find((x) => x.name === name);
   if (n === undefined) {
-    throw new InputError(`unknown node "${name}"`, { hint: `lab nodes: ${c.nodes.map((x) => x.name).join(", ")}` });
+    throw new InputError(`unknown node "${name}"`, {
+      hint: `lab nodes: ${c.nodes.map((x) => x.name).join(", ")}`,
+    });
   }
   return n;
 }
 
 /** Runs one command in a lab node's environment (argv, never a shell string). */
-export function runOnNode(s: LabState, node: string, argv: readonly string[], timeoutMs = 30_000): Promise<ExecResult> {
+export function runOnNode(
+  s: LabState,
+  node: string,
+  argv: readonly string[],
+  timeoutMs = 30_000,
+): Promise<ExecResult> {
   return run(argv, { env: nodeEnv(s, node), timeoutMs });
 }
 
@@ -107,14 +123,28 @@ class Starter {
     };
   }
 
-  async daemon(role: DaemonRole, owner: string, program: string, args: string[], dir: string, dbs: OvnDbs = {}) {
+  async daemon(
+    role: DaemonRole,
+    owner: string,
+    program: string,
+    args: string[],
+    dir: string,
+    dbs: OvnDbs = {},
+  ) {
     const d = await startDaemon(program, args, dir, dbs);
     this.state.daemons.push({ ...d, role, owner });
     writeState(this.state);
     return d;
   }
 
-  async ovsdb(role: "nb" | "sb" | "ovsdb-server" | "fabric", owner: string, dir: string, file: string, schema: string, sock: string) {
+  async ovsdb(
+    role: "nb" | "sb" | "ovsdb-server" | "fabric",
+    owner: string,
+    dir: string,
+    file: string,
+    schema: string,
+    sock: string,
+  ) {
     mkdirSync(dir, { recursive: true });
     await runOk(["ovsdb-tool", "create", join(dir, file), schema], dir);
     await this.daemon(role, owner, "ovsdb-server", [`--remote=punix:${sock}`, join(dir, file)], dir);
@@ -132,7 +162,13 @@ class Starter {
       runOk(["ovn-nbctl", "init", "--", "set", "NB_Global", ".", `name=${quote(zone)}`], nbDir, dbs),
       runOk(["ovn-sbctl", "init"], sbDir, dbs),
     ]);
-    await this.daemon("northd", zone, "ovn-northd", [`--ovnnb-db=${dbs.nb}`, `--ovnsb-db=${dbs.sb}`], this.l.zone(zone, "northd"));
+    await this.daemon(
+      "northd",
+      zone,
+      "ovn-northd",
+      [`--ovnnb-db=${dbs.nb}`, `--ovnsb-db=${dbs.sb}`],
+      this.l.zone(zone, "northd"),
+    );
   }
 
   async fabric(): Promise<void> {
@@ -205,9 +241,9 @@ class Starter {
       port(p.iface, {
         "iface-id": p.lsp,
         "iface-id-ver": p.uid,
-        "attached_mac": p.mac,
-        "ip_addresses": this.c.families.flatMap((f) => (p.ips[f] === undefined ? [] : [p.ips[f]])).join(","),
-        "sandbox": p.iface,
+        attached_mac: p.mac,
+        ip_addresses: this.c.families.flatMap((f) => (p.ips[f] === undefined ? [] : [p.ips[f]])).join(","),
+        sandbox: p.iface,
         "iface-status": "active",
       });
     }
@@ -218,7 +254,12 @@ class Starter {
     await runOk(["ovs-appctl", "netdev-dummy/ip4addr", EXTERNAL_BRIDGE, `${n.ip}/${prefix}`], dir);
     await runOk(["ovs-appctl", "ovs/route/add", `${n.ip}/${prefix}`, EXTERNAL_BRIDGE], dir);
     await runOk(
-      ["ovs-ofctl", "add-flow", EXTERNAL_BRIDGE, `priority=100,in_port=eth0,udp,nw_dst=${n.ip},tp_dst=6081,actions=LOCAL`],
+      [
+        "ovs-ofctl",
+        "add-flow",
+        EXTERNAL_BRIDGE,
+        `priority=100,in_port=eth0,udp,nw_dst=${n.ip},tp_dst=6081,actions=LOCAL`,
+      ],
       dir,
     );
     for (const m of this.c.nodes) {
@@ -242,7 +283,14 @@ class Starter {
         `chassis_name=${quote(m.chassisId)}`,
         kv("options", "csum", "true"),
       );
-      b.add("create", "chassis", `name=${quote(m.chassisId)}`, `hostname=${quote(m.name)}`, `encaps=${id}`, kv("other_config", "is-remote", "true"));
+      b.add(
+        "create",
+        "chassis",
+        `name=${quote(m.chassisId)}`,
+        `hostname=${quote(m.name)}`,
+        `encaps=${id}`,
+        kv("other_config", "is-remote", "true"),
+      );
     }
     if (b.size > 0) await runOk(b.argv("ovn-sbctl"), this.l.zone(zone, "sb"), this.l.dbs(zone));
   }
@@ -254,7 +302,8 @@ class Starter {
     const topo = new CtlBatch();
     clusterRouter(this.c, topo);
     for (const n of local) localNode(this.c, n, topo);
-    for (const n of this.c.nodes) if (this.c.shape === "interconnect" && !names.has(n.name)) remoteNode(this.c, n, topo);
+    for (const n of this.c.nodes)
+      if (this.c.shape === "interconnect" && !names.has(n.name)) remoteNode(this.c, n, topo);
     podPorts(this.c, names, topo);
     services(this.c, local, topo);
     await runOk(topo.argv("ovn-nbctl", ["--timeout=30"]), dir, dbs);
@@ -267,7 +316,14 @@ class Starter {
     const sb = new CtlBatch();
     for (const n of local) {
       const dp = await this.sbFind(zone, "datapath_binding", `external_ids:name=GR_${n.name}`);
-      sb.add("create", "mac_binding", `datapath=${dp}`, `logical_port=rtoe-GR_${n.name}`, `ip=${quote(this.c.underlay.gateway)}`, `mac="02:42:ac:12:00:01"`);
+      sb.add(
+        "create",
+        "mac_binding",
+        `datapath=${dp}`,
+        `logical_port=rtoe-GR_${n.name}`,
+        `ip=${quote(this.c.underlay.gateway)}`,
+        `mac="02:42:ac:12:00:01"`,
+      );
     }
     // OVN before 23.09 leaves remote ports unbound; ovnkube-controller binds them to the remote chassis.
     for (const m of this.c.nodes) {
@@ -279,26 +335,40 @@ class Starter {
   }
 
   private async sbFind(zone: string, table: string, cond: string): Promise<string> {
-    const r = await runOk(["ovn-sbctl", "--bare", "--columns=_uuid", "find", table, cond], this.l.zone(zone, "sb"), this.l.dbs(zone));
+    const r = await runOk(
+      ["ovn-sbctl", "--bare", "--columns=_uuid", "find", table, cond],
+      this.l.zone(zone, "sb"),
+      this.l.dbs(zone),
+    );
     const uuid = r.stdout.trim().split("\n")[0] ?? "";
-    if (!/^[0-9a-f-]{36}$/.test(uuid)) throw new ProcessError(`zone ${zone}: no ${table} with ${cond} in the SB`);
+    if (!/^[0-9a-f-]{36}$/.test(uuid))
+      throw new ProcessError(`zone ${zone}: no ${table} with ${cond} in the SB`);
     return uuid;
   }
 
   async ready(zone: string, local: readonly LabNode[]): Promise<void> {
     const dbs = this.l.dbs(zone);
     const sbDir = this.l.zone(zone, "sb");
-    for (const n of local) await runOk(["ovn-sbctl", "--timeout=30", "wait-until", "chassis", n.chassisId], sbDir, dbs);
+    for (const n of local)
+      await runOk(["ovn-sbctl", "--timeout=30", "wait-until", "chassis", n.chassisId], sbDir, dbs);
     await runOk(["ovn-nbctl", "--timeout=60", "--wait=hv", "sync"], this.l.zone(zone, "nb"), dbs);
     const expectUp = new Set([
       ...local.map((n) => `k8s-${n.name}`),
       ...this.c.pods.filter((p) => !p.hostNetwork && local.some((n) => n.name === p.node)).map((p) => p.lsp),
     ]);
     await poll(`zone ${zone}: pod ports up`, 30_000, async () => {
-      const r = await run(["ovn-nbctl", "--format=csv", "--no-headings", "--columns=name,up", "list", "logical_switch_port"], {
-        env: dirEnv(this.l.zone(zone, "nb"), dbs),
-      });
-      const up = new Set(r.stdout.split("\n").filter((l) => l.endsWith(",true")).map((l) => l.split(",")[0]?.replace(/"/g, "")));
+      const r = await run(
+        ["ovn-nbctl", "--format=csv", "--no-headings", "--columns=name,up", "list", "logical_switch_port"],
+        {
+          env: dirEnv(this.l.zone(zone, "nb"), dbs),
+        },
+      );
+      const up = new Set(
+        r.stdout
+          .split("\n")
+          .filter((l) => l.endsWith(",true"))
+          .map((l) => l.split(",")[0]?.replace(/"/g, "")),
+      );
       return [...expectUp].every((p) => up.has(p));
     });
     const tunnels = this.c.nodes.length - 1;
@@ -342,20 +412,29 @@ export async function labUp(
     const dead = deadDaemons(existing);
     if (existing.phase === "up" && dead.length === 0) {
       if (JSON.stringify(existing.cluster) === JSON.stringify(c)) return { state: existing, started: false };
-      throw new LabStateError(`a different lab (scenario "${existing.cluster.name}", ${existing.cluster.shape}) is running in ${dir}`, {
-        hint: `stop it first with: ovnkube-trace lab down --dir ${dir}`,
-      });
+      throw new LabStateError(
+        `a different lab (scenario "${existing.cluster.name}", ${existing.cluster.shape}) is running in ${dir}`,
+        {
+          hint: `stop it first with: ovnkube-trace lab down --dir ${dir}`,
+        },
+      );
     }
     if (existing.phase === "starting" && dead.length === 0 && lockHeld(dir)) {
-      throw new LabStateError(`a lab is being started in ${dir} by another process`, { hint: "wait for it, or run lab down" });
+      throw new LabStateError(`a lab is being started in ${dir} by another process`, {
+        hint: "wait for it, or run lab down",
+      });
     }
     await labDown(dir);
   } else if (existsSync(dir) && !isEmptyDir(dir)) {
-    throw new LabStateError(`${dir} exists and is not a lab directory`, { hint: "choose another --dir or remove it" });
+    throw new LabStateError(`${dir} exists and is not a lab directory`, {
+      hint: "choose another --dir or remove it",
+    });
   }
   const sock = longestSocketPath(dir, c);
   if (sock.length > 100) {
-    throw new InputError(`lab directory ${dir} is too long for unix socket paths (${sock})`, { hint: "use a shorter --dir" });
+    throw new InputError(`lab directory ${dir} is too long for unix socket paths (${sock})`, {
+      hint: "use a shorter --dir",
+    });
   }
   mkdirSync(dir, { recursive: true });
   const lock = takeLock(dir);
@@ -423,7 +502,9 @@ function takeLock(dir: string): number {
     writeFileSync(fd, String(process.pid));
     return fd;
   } catch {
-    throw new LabStateError(`${dir} is locked by another lab command (${file})`, { hint: "wait for it to finish" });
+    throw new LabStateError(`${dir} is locked by another lab command (${file})`, {
+      hint: "wait for it to finish",
+    });
   }
 }
 
@@ -437,14 +518,27 @@ function lockHeld(dir: string): boolean {
   }
 }
 
-const STOP_ORDER: readonly DaemonRole[] = ["ovn-controller", "northd", "ovs-vswitchd", "fabric", "ovsdb-server", "sb", "nb"];
+const STOP_ORDER: readonly DaemonRole[] = [
+  "ovn-controller",
+  "northd",
+  "ovs-vswitchd",
+  "fabric",
+  "ovsdb-server",
+  "sb",
+  "nb",
+];
 
 async function stopAll(daemons: readonly LabDaemon[]): Promise<number> {
   let stopped = 0;
   // Controllers first, databases last; each group in parallel.
   for (const role of STOP_ORDER) {
-    const group = daemons.filter((d) => d.role === role && (role !== "fabric" || d.program === "ovs-vswitchd"));
-    const rest = role === "ovsdb-server" ? daemons.filter((d) => d.role === "fabric" && d.program === "ovsdb-server") : [];
+    const group = daemons.filter(
+      (d) => d.role === role && (role !== "fabric" || d.program === "ovs-vswitchd"),
+    );
+    const rest =
+      role === "ovsdb-server"
+        ? daemons.filter((d) => d.role === "fabric" && d.program === "ovsdb-server")
+        : [];
     const results = await Promise.all([...group, ...rest].map((d) => stopDaemon(d)));
     stopped += results.filter(Boolean).length;
   }

@@ -32,7 +32,8 @@ function fieldOf(e: ErrorObject): string {
 function describe(e: ErrorObject): string {
   if (e.keyword === "additionalProperties") return "unknown field";
   if (e.keyword === "required") return "required field is missing";
-  if (e.keyword === "enum") return `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(", ")}`;
+  if (e.keyword === "enum")
+    return `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(", ")}`;
   return e.message ?? e.keyword;
 }
 
@@ -61,7 +62,9 @@ export function loadScenarioFile(file: string, shape?: ClusterShape): LabCluster
   try {
     text = readFileSync(file, "utf8");
   } catch (e) {
-    throw new InputError(`cannot read scenario file ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    throw new InputError(
+      `cannot read scenario file ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+    );
   }
   return resolveScenario(parseScenario(text, file), shape);
 }

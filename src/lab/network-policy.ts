@@ -22,7 +22,9 @@ function nsLabels(c: LabCluster, ns: string): Record<string, string> {
 }
 
 export function selectedPods(c: LabCluster, np: NetworkPolicySpec): LabPod[] {
-  return c.pods.filter((p) => !p.hostNetwork && p.namespace === np.namespace && matchesLabels(p.labels, np.podSelector));
+  return c.pods.filter(
+    (p) => !p.hostNetwork && p.namespace === np.namespace && matchesLabels(p.labels, np.podSelector),
+  );
 }
 
 function directions(np: NetworkPolicySpec): Direction[] {
@@ -51,11 +53,17 @@ const ipField = (f: Family, dir: Direction): string => `ip${f}.${dir === "Ingres
 
 function l4Match(protocol: string, ports: readonly PolicyPort[]): string {
   const p = protocol.toLowerCase();
-  const singles = ports.filter((x) => x.port !== undefined && x.endPort === undefined).map((x) => String(x.port));
+  const singles = ports
+    .filter((x) => x.port !== undefined && x.endPort === undefined)
+    .map((x) => String(x.port));
   const ranges = ports.filter((x) => x.port !== undefined && x.endPort !== undefined);
   if (ports.some((x) => x.port === undefined)) return p;
   const parts = [
-    ...(singles.length === 1 ? [`${p}.dst==${singles[0] ?? ""}`] : singles.length > 1 ? [`${p}.dst=={${singles.join(",")}}`] : []),
+    ...(singles.length === 1
+      ? [`${p}.dst==${singles[0] ?? ""}`]
+      : singles.length > 1
+        ? [`${p}.dst=={${singles.join(",")}}`]
+        : []),
     ...ranges.map((x) => `${x.port ?? 0}<=${p}.dst<=${x.endPort ?? 0}`),
   ];
   return parts.length === 1 ? `${p} && ${parts[0] ?? ""}` : `${p} && (${parts.join(" || ")})`;
@@ -91,7 +99,12 @@ function addAcl(b: CtlBatch, pg: string, acl: AclSpec, n: number): void {
 function addPortGroup(b: CtlBatch, ids: DbIds, lsps: readonly string[]): string {
   const name = hashForOvn(dbId(ids));
   b.add("pg-add", name, ...lsps);
-  b.add("set", "port_group", name, ...Object.entries(dbExternalIds(ids)).map(([k, v]) => kv("external_ids", k, v)));
+  b.add(
+    "set",
+    "port_group",
+    name,
+    ...Object.entries(dbExternalIds(ids)).map(([k, v]) => kv("external_ids", k, v)),
+  );
   return name;
 }
 
@@ -101,7 +114,13 @@ export function networkPolicies(c: LabCluster, local: ReadonlySet<string>, b: Ct
   let aclCount = 0;
   const addressSets = new Map<string, string>();
   const addressSet = (key: string, pods: readonly LabPod[], f: Family): string => {
-    const ids: DbIds = { ownerType: "PodSelector", keys: [["k8s.ovn.org/name", key], ["ip-family", `v${f}`]] };
+    const ids: DbIds = {
+      ownerType: "PodSelector",
+      keys: [
+        ["k8s.ovn.org/name", key],
+        ["ip-family", `v${f}`],
+      ],
+    };
     const name = hashForOvn(dbId(ids));
     if (!addressSets.has(name)) {
       addressSets.set(name, key);
@@ -118,42 +137,80 @@ export function networkPolicies(c: LabCluster, local: ReadonlySet<string>, b: Ct
   };
 
   // Namespace default-deny groups hold every local pod selected by some policy of that direction.
-  const denyMembers = new Map<string, Set<string>>();
+  const denyMembers = new Map<string, { ns: string; dir: Direction; members: Set<string> }>();
   for (const np of c.networkPolicies) {
     for (const dir of directions(np)) {
-      const key = `${np.namespace}\0${dir}`;
-      const set = denyMembers.get(key) ?? new Set<string>();
-      for (const p of selectedPods(c, np)) if (local.has(p.node)) set.add(p.lsp);
-      denyMembers.set(key, set);
+      const key = `${np.namespace}/${dir}`;
+      const entry = denyMembers.get(key) ?? { ns: np.namespace, dir, members: new Set<string>() };
+      for (const p of selectedPods(c, np)) if (local.has(p.node)) entry.members.add(p.lsp);
+      denyMembers.set(key, entry);
     }
   }
-  for (const [key, members] of denyMembers) {
-    const [ns = "", dir = "Ingress"] = key.split("\0") as [string, Direction];
-    const pg = addPortGroup(b, { ownerType: "NetpolNamespace", keys: [["k8s.ovn.org/name", ns], ["direction", dir]] }, [...members]);
+  for (const { ns, dir, members } of denyMembers.values()) {
+    const pg = addPortGroup(
+      b,
+      {
+        ownerType: "NetpolNamespace",
+        keys: [
+          ["k8s.ovn.org/name", ns],
+          ["direction", dir],
+        ],
+      },
+      [...members],
+    );
     const port = dir === "Ingress" ? "outport" : "inport";
     const aclIds = (type: string): DbIds => ({
       ownerType: "NetpolNamespace",
-      keys: [["k8s.ovn.org/name", ns], ["direction", dir], ["type", type]],
+      keys: [
+        ["k8s.ovn.org/name", ns],
+        ["direction", dir],
+        ["type", type],
+      ],
     });
-    addAcl(b, pg, { ids: aclIds("defaultDeny"), name: `NP:${ns}:${dir}`, priority: 1000, action: "drop", dir, match: `${port} == @${pg}` }, aclCount++);
     addAcl(
       b,
       pg,
-      { ids: aclIds("arpAllow"), name: `NP:${ns}:${dir}`, priority: 1001, action: "allow", dir, match: `${port} == @${pg} && (arp || nd)` },
+      {
+        ids: aclIds("defaultDeny"),
+        name: `NP:${ns}:${dir}`,
+        priority: 1000,
+        action: "drop",
+        dir,
+        match: `${port} == @${pg}`,
+      },
+      aclCount++,
+    );
+    addAcl(
+      b,
+      pg,
+      {
+        ids: aclIds("arpAllow"),
+        name: `NP:${ns}:${dir}`,
+        priority: 1001,
+        action: "allow",
+        dir,
+        match: `${port} == @${pg} && (arp || nd)`,
+      },
       aclCount++,
     );
   }
 
   for (const np of c.networkPolicies) {
     const nameKey = `${np.namespace}:${np.name}`;
-    const lsps = selectedPods(c, np).filter((p) => local.has(p.node)).map((p) => p.lsp);
+    const lsps = selectedPods(c, np)
+      .filter((p) => local.has(p.node))
+      .map((p) => p.lsp);
     const pg = addPortGroup(b, { ownerType: "NetworkPolicy", keys: [["k8s.ovn.org/name", nameKey]] }, lsps);
     for (const dir of directions(np)) {
-      const rules = dir === "Ingress" ? (np.ingress ?? []).map((r) => ({ peers: r.from, ports: r.ports })) : (np.egress ?? []).map((r) => ({ peers: r.to, ports: r.ports }));
+      const rules =
+        dir === "Ingress"
+          ? (np.ingress ?? []).map((r) => ({ peers: r.from, ports: r.ports }))
+          : (np.egress ?? []).map((r) => ({ peers: r.to, ports: r.ports }));
       const portMatch = `${dir === "Ingress" ? "outport" : "inport"} == @${pg}`;
       for (const [gressIndex, rule] of rules.entries()) {
         const ports = rule.ports ?? [];
-        const protocols: (Protocol | "None")[] = ports.length === 0 ? ["None"] : [...new Set(ports.map((p) => p.protocol ?? "TCP"))];
+        const protocols: (Protocol | "None")[] =
+          ports.length === 0 ? ["None"] : [...new Set(ports.map((p) => p.protocol ?? "TCP"))];
         const peers = rule.peers ?? [];
         const selectorPeers = peers.filter((p) => p.ipBlock === undefined);
         const blocks = peers.flatMap((p) => (p.ipBlock === undefined ? [] : [p.ipBlock]));
@@ -168,15 +225,27 @@ export function networkPolicies(c: LabCluster, local: ReadonlySet<string>, b: Ct
             });
             return `${ipField(f, dir)} == {${[...new Set(sets)].sort().join(", ")}}`;
           });
-          l3.push({ index: -1, match: perFamily.length === 1 ? (perFamily[0] ?? "") : `(${perFamily.join(" || ")})` });
+          l3.push({
+            index: -1,
+            match: perFamily.length === 1 ? (perFamily[0] ?? "") : `(${perFamily.join(" || ")})`,
+          });
         }
         for (const [i, block] of blocks.entries()) {
           const f: Family = block.cidr.includes(":") ? 6 : 4;
-          const except = (block.except ?? []).length > 0 ? ` && ${ipField(f, dir)} != {${(block.except ?? []).join(", ")}}` : "";
+          const except =
+            (block.except ?? []).length > 0
+              ? ` && ${ipField(f, dir)} != {${(block.except ?? []).join(", ")}}`
+              : "";
           l3.push({ index: i, match: `${ipField(f, dir)} == ${block.cidr}${except}` });
         }
         for (const proto of protocols) {
-          const l4 = proto === "None" ? undefined : l4Match(proto, ports.filter((p) => (p.protocol ?? "TCP") === proto));
+          const l4 =
+            proto === "None"
+              ? undefined
+              : l4Match(
+                  proto,
+                  ports.filter((p) => (p.protocol ?? "TCP") === proto),
+                );
           for (const { index, match } of l3) {
             addAcl(
               b,

@@ -17,7 +17,8 @@ const fams = (c: LabCluster): readonly Family[] => c.families;
 const prefixLen = (cidr: string): string => cidr.split("/")[1] ?? "";
 const joinRouterIp = (f: Family): string => (f === 4 ? "100.64.0.1" : "fd98::1");
 const v6Prefix = (subnet: string): string => subnet.split("/")[0] ?? "";
-const hostPort = (ip: string, port: number): string => (ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`);
+const hostPort = (ip: string, port: number): string =>
+  ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`;
 
 /** The cluster router, its join side, and the transit switch in interconnect mode. */
 export function clusterRouter(c: LabCluster, b: CtlBatch): void {
@@ -64,10 +65,17 @@ function routerPortOnSwitch(b: CtlBatch, ls: string, lsp: string, lrp: string): 
 export function localNode(c: LabCluster, n: LabNode, b: CtlBatch): void {
   const f = fams(c);
   b.add("ls-add", n.name);
-  if (n.subnets[4] !== undefined) b.add("set", "logical_switch", n.name, kv("other_config", "subnet", n.subnets[4]));
+  if (n.subnets[4] !== undefined)
+    b.add("set", "logical_switch", n.name, kv("other_config", "subnet", n.subnets[4]));
   if (n.subnets[6] !== undefined)
     b.add("set", "logical_switch", n.name, kv("other_config", "ipv6_prefix", v6Prefix(n.subnets[6])));
-  b.add("lrp-add", CLUSTER_ROUTER, `rtos-${n.name}`, n.gatewayMac, ...f.flatMap((x) => n.gatewayCidrs[x] ?? []));
+  b.add(
+    "lrp-add",
+    CLUSTER_ROUTER,
+    `rtos-${n.name}`,
+    n.gatewayMac,
+    ...f.flatMap((x) => n.gatewayCidrs[x] ?? []),
+  );
   routerPortOnSwitch(b, n.name, `stor-${n.name}`, `rtos-${n.name}`);
   const mgmt = `k8s-${n.name}`;
   b.add("lsp-add", n.name, mgmt);
@@ -93,14 +101,23 @@ export function localNode(c: LabCluster, n: LabNode, b: CtlBatch): void {
     gr,
     `rtoj-${gr}`,
     n.joinMac,
-    ...f.flatMap((x) => (n.joinIps[x] === undefined ? [] : [`${n.joinIps[x]}/${prefixLen(JOIN_NETWORK[x])}`])),
+    ...f.flatMap((x) =>
+      n.joinIps[x] === undefined ? [] : [`${n.joinIps[x]}/${prefixLen(JOIN_NETWORK[x])}`],
+    ),
   );
   routerPortOnSwitch(b, JOIN_SWITCH, `jtor-${gr}`, `rtoj-${gr}`);
   const ext = `ext_${n.name}`;
   b.add("ls-add", ext);
   // rtoe-GR_<node> carries the node IP and breth0's MAC, as in ovn-kubernetes' shared gateway.
   const underlayLen = prefixLen(c.underlay.cidr);
-  b.add("lrp-add", gr, `rtoe-${gr}`, n.mac, `${n.ip}/${underlayLen}`, ...(n.ipv6 === undefined ? [] : [`${n.ipv6}/64`]));
+  b.add(
+    "lrp-add",
+    gr,
+    `rtoe-${gr}`,
+    n.mac,
+    `${n.ip}/${underlayLen}`,
+    ...(n.ipv6 === undefined ? [] : [`${n.ipv6}/64`]),
+  );
   routerPortOnSwitch(b, ext, `etor-${gr}`, `rtoe-${gr}`);
   const localnet = `${EXTERNAL_BRIDGE}_${n.name}`;
   b.add("lsp-add", ext, localnet);
@@ -114,12 +131,14 @@ export function localNode(c: LabCluster, n: LabNode, b: CtlBatch): void {
     b.add("lr-route-add", gr, net, joinRouterIp(x));
     const sub = n.subnets[x];
     const join = n.joinIps[x];
-    if (sub !== undefined && join !== undefined) b.add("--policy=src-ip", "lr-route-add", CLUSTER_ROUTER, sub, join);
+    if (sub !== undefined && join !== undefined)
+      b.add("--policy=src-ip", "lr-route-add", CLUSTER_ROUTER, sub, join);
   }
   b.add("lr-route-add", gr, "0.0.0.0/0", c.underlay.gateway, `rtoe-${gr}`);
   if (c.clusterNetwork[4] !== undefined) b.add("lr-nat-add", gr, "snat", n.ip, c.clusterNetwork[4]);
   if (n.ipv6 !== undefined && c.clusterNetwork[6] !== undefined) {
-    if (c.underlay.gatewayV6 !== undefined) b.add("lr-route-add", gr, "::/0", c.underlay.gatewayV6, `rtoe-${gr}`);
+    if (c.underlay.gatewayV6 !== undefined)
+      b.add("lr-route-add", gr, "::/0", c.underlay.gatewayV6, `rtoe-${gr}`);
     b.add("lr-nat-add", gr, "snat", n.ipv6, c.clusterNetwork[6]);
   }
 
@@ -130,7 +149,9 @@ export function localNode(c: LabCluster, n: LabNode, b: CtlBatch): void {
       CLUSTER_ROUTER,
       rtots,
       n.transitMac,
-      ...f.flatMap((x) => (n.transitIps[x] === undefined ? [] : [`${n.transitIps[x]}/${prefixLen(TRANSIT_NETWORK[x])}`])),
+      ...f.flatMap((x) =>
+        n.transitIps[x] === undefined ? [] : [`${n.transitIps[x]}/${prefixLen(TRANSIT_NETWORK[x])}`],
+      ),
     );
     b.add("set", "logical_router_port", rtots, kv("options", "mcast_flood", "true"));
     const tstor = `tstor-${n.name}`;
@@ -151,7 +172,9 @@ export function remoteNode(c: LabCluster, n: LabNode, b: CtlBatch): void {
     tstor,
     [
       n.transitMac,
-      ...f.flatMap((x) => (n.transitIps[x] === undefined ? [] : [`${n.transitIps[x]}/${prefixLen(TRANSIT_NETWORK[x])}`])),
+      ...f.flatMap((x) =>
+        n.transitIps[x] === undefined ? [] : [`${n.transitIps[x]}/${prefixLen(TRANSIT_NETWORK[x])}`],
+      ),
     ].join(" "),
   );
   b.add("lsp-set-options", tstor, `requested-tnl-key=${n.nodeId}`, `requested-chassis=${n.name}`);
@@ -201,18 +224,31 @@ export const LB_GROUPS = {
   router: "clusterRouterLBGroup",
 } as const;
 
-function lbVips(svc: LabService, protocol: string, frontends: readonly { ip: string; port: number }[]): string[] {
+function lbVips(
+  svc: LabService,
+  protocol: string,
+  frontends: readonly { ip: string; port: number }[],
+): string[] {
   return frontends.map(({ ip, port }) => {
     const sp = svc.ports.find((x) => x.protocol === protocol && (x.port === port || x.nodePort === port));
     const fam: Family = ip.includes(":") ? 6 : 4;
     const backends = svc.endpoints
-      .flatMap((e) => (e.ips[fam] === undefined || sp === undefined ? [] : [hostPort(e.ips[fam], sp.targetPort)]))
+      .flatMap((e) =>
+        e.ips[fam] === undefined || sp === undefined ? [] : [hostPort(e.ips[fam], sp.targetPort)],
+      )
       .join(",");
     return kv("vips", hostPort(ip, port), backends);
   });
 }
 
-function createLb(b: CtlBatch, id: string, name: string, svc: LabService, protocol: string, vips: string[]): void {
+function createLb(
+  b: CtlBatch,
+  id: string,
+  name: string,
+  svc: LabService,
+  protocol: string,
+  vips: string[],
+): void {
   b.add(
     `--id=${id}`,
     "create",
@@ -245,7 +281,14 @@ export function services(c: LabCluster, local: readonly LabNode[], b: CtlBatch):
         return ip === undefined ? [] : ports.map((p) => ({ ip, port: p.port }));
       });
       const id = `@lb${i}${protocol}`;
-      createLb(b, id, `Service_${svc.namespace}/${svc.name}_${protocol}_cluster`, svc, protocol, lbVips(svc, protocol, clusterVips));
+      createLb(
+        b,
+        id,
+        `Service_${svc.namespace}/${svc.name}_${protocol}_cluster`,
+        svc,
+        protocol,
+        lbVips(svc, protocol, clusterVips),
+      );
       clusterLbs.push(id);
       if (svc.type !== "NodePort") continue;
       for (const n of local) {
@@ -266,7 +309,13 @@ export function services(c: LabCluster, local: readonly LabNode[], b: CtlBatch):
       }
     }
   }
-  b.add("--id=@gc", "create", "load_balancer_group", `name=${LB_GROUPS.cluster}`, `load_balancer=[${clusterLbs.join(",")}]`);
+  b.add(
+    "--id=@gc",
+    "create",
+    "load_balancer_group",
+    `name=${LB_GROUPS.cluster}`,
+    `load_balancer=[${clusterLbs.join(",")}]`,
+  );
   b.add("--id=@gs", "create", "load_balancer_group", `name=${LB_GROUPS.switch}`);
   b.add("--id=@gr", "create", "load_balancer_group", `name=${LB_GROUPS.router}`);
   for (const n of local) {

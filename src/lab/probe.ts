@@ -60,11 +60,23 @@ export interface Arrival {
   readonly direction: "forward" | "reply";
   readonly packet: SeenPacket;
   /** Set when the frame on the uplink was the probe inside a geneve tunnel to another node. */
-  readonly geneve?: { readonly vni: number; readonly outerSrc: string; readonly outerDst: string; readonly ingressPortKey?: number; readonly egressPortKey?: number };
+  readonly geneve?: {
+    readonly vni: number;
+    readonly outerSrc: string;
+    readonly outerDst: string;
+    readonly ingressPortKey?: number;
+    readonly egressPortKey?: number;
+  };
 }
 
 export type ProbeVerdict =
-  | { readonly kind: "delivered"; readonly namespace: string; readonly pod: string; readonly node: string; readonly packet: SeenPacket }
+  | {
+      readonly kind: "delivered";
+      readonly namespace: string;
+      readonly pod: string;
+      readonly node: string;
+      readonly packet: SeenPacket;
+    }
   | { readonly kind: "delivered-to-host"; readonly node: string; readonly packet: SeenPacket }
   | { readonly kind: "left-cluster"; readonly node: string; readonly packet: SeenPacket }
   | { readonly kind: "rejected"; readonly packet: SeenPacket }
@@ -106,7 +118,10 @@ interface Resolved {
 
 function resolve(c: LabCluster, req: ProbeRequest): Resolved {
   const pod = findPod(c, req.src.namespace, req.src.name);
-  if (pod.hostNetwork) throw new InputError(`pod ${pod.namespace}/${pod.name} is host-networked: it has no OVS port to inject at`);
+  if (pod.hostNetwork)
+    throw new InputError(
+      `pod ${pod.namespace}/${pod.name} is host-networked: it has no OVS port to inject at`,
+    );
   let family: Family | undefined = req.family;
   let dstIp: string;
   let dstPort = req.dstPort ?? 80;
@@ -114,7 +129,8 @@ function resolve(c: LabCluster, req: ProbeRequest): Resolved {
   if (d.kind === "ip") {
     const ip = parseIp(d.ip);
     if (ip === undefined) throw new InputError(`"${d.ip}" is not an IP address`);
-    if (family !== undefined && family !== ip.family) throw new InputError(`${d.ip} is not an IPv${family} address`);
+    if (family !== undefined && family !== ip.family)
+      throw new InputError(`${d.ip} is not an IPv${family} address`);
     family = ip.family;
     dstIp = d.ip;
   } else if (d.kind === "pod") {
@@ -128,24 +144,31 @@ function resolve(c: LabCluster, req: ProbeRequest): Resolved {
     if (svc === undefined) throw new InputError(`service ${d.namespace}/${d.name} not found in the lab`);
     family ??= svc.clusterIPs[4] !== undefined && pod.ips[4] !== undefined ? 4 : 6;
     const ip = svc.clusterIPs[family];
-    if (ip === undefined) throw new InputError(`service ${d.namespace}/${d.name} has no IPv${family} cluster IP`);
+    if (ip === undefined)
+      throw new InputError(`service ${d.namespace}/${d.name} has no IPv${family} cluster IP`);
     dstIp = ip;
     const proto = req.protocol.toUpperCase();
-    const sp = svc.ports.find((p) => (req.dstPort === undefined || p.port === req.dstPort) && p.protocol === proto);
+    const sp = svc.ports.find(
+      (p) => (req.dstPort === undefined || p.port === req.dstPort) && p.protocol === proto,
+    );
     if (sp === undefined && req.protocol !== "icmp") {
-      throw new InputError(`service ${d.namespace}/${d.name} has no ${proto} port${req.dstPort === undefined ? "" : ` ${req.dstPort}`}`);
+      throw new InputError(
+        `service ${d.namespace}/${d.name} has no ${proto} port${req.dstPort === undefined ? "" : ` ${req.dstPort}`}`,
+      );
     }
     dstPort = sp?.port ?? dstPort;
   }
   const srcIp = pod.ips[family];
-  if (srcIp === undefined) throw new InputError(`pod ${pod.namespace}/${pod.name} has no IPv${family} address`);
+  if (srcIp === undefined)
+    throw new InputError(`pod ${pod.namespace}/${pod.name} has no IPv${family} address`);
   // On-link destinations are reached directly (the pod resolves their MAC); the rest via the gateway.
   const node = c.nodes.find((n) => n.name === pod.node);
   const subnetText = node?.subnets[family];
   const subnet = subnetText === undefined ? undefined : parseCidr(subnetText);
   const dstParsed = parseIp(dstIp);
   const peer = c.pods.find((p) => !p.hostNetwork && p.ips[family] === dstIp);
-  const onLink = subnet !== undefined && dstParsed !== undefined && contains(subnet, dstParsed) && peer !== undefined;
+  const onLink =
+    subnet !== undefined && dstParsed !== undefined && contains(subnet, dstParsed) && peer !== undefined;
   return { pod, family, srcIp, dstIp, dstPort, dstMac: onLink ? peer.mac : (node?.gatewayMac ?? "") };
 }
 
@@ -184,7 +207,10 @@ function captures(s: LabState): Capture[] {
       { iface: "ovn-k8s-mp0", owner: { kind: "management-port" } },
       ...s.cluster.pods
         .filter((p) => p.node === n.name && !p.hostNetwork)
-        .map((p) => ({ iface: p.iface, owner: { kind: "pod", namespace: p.namespace, name: p.name } as const })),
+        .map((p) => ({
+          iface: p.iface,
+          owner: { kind: "pod", namespace: p.namespace, name: p.name } as const,
+        })),
     ];
     return ports.map(({ iface, owner }) => {
       const file = join(dir, `${iface}-tx.pcap`);
@@ -206,13 +232,19 @@ function seen(f: EthernetFrame): SeenPacket | undefined {
     summary: formatPacket(f),
   };
   if (l4 === undefined || l4.kind === "unknown") return { ...base, protocol: "ip" };
-  if (l4.kind === "tcp") return { ...base, protocol: "tcp", srcPort: l4.srcPort, dstPort: l4.dstPort, tcpFlags: l4.flags };
+  if (l4.kind === "tcp")
+    return { ...base, protocol: "tcp", srcPort: l4.srcPort, dstPort: l4.dstPort, tcpFlags: l4.flags };
   if (l4.kind === "udp") return { ...base, protocol: "udp", srcPort: l4.srcPort, dstPort: l4.dstPort };
   return { ...base, protocol: l4.kind, icmpType: l4.type };
 }
 
 /** Is this captured packet our probe (forward) or a reply to it? */
-function classify(p: SeenPacket, protocol: ProbeProtocol, srcPort: number, family: Family): "forward" | "reply" | undefined {
+function classify(
+  p: SeenPacket,
+  protocol: ProbeProtocol,
+  srcPort: number,
+  family: Family,
+): "forward" | "reply" | undefined {
   if (protocol === "icmp") {
     if (p.icmpType === (family === 4 ? 8 : 128)) return "forward";
     if (p.icmpType === (family === 4 ? 0 : 129)) return "reply";
@@ -221,7 +253,8 @@ function classify(p: SeenPacket, protocol: ProbeProtocol, srcPort: number, famil
   if (p.protocol === protocol && p.srcPort === srcPort) return "forward";
   if (p.protocol === protocol && p.dstPort === srcPort) return "reply";
   // An ICMP error (e.g. port unreachable from an LB reject) quoting our packet.
-  if ((p.protocol === "icmp" && p.icmpType === 3) || (p.protocol === "icmpv6" && p.icmpType === 1)) return "reply";
+  if ((p.protocol === "icmp" && p.icmpType === 3) || (p.protocol === "icmpv6" && p.icmpType === 1))
+    return "reply";
   return undefined;
 }
 
@@ -231,7 +264,9 @@ function readNew(c: Capture): DecodedFrame[] {
   if (buf.length <= Math.max(c.offset, 24)) return [];
   const header = buf.subarray(0, 24);
   const body = buf.subarray(Math.max(c.offset, 24));
-  return readPcap(Buffer.concat([header, body]), { allowTruncatedTail: true }).map((p) => decodeFrame(p.frame));
+  return readPcap(Buffer.concat([header, body]), { allowTruncatedTail: true }).map((p) =>
+    decodeFrame(p.frame),
+  );
 }
 
 let nextPort = 40000 + (process.pid % 10000);
@@ -242,7 +277,12 @@ export async function probe(s: LabState, req: ProbeRequest): Promise<ProbeResult
   const srcPort = req.srcPort ?? (nextPort = nextPort >= 60000 ? 40000 : nextPort + 1);
   const packet = odpPacket(r, req.protocol, srcPort);
   const caps = captures(s);
-  const res = await runOnNode(s, r.pod.node, ["ovs-appctl", "netdev-dummy/receive", r.pod.iface, packet], 10_000);
+  const res = await runOnNode(
+    s,
+    r.pod.node,
+    ["ovs-appctl", "netdev-dummy/receive", r.pod.iface, packet],
+    10_000,
+  );
   if (res.exitCode !== 0) throw new ProcessError(`could not inject the probe: ${describeFailure(res)}`);
 
   // Wait until the captures are quiet (or the limit), reading only what was appended.
@@ -285,11 +325,21 @@ export async function probe(s: LabState, req: ProbeRequest): Promise<ProbeResult
       }
       const p = seen(f);
       const dir = p && classify(p, req.protocol, srcPort, r.family);
-      if (p && dir) arrivals.push({ node: c.node, iface: c.iface, owner: c.owner, direction: dir, packet: p });
+      if (p && dir)
+        arrivals.push({ node: c.node, iface: c.iface, owner: c.owner, direction: dir, packet: p });
     }
   }
   return {
-    injected: { node: r.pod.node, iface: r.pod.iface, packet, family: r.family, srcIp: r.srcIp, dstIp: r.dstIp, srcPort, dstPort: r.dstPort },
+    injected: {
+      node: r.pod.node,
+      iface: r.pod.iface,
+      packet,
+      family: r.family,
+      srcIp: r.srcIp,
+      dstIp: r.dstIp,
+      srcPort,
+      dstPort: r.dstPort,
+    },
     verdict: verdictOf(arrivals, r.pod),
     arrivals,
   };
@@ -299,14 +349,26 @@ function verdictOf(arrivals: readonly Arrival[], src: LabPod): ProbeVerdict {
   const fwd = arrivals.filter((a) => a.direction === "forward" && a.geneve === undefined);
   for (const a of fwd) {
     if (a.owner.kind === "pod" && !(a.owner.namespace === src.namespace && a.owner.name === src.name)) {
-      return { kind: "delivered", namespace: a.owner.namespace, pod: a.owner.name, node: a.node, packet: a.packet };
+      return {
+        kind: "delivered",
+        namespace: a.owner.namespace,
+        pod: a.owner.name,
+        node: a.node,
+        packet: a.packet,
+      };
     }
   }
   const host = fwd.find((a) => a.owner.kind === "management-port");
   if (host) return { kind: "delivered-to-host", node: host.node, packet: host.packet };
   const out = fwd.find((a) => a.owner.kind === "uplink");
   if (out) return { kind: "left-cluster", node: out.node, packet: out.packet };
-  const back = arrivals.find((a) => a.direction === "reply" && a.owner.kind === "pod" && a.owner.name === src.name && a.owner.namespace === src.namespace);
+  const back = arrivals.find(
+    (a) =>
+      a.direction === "reply" &&
+      a.owner.kind === "pod" &&
+      a.owner.name === src.name &&
+      a.owner.namespace === src.namespace,
+  );
   if (back) return { kind: "rejected", packet: back.packet };
   return { kind: "not-delivered" };
 }
@@ -316,7 +378,8 @@ export function describeProbe(r: ProbeResult): string {
   const i = r.injected;
   const head = `probe ${i.srcIp}:${i.srcPort} -> ${i.dstIp}:${i.dstPort} injected on ${i.node} (${i.iface})`;
   const v = r.verdict;
-  const pkt = (p: SeenPacket): string => `${p.src}${p.srcPort === undefined ? "" : `:${p.srcPort}`} -> ${p.dst}${p.dstPort === undefined ? "" : `:${p.dstPort}`}, ttl ${p.ttl}`;
+  const pkt = (p: SeenPacket): string =>
+    `${p.src}${p.srcPort === undefined ? "" : `:${p.srcPort}`} -> ${p.dst}${p.dstPort === undefined ? "" : `:${p.dstPort}`}, ttl ${p.ttl}`;
   switch (v.kind) {
     case "delivered":
       return `${head}\n  delivered to pod ${v.namespace}/${v.pod} on ${v.node}: ${pkt(v.packet)}`;
