@@ -54,8 +54,19 @@ describe.each(["central", "interconnect"] as const)("lab (%s shape), real packet
 
   it("pod to pod on the same node (IPv4): delivered unchanged, no routing", async () => {
     if (sameNodePeer === undefined) throw new Error("scenario has no second pod on the client's node");
-    const r = await probe(s, { src: client, dst: { kind: "pod", ...sameNodePeer }, protocol: "udp", dstPort: 53, family: 4 });
-    expect(r.verdict).toMatchObject({ kind: "delivered", namespace: sameNodePeer.namespace, pod: sameNodePeer.name, node: client.node });
+    const r = await probe(s, {
+      src: client,
+      dst: { kind: "pod", ...sameNodePeer },
+      protocol: "udp",
+      dstPort: 53,
+      family: 4,
+    });
+    expect(r.verdict).toMatchObject({
+      kind: "delivered",
+      namespace: sameNodePeer.namespace,
+      pod: sameNodePeer.name,
+      node: client.node,
+    });
     if (r.verdict.kind !== "delivered") return;
     expect(r.verdict.packet).toMatchObject({ src: v4("client"), dst: sameNodePeer.ips[0], ttl: 64 });
     expect(r.arrivals.some((a) => a.geneve !== undefined)).toBe(false);
@@ -64,26 +75,52 @@ describe.each(["central", "interconnect"] as const)("lab (%s shape), real packet
   for (const family of [4, 6] as const) {
     it(`pod to pod across nodes over geneve (IPv${family})`, async () => {
       if (remotePeer === undefined) throw new Error("scenario has no fedora pod on another node");
-      const r = await probe(s, { src: client, dst: { kind: "pod", ...remotePeer }, protocol: "udp", dstPort: 5353, family });
+      const r = await probe(s, {
+        src: client,
+        dst: { kind: "pod", ...remotePeer },
+        protocol: "udp",
+        dstPort: 5353,
+        family,
+      });
       const ip = family === 4 ? v4 : v6;
-      expect(r.verdict).toMatchObject({ kind: "delivered", namespace: "default", pod: remotePeer.name, node: remotePeer.node });
+      expect(r.verdict).toMatchObject({
+        kind: "delivered",
+        namespace: "default",
+        pod: remotePeer.name,
+        node: remotePeer.node,
+      });
       if (r.verdict.kind !== "delivered") return;
       expect(r.verdict.packet).toMatchObject({ src: ip("client"), dst: ip(remotePeer.name), dstPort: 5353 });
       // routed once per cluster router: once in central, once per zone in interconnect
       expect(r.verdict.packet.ttl).toBe(shape === "central" ? 63 : 62);
       const tunnel = r.arrivals.find((a) => a.geneve !== undefined);
-      expect(tunnel?.geneve).toMatchObject({ outerSrc: nodeIp(client.node), outerDst: nodeIp(remotePeer.node) });
+      expect(tunnel?.geneve).toMatchObject({
+        outerSrc: nodeIp(client.node),
+        outerDst: nodeIp(remotePeer.node),
+      });
       if (shape === "interconnect") expect(tunnel?.geneve?.vni).toBe(16711683);
     });
   }
 
   it("TCP 80 to web is dropped by the NetworkPolicy, TCP 8080 is delivered (IPv4 and IPv6)", async () => {
     for (const family of [4, 6] as const) {
-      const dropped = await probe(s, { src: client, dst: { kind: "pod", ...web }, protocol: "tcp", dstPort: 80, family });
+      const dropped = await probe(s, {
+        src: client,
+        dst: { kind: "pod", ...web },
+        protocol: "tcp",
+        dstPort: 80,
+        family,
+      });
       expect(dropped.verdict.kind, `IPv${family} TCP 80`).toBe("not-delivered");
       // the SYN did leave the client's node: the drop happens on the destination side
       expect(dropped.arrivals.some((a) => a.geneve?.outerDst === nodeIp(web.node))).toBe(true);
-      const allowed = await probe(s, { src: client, dst: { kind: "pod", ...web }, protocol: "tcp", dstPort: 8080, family });
+      const allowed = await probe(s, {
+        src: client,
+        dst: { kind: "pod", ...web },
+        protocol: "tcp",
+        dstPort: 8080,
+        family,
+      });
       expect(allowed.verdict, `IPv${family} TCP 8080`).toMatchObject({ kind: "delivered", pod: "web" });
     }
   });
@@ -93,21 +130,34 @@ describe.each(["central", "interconnect"] as const)("lab (%s shape), real packet
       [4, KUBE_DNS_V4],
       [6, KUBE_DNS_V6],
     ] as const) {
-      const r = await probe(s, { src: client, dst: { kind: "service", namespace: "kube-system", name: "kube-dns" }, protocol: "udp", dstPort: 53, family });
+      const r = await probe(s, {
+        src: client,
+        dst: { kind: "service", namespace: "kube-system", name: "kube-dns" },
+        protocol: "udp",
+        dstPort: 53,
+        family,
+      });
       expect(r.injected.dstIp).toBe(vip);
       expect(r.verdict.kind).toBe("delivered");
-      if (r.verdict.kind !== "delivered") return;
-      const backend = coredns.find((p) => p.name === r.verdict.pod);
-      expect(backend, `delivered to ${r.verdict.pod}`).toBeDefined();
-      expect(r.verdict.node).toBe(backend?.node);
+      const v = r.verdict;
+      if (v.kind !== "delivered") return;
+      const backend = coredns.find((p) => p.name === v.pod);
+      expect(backend, `delivered to ${v.pod}`).toBeDefined();
+      expect(v.node).toBe(backend?.node);
       // the destination was rewritten to the backend's address of that family
-      expect(r.verdict.packet.dst).toBe(backend?.ips.find((i) => i.includes(":") === (family === 6)));
-      expect(r.verdict.packet.dstPort).toBe(53);
+      expect(v.packet.dst).toBe(backend?.ips.find((i) => i.includes(":") === (family === 6)));
+      expect(v.packet.dstPort).toBe(53);
     }
   });
 
   it("pod to an external address leaves through its node's gateway router, SNATed to the node IP", async () => {
-    const r = await probe(s, { src: client, dst: { kind: "ip", ip: "198.51.100.7" }, protocol: "udp", dstPort: 443, family: 4 });
+    const r = await probe(s, {
+      src: client,
+      dst: { kind: "ip", ip: "198.51.100.7" },
+      protocol: "udp",
+      dstPort: 443,
+      family: 4,
+    });
     expect(r.verdict).toMatchObject({ kind: "left-cluster", node: client.node });
     if (r.verdict.kind !== "left-cluster") return;
     expect(r.verdict.packet).toMatchObject({ src: nodeIp(client.node), dst: "198.51.100.7", dstPort: 443 });
@@ -118,16 +168,33 @@ describe.each(["central", "interconnect"] as const)("lab (%s shape), real packet
     expect(again.started).toBe(false);
     expect(again.state.daemons.map((d) => d.pid)).toEqual(s.daemons.map((d) => d.pid));
     const other = shape === "central" ? "interconnect" : "central";
-    await expect(labUp(loadScenarioFile(SCENARIO, other), s.dir)).rejects.toThrow(/a different lab .* is running/);
+    await expect(labUp(loadScenarioFile(SCENARIO, other), s.dir)).rejects.toThrow(
+      /a different lab .* is running/,
+    );
     for (const d of s.daemons) expect(isAlive(d.pid)).toBe(true);
   });
 
   it("writes the OVN databases with ovn-kubernetes' names and external_ids", async () => {
     const zoneNode = shape === "central" ? client.node : web.node;
     const nb = async (...args: string[]) => (await runOnNode(s, zoneNode, ["ovn-nbctl", ...args])).stdout;
-    const lbs = await nb("--bare", "--columns=name", "find", "load_balancer", 'external_ids:"k8s.ovn.org/owner"="kube-system/kube-dns"');
-    expect(lbs.split("\n").filter(Boolean).sort()).toEqual(["Service_kube-system/kube-dns_TCP_cluster", "Service_kube-system/kube-dns_UDP_cluster"]);
-    const acl = await nb("--bare", "--columns=match,priority,action", "find", "acl", 'external_ids:"k8s.ovn.org/name"="default:allow-8080"');
+    const lbs = await nb(
+      "--bare",
+      "--columns=name",
+      "find",
+      "load_balancer",
+      'external_ids:"k8s.ovn.org/owner"="kube-system/kube-dns"',
+    );
+    expect(lbs.split("\n").filter(Boolean).sort()).toEqual([
+      "Service_kube-system/kube-dns_TCP_cluster",
+      "Service_kube-system/kube-dns_UDP_cluster",
+    ]);
+    const acl = await nb(
+      "--bare",
+      "--columns=match,priority,action",
+      "find",
+      "acl",
+      'external_ids:"k8s.ovn.org/name"="default:allow-8080"',
+    );
     expect(acl).toContain("tcp.dst==8080");
     expect(acl).toContain("allow-related");
     // port groups are named a<FNV-64a of k8s.ovn.org/id>, never after the policy

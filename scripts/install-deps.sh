@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs what ovnkube-trace needs on Debian (bookworm): OVS/OVN from Debian's packages (the real
+# engines the lab runs and the tool drives) and the npm dependencies. Starts no service.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PKGS=(openvswitch-switch openvswitch-common ovn-central ovn-host ovn-common python3-openvswitch iproute2)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""
+  [[ $(id -u) -eq 0 ]] || SUDO="sudo"
+  echo "installing Debian packages: ${missing[*]}" >&2
+  $SUDO apt-get update -qq
+  # policy-rc.d / no systemd: the packages' services are not started, and the lab never uses them.
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+npm ci --no-audit --no-fund --loglevel=error
