@@ -150,6 +150,53 @@ describe.each(["central", "interconnect"] as const)("lab (%s shape), real packet
     }
   });
 
+  it("ICMP and ICMPv6 echo requests cross nodes", async () => {
+    if (remotePeer === undefined) throw new Error("scenario has no fedora pod on another node");
+    for (const family of [4, 6] as const) {
+      const r = await probe(s, {
+        src: client,
+        dst: { kind: "pod", ...remotePeer },
+        protocol: "icmp",
+        family,
+      });
+      expect(r.verdict, `IPv${family}`).toMatchObject({ kind: "delivered", pod: remotePeer.name });
+      if (r.verdict.kind === "delivered")
+        expect(r.verdict.packet.protocol).toBe(family === 4 ? "icmp" : "icmpv6");
+    }
+  });
+
+  it("a service without endpoints rejects: a TCP RST from the VIP comes back to the client", async () => {
+    for (const family of [4, 6] as const) {
+      const r = await probe(s, {
+        src: client,
+        dst: { kind: "service", namespace: "default", name: "no-endpoints" },
+        protocol: "tcp",
+        dstPort: 80,
+        family,
+      });
+      expect(r.verdict.kind, `IPv${family}`).toBe("rejected");
+      if (r.verdict.kind !== "rejected") return;
+      expect(r.verdict.packet).toMatchObject({
+        src: r.injected.dstIp,
+        dst: r.injected.srcIp,
+        tcpFlags: expect.arrayContaining(["rst"]) as unknown,
+      });
+    }
+  });
+
+  it("a NodePort on the client's node IP is DNATed to the backend's target port", async () => {
+    const r = await probe(s, {
+      src: client,
+      dst: { kind: "ip", ip: nodeIp(client.node) },
+      protocol: "tcp",
+      dstPort: 30080,
+      family: 4,
+    });
+    expect(r.verdict).toMatchObject({ kind: "delivered", pod: "web", node: web.node });
+    if (r.verdict.kind === "delivered")
+      expect(r.verdict.packet).toMatchObject({ dst: v4("web"), dstPort: 8080 });
+  });
+
   it("pod to an external address leaves through its node's gateway router, SNATed to the node IP", async () => {
     const r = await probe(s, {
       src: client,

@@ -107,6 +107,12 @@ export const JOIN_NETWORK: Record<Family, string> = { 4: "100.64.0.0/16", 6: "fd
 const DEFAULT_CLUSTER_NETWORK: Record<Family, string> = { 4: "10.244.0.0/16", 6: "fd00:10:244::/48" };
 const NODE_SUBNET_PREFIX: Record<Family, number> = { 4: 24, 6: 64 };
 
+/** The MAC docker gives a container on a bridge network: 02:42 + the IPv4 address. */
+export function dockerMac(ipv4: string): string {
+  const ip = parseIp(ipv4);
+  return `02:42:${(ip?.family === 4 ? macFromIp(ip) : "0a:58:00:00:00:00").slice(6)}`;
+}
+
 /** A stable UUID (v5 layout) from a name, so the same scenario gives the same chassis ids. */
 export function stableUuid(name: string): string {
   const h = createHash("sha1").update(`ovnkube-trace-lab:${name}`).digest("hex");
@@ -235,7 +241,7 @@ export function resolveScenario(s: Scenario, shapeOverride?: ClusterShape): LabC
       zone: shape === "interconnect" ? n.name : "global",
       ip,
       ...(n.ipv6 === undefined ? {} : { ipv6: n.ipv6 }),
-      mac: ipParsed ? `02:42:${macFromIp(ipParsed).slice(6)}` : "02:42:00:00:00:00",
+      mac: dockerMac(ip),
       subnets: byFamily(families, (fam) => nodeSubnets[fam] && formatCidr(must(nodeSubnets[fam]))),
       gatewayCidrs: withLen(gw, (fam) => must(nodeSubnets[fam]).prefix),
       gatewayMac: macFromIp(first(gw)),

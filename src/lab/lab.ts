@@ -1,4 +1,13 @@
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { InputError, LabStateError, OvnkTraceError, ProcessError } from "../errors.js";
@@ -12,7 +21,7 @@ import {
   type OvnDbs,
 } from "../ovs/daemon.js";
 import { run, type ExecResult } from "../ovs/exec.js";
-import type { LabCluster, LabNode } from "./cluster.js";
+import { dockerMac, type LabCluster, type LabNode } from "./cluster.js";
 import { kubernetesObjects } from "./kubernetes.js";
 import { labLayout, longestSocketPath, zones, type LabLayout } from "./layout.js";
 import { networkPolicies } from "./network-policy.js";
@@ -173,9 +182,15 @@ class Starter {
 
   async fabric(): Promise<void> {
     const dir = this.l.fabric;
-    await this.ovsdb("fabric", "fabric", dir, "conf.db", OVS_SCHEMA, join(dir, "db.sock"));
+    await this.ovsdb("ovsdb-server", "fabric", dir, "conf.db", OVS_SCHEMA, join(dir, "db.sock"));
     await runOk(["ovs-vsctl", "--no-wait", "init"], dir);
-    await this.daemon("fabric", "fabric", "ovs-vswitchd", ["--enable-dummy=system", "-vvconn:off"], dir);
+    await this.daemon(
+      "ovs-vswitchd",
+      "fabric",
+      "ovs-vswitchd",
+      ["--enable-dummy=system", "-vvconn:off"],
+      dir,
+    );
     // The underlay L2 network (kind's docker bridge): a NORMAL switch with one wire per node.
     const b = new CtlBatch().add("add-br", "kind");
     for (const [i] of this.c.nodes.entries()) {
@@ -322,7 +337,7 @@ class Starter {
         `datapath=${dp}`,
         `logical_port=rtoe-GR_${n.name}`,
         `ip=${quote(this.c.underlay.gateway)}`,
-        `mac="02:42:ac:12:00:01"`,
+        `mac=${quote(dockerMac(this.c.underlay.gateway))}`,
       );
     }
     // OVN before 23.09 leaves remote ports unbound; ovnkube-controller binds them to the remote chassis.
@@ -476,22 +491,9 @@ export async function labUp(
 
 function isEmptyDir(dir: string): boolean {
   try {
-    return readdirLen(dir) === 0;
+    return readdirSync(dir).length === 0;
   } catch {
     return false;
-  }
-}
-
-function readdirLen(dir: string): number {
-  return (readdirSyncSafe(dir) ?? []).length;
-}
-
-import { readdirSync } from "node:fs";
-function readdirSyncSafe(dir: string): string[] | undefined {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return undefined;
   }
 }
 
@@ -518,11 +520,11 @@ function lockHeld(dir: string): boolean {
   }
 }
 
+/** Controllers first, databases last; each group in parallel. */
 const STOP_ORDER: readonly DaemonRole[] = [
   "ovn-controller",
   "northd",
   "ovs-vswitchd",
-  "fabric",
   "ovsdb-server",
   "sb",
   "nb",
@@ -530,16 +532,8 @@ const STOP_ORDER: readonly DaemonRole[] = [
 
 async function stopAll(daemons: readonly LabDaemon[]): Promise<number> {
   let stopped = 0;
-  // Controllers first, databases last; each group in parallel.
   for (const role of STOP_ORDER) {
-    const group = daemons.filter(
-      (d) => d.role === role && (role !== "fabric" || d.program === "ovs-vswitchd"),
-    );
-    const rest =
-      role === "ovsdb-server"
-        ? daemons.filter((d) => d.role === "fabric" && d.program === "ovsdb-server")
-        : [];
-    const results = await Promise.all([...group, ...rest].map((d) => stopDaemon(d)));
+    const results = await Promise.all(daemons.filter((d) => d.role === role).map((d) => stopDaemon(d)));
     stopped += results.filter(Boolean).length;
   }
   return stopped;

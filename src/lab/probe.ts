@@ -88,6 +88,7 @@ export interface ProbeResult {
     readonly iface: string;
     readonly packet: string;
     readonly family: Family;
+    readonly protocol: ProbeProtocol;
     readonly srcIp: string;
     readonly dstIp: string;
     readonly srcPort: number;
@@ -335,6 +336,7 @@ export async function probe(s: LabState, req: ProbeRequest): Promise<ProbeResult
       iface: r.pod.iface,
       packet,
       family: r.family,
+      protocol: req.protocol,
       srcIp: r.srcIp,
       dstIp: r.dstIp,
       srcPort,
@@ -376,7 +378,8 @@ function verdictOf(arrivals: readonly Arrival[], src: LabPod): ProbeVerdict {
 /** One line per verdict, for people. */
 export function describeProbe(r: ProbeResult): string {
   const i = r.injected;
-  const head = `probe ${i.srcIp}:${i.srcPort} -> ${i.dstIp}:${i.dstPort} injected on ${i.node} (${i.iface})`;
+  const ports = i.protocol === "icmp" ? ["", ""] : [`:${i.srcPort}`, `:${i.dstPort}`];
+  const head = `probe ${i.protocol.toUpperCase()} ${i.srcIp}${ports[0] ?? ""} -> ${i.dstIp}${ports[1] ?? ""} injected on ${i.node} (${i.iface})`;
   const v = r.verdict;
   const pkt = (p: SeenPacket): string =>
     `${p.src}${p.srcPort === undefined ? "" : `:${p.srcPort}`} -> ${p.dst}${p.dstPort === undefined ? "" : `:${p.dstPort}`}, ttl ${p.ttl}`;
