@@ -6,7 +6,7 @@ describe("ip", () => {
     expect(canonicalIp("10.244.1.3")).toBe("10.244.1.3");
     expect(canonicalIp("fd00:10:244:0::3")).toBe("fd00:10:244::3");
     expect(canonicalIp("2001:db8:0:0:1:0:0:1")).toBe("2001:db8::1:0:0:1");
-    expect(canonicalIp("::ffff:10.0.0.1")).toBe("::ffff:a00:1");
+    expect(canonicalIp("::ffff:a00:1")).toBe("::ffff:10.0.0.1");
     for (const bad of ["10.244.1", "10.244.1.256", "1::2::3", "fd00:::1", "x"])
       expect(parseIp(bad)).toBeUndefined();
   });

@@ -13,6 +13,8 @@
  * `{ kind: "unknown", reason, length }` and decoding stops there. Its result is plain JSON data.
  */
 
+import { formatIp as formatIpAddress } from "../net/ip.js";
+
 // ---------------------------------------------------------------------------------------------
 // pcap file reader
 // ---------------------------------------------------------------------------------------------
@@ -338,29 +340,9 @@ function ipv4At(b: Uint8Array, i: number): string {
 
 /** RFC 5952 canonical text form of the 16-byte IPv6 address at `b[i]`. */
 function ipv6At(b: Uint8Array, i: number): string {
-  const g: number[] = [];
-  for (let k = 0; k < 8; k++) g.push(u16(b, i + 2 * k));
-  // IPv4-mapped addresses use the mixed notation (RFC 5952 section 5)
-  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) return `::ffff:${ipv4At(b, i + 12)}`;
-  // longest run of >= 2 zero groups, the first one on a tie (RFC 5952 section 4.2)
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let k = 0; k < 8;) {
-    if (g[k] !== 0) {
-      k++;
-      continue;
-    }
-    let e = k;
-    while (e < 8 && g[e] === 0) e++;
-    if (e - k > bestLen) {
-      bestStart = k;
-      bestLen = e - k;
-    }
-    k = e;
-  }
-  const txt = g.map((x) => x.toString(16));
-  if (bestStart < 0) return txt.join(":");
-  return `${txt.slice(0, bestStart).join(":")}::${txt.slice(bestStart + bestLen).join(":")}`;
+  let value = 0n;
+  for (let k = 0; k < 16; k++) value = (value << 8n) | BigInt(u8(b, i + k));
+  return formatIpAddress({ family: 6, value });
 }
 
 function unknown(reason: string, length: number): UnknownLayer {

@@ -81,6 +81,8 @@ export function formatIp(ip: Ip): string {
   if (ip.family === 4) {
     return [24n, 16n, 8n, 0n].map((sh) => String((ip.value >> sh) & 0xffn)).join(".");
   }
+  // IPv4-mapped addresses keep the dotted quad (RFC 5952 section 5).
+  if (ip.value >> 32n === 0xffffn) return `::ffff:${formatIp({ family: 4, value: ip.value & 0xffffffffn })}`;
   const groups = [...Array(8).keys()].map((i) => Number((ip.value >> BigInt(112 - 16 * i)) & 0xffffn));
   // RFC 5952: compress the longest run (>= 2) of zero groups, the first one on a tie.
   let best = -1;
