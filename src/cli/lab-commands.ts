@@ -2,7 +2,8 @@ import { mkdtempSync } from "node:fs";
 import type { Command } from "commander";
 import { InputError, LabStateError } from "../errors.js";
 import type { ClusterShape } from "../lab/scenario.js";
-import { defaultDemoCases, runDemoCase, type DemoOutcome } from "../lab/demo.js";
+import { defaultDemoCases, runDemoCase } from "../lab/demo.js";
+import type { TraceReport } from "../model/report.js";
 import { DEFAULT_SCENARIO } from "../lab/examples.js";
 import {
   DEFAULT_LAB_DIR,
@@ -216,27 +217,35 @@ export function registerLabCommands(program: Command): void {
   });
 }
 
-function renderOutcome(o: DemoOutcome): string {
+function renderDemo(title: string, r: TraceReport): string {
+  const f = r.forward;
   const lines = [
-    `\n${o.case.title}`,
-    `  ${o.case.src.namespace}/${o.case.src.name} -> ${o.case.dst.namespace}/${o.case.dst.name} ${o.case.protocol.toUpperCase()} ${o.case.dstPort}`,
+    `\n${title}`,
+    `  ${f.packet.srcIp} -> ${f.packet.dstIp} ${f.packet.protocol.toUpperCase()} ${f.packet.dstPort ?? ""}`,
   ];
-  for (const h of o.hops) {
-    const v = h.verdict;
+  for (const h of f.hops) {
+    const o = h.outcome;
     const what =
-      v.kind === "output"
-        ? `output to "${v.port}"${v.portType ? ` (type ${v.portType})` : ""}`
-        : v.kind === "dropped"
-          ? `DROPPED in ${v.stage}: ${v.line}`
-          : `error: ${v.message}`;
+      o.kind === "output"
+        ? `output to "${o.port}"${o.portType ? ` (type ${o.portType})` : ""}`
+        : o.kind === "dropped"
+          ? `DROPPED in ${o.where}: ${o.reason}`
+          : o.kind === "tunnel"
+            ? `tunnel to ${o.toNode}`
+            : `error: ${o.message}`;
     lines.push(`  ovn-trace on ${h.node}: ${what}`);
   }
+  const v = f.verdict;
   lines.push(
-    ...describeProbe(o.probe)
-      .split("\n")
-      .map((l, i) => (i === 0 ? `  real packet: ${l}` : `  ${l}`)),
+    `  verdict: ${v.kind === "delivered" ? `delivered to ${v.to.kind === "pod" ? `${v.to.namespace}/${v.to.name}` : v.port} on ${v.node}` : v.kind === "dropped" ? `dropped on ${v.node} in ${v.where}` : v.kind}`,
   );
-  lines.push(`  trace and real packet ${o.agree ? "agree" : "DISAGREE"}`);
+  const g = f.groundTruth;
+  if (g !== undefined) {
+    lines.push(
+      `  real packet: ${g.verdict}${g.pod === undefined ? "" : ` to ${g.pod}`}${g.node === undefined ? "" : ` on ${g.node}`}${g.dstIp === undefined ? "" : ` (${g.srcIp ?? ""} -> ${g.dstIp})`}`,
+    );
+    lines.push(`  trace and real packet ${g.agrees ? "agree" : "DISAGREE"}`);
+  }
   return lines.join("\n");
 }
 
@@ -249,30 +258,36 @@ export function registerDemoCommand(program: Command): void {
     .option("--scenario <FILE>", "scenario YAML or JSON", DEFAULT_SCENARIO)
     .option("--shape <SHAPE>", "central | interconnect")
     .option("--keep", "leave the lab running afterwards")
-    .action(async (o: { scenario: string; shape?: string; keep?: boolean }) => {
+    .option("-o, --output <FORMAT>", "text | json (the trace reports)")
+    .action(async (o: { scenario: string; shape?: string; keep?: boolean; output?: string }) => {
+      const fmt = outputFormat(o.output);
       const cluster = loadScenarioFile(o.scenario, shapeOf(o.shape));
       const dir = mkdtempSync("/tmp/ovnkube-trace-demo-");
       process.stderr.write(`starting lab "${cluster.name}" (${cluster.shape}) in ${dir}\n`);
       const { state } = await labUp(cluster, dir, { progress: progressReporter() });
       let agreeAll = true;
       try {
-        out(
+        const say = fmt === "text" ? out : (m: string) => process.stderr.write(`${m}\n`);
+        say(
           `lab "${cluster.name}" (${cluster.shape}, ${cluster.nodes.length} nodes, ${state.daemons.length} daemons) up in ${state.timingsMs.total ?? 0} ms`,
         );
         const cases = defaultDemoCases(state);
         if (cases.length === 0)
           throw new InputError("the demo needs pods default/client and default/web in the scenario");
+        const reports: TraceReport[] = [];
         for (const k of cases) {
           const r = await runDemoCase(state, k);
-          agreeAll &&= r.agree;
-          out(renderOutcome(r));
+          reports.push(r);
+          agreeAll &&= r.forward.groundTruth?.agrees ?? false;
+          if (fmt === "text") out(renderDemo(k.title, r));
         }
+        if (fmt === "json") out(JSON.stringify(reports, null, 2));
       } finally {
         if (o.keep !== true) {
           const t = performance.now();
           const n = await labDown(dir);
-          out(`\nlab stopped (${n} daemons) in ${Math.round(performance.now() - t)} ms`);
-        } else out(`\nlab left running: ovnkube-trace lab status --dir ${dir}`);
+          process.stderr.write(`lab stopped (${n} daemons) in ${Math.round(performance.now() - t)} ms\n`);
+        } else process.stderr.write(`lab left running: ovnkube-trace lab status --dir ${dir}\n`);
       }
       if (!agreeAll) process.exitCode = 1;
     });

@@ -2,6 +2,7 @@
 import { Command, CommanderError } from "commander";
 import { OvnkTraceError, InputError } from "../errors.js";
 import { normalizeGoFlags } from "./argv.js";
+import { VERSION } from "../version.js";
 import { registerDemoCommand, registerLabCommands } from "./lab-commands.js";
 
 /** The only place that prints errors and chooses exit codes. */
@@ -11,7 +12,7 @@ async function main(argv: readonly string[]): Promise<number> {
     .description(
       "Trace a packet through an OVN-Kubernetes cluster, node by node, and explain the verdict in Kubernetes terms.",
     )
-    .version("0.1.0")
+    .version(VERSION)
     .exitOverride()
     .showHelpAfterError("(run with --help for usage)");
   registerLabCommands(program);

@@ -1,0 +1,41 @@
+// Generates the published JSON schemas from the model types (the types are the documentation).
+// `npm run schemas` writes them; test/schemas.test.ts fails when a committed schema is stale.
+import { writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { createGenerator } from "ts-json-schema-generator";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+
+export interface SchemaSpec {
+  readonly file: string;
+  readonly source: string;
+  readonly type: string;
+  readonly title: string;
+}
+
+export const SCHEMAS: readonly SchemaSpec[] = [
+  {
+    file: "schema/trace-report.schema.json",
+    source: "src/model/report.ts",
+    type: "TraceReport",
+    title: "ovnkube-trace trace report",
+  },
+];
+
+export function generateSchema(spec: SchemaSpec): string {
+  const schema = createGenerator({
+    path: `${root}${spec.source}`,
+    tsconfig: `${root}tsconfig.json`,
+    type: spec.type,
+    skipTypeCheck: true,
+    additionalProperties: false,
+  }).createSchema(spec.type);
+  return `${JSON.stringify({ ...schema, title: spec.title, $id: `https://ovnkube-trace.dev/${spec.file}` }, null, 2)}\n`;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  for (const spec of SCHEMAS) {
+    writeFileSync(`${root}${spec.file}`, generateSchema(spec));
+    console.log(`wrote ${spec.file}`);
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * The trace report: what the tool found out about one packet, as plain JSON-safe data. Its JSON
+ * schema (schema/trace-report.schema.json) is generated from these types; bump
+ * REPORT_SCHEMA_VERSION on any incompatible change.
+ */
+
+export const REPORT_SCHEMA_VERSION = "1.0";
+
+export type Family = 4 | 6;
+export type L4Protocol = "tcp" | "udp" | "icmp";
+export type ClusterShape = "central" | "interconnect";
+
+/** A point of the cluster a packet starts from or goes to. */
+export type Endpoint =
+  | {
+      readonly kind: "pod";
+      readonly namespace: string;
+      readonly name: string;
+      readonly node: string;
+      readonly ip: string;
+      readonly mac?: string;
+      /** Logical switch port (`<namespace>_<name>`), absent for host-network pods. */
+      readonly lsp?: string;
+      /** OVS interface on br-int and its OpenFlow port number, when known. */
+      readonly iface?: string;
+      readonly ofport?: number;
+      readonly hostNetwork: boolean;
+    }
+  | {
+      readonly kind: "service";
+      readonly namespace: string;
+      readonly name: string;
+      readonly ip: string;
+      readonly port: number;
+    }
+  | { readonly kind: "node"; readonly name: string; readonly ip: string }
+  | { readonly kind: "external"; readonly ip: string };
+
+/** The packet asked about: the first packet of a connection (forward) or its reply. */
+export interface PacketSpec {
+  readonly direction: "forward" | "reply";
+  readonly family: Family;
+  readonly protocol: L4Protocol;
+  readonly srcIp: string;
+  readonly dstIp: string;
+  readonly srcPort?: number;
+  readonly dstPort?: number;
+  /** Conntrack state the traces assume at each ct() (e.g. "trk,new" or "trk,est,rpl"). */
+  readonly ctState: string;
+}
+
+/** Where in the text of a tool's output something was read. */
+export interface OutputRef {
+  readonly line: number;
+  readonly text: string;
+}
+
+/** One step of a hop that explains the outcome. */
+export type Step =
+  | {
+      readonly kind: "logical-stage";
+      readonly datapath: string;
+      readonly pipeline: "ingress" | "egress";
+      readonly table: number;
+      readonly stage: string;
+      readonly priority?: number;
+      readonly match?: string;
+      readonly actions: readonly string[];
+      readonly uuid?: string;
+      readonly source: OutputRef;
+    }
+  | {
+      readonly kind: "openflow";
+      readonly bridge: string;
+      readonly table: number;
+      readonly priority?: number;
+      readonly cookie?: string;
+      readonly match: string;
+      readonly actions: readonly string[];
+      readonly source: OutputRef;
+    }
+  | {
+      readonly kind: "conntrack";
+      readonly zone?: number;
+      readonly state: string;
+      readonly nat?: { readonly type: "snat" | "dnat"; readonly to: string };
+    }
+  | {
+      readonly kind: "tunnel";
+      readonly vni: number;
+      readonly src?: string;
+      readonly dst: string;
+      readonly toNode?: string;
+      readonly ingressPortKey?: number;
+      readonly egressPortKey?: number;
+    };
+
+/** How one hop (one tool run on one node) ended. */
+export type HopOutcome =
+  | { readonly kind: "output"; readonly port: string; readonly portType?: string }
+  | { readonly kind: "tunnel"; readonly toNode: string; readonly vni: number }
+  | { readonly kind: "dropped"; readonly where: string; readonly reason: string; readonly source?: OutputRef }
+  | { readonly kind: "error"; readonly message: string };
+
+/** One run of ovn-trace or ofproto/trace on one node (or zone). */
+export interface Hop {
+  readonly tool: "ovn-trace" | "ofproto/trace";
+  readonly node: string;
+  readonly zone?: string;
+  /** Logical datapath (ovn-trace) or bridge (ofproto/trace) it started in. */
+  readonly startsIn: string;
+  readonly command: readonly string[];
+  readonly steps: readonly Step[];
+  readonly outcome: HopOutcome;
+  /** The tool's whole output, for -loglevel 2 and for pointing at lines. */
+  readonly output: string;
+  readonly durationMs?: number;
+}
+
+/** The final word on a packet. */
+export type Verdict =
+  | {
+      readonly kind: "delivered";
+      readonly to: Endpoint;
+      readonly node: string;
+      readonly port: string;
+      /** Addresses as the receiver sees them (after NAT). */
+      readonly srcIp?: string;
+      readonly dstIp?: string;
+      readonly dstPort?: number;
+    }
+  | { readonly kind: "dropped"; readonly node: string; readonly where: string; readonly reason: string }
+  | { readonly kind: "left-cluster"; readonly node: string; readonly via: string; readonly snatIp?: string }
+  | { readonly kind: "rejected"; readonly node: string; readonly reason: string }
+  | { readonly kind: "unknown"; readonly reason: string };
+
+/** What a real packet injected in the lab did (ground truth), when the report was made on the lab. */
+export interface GroundTruth {
+  readonly verdict: "delivered" | "delivered-to-host" | "left-cluster" | "rejected" | "not-delivered";
+  readonly node?: string;
+  readonly pod?: string;
+  readonly srcIp?: string;
+  readonly dstIp?: string;
+  readonly agrees: boolean;
+}
+
+export interface DirectionReport {
+  readonly packet: PacketSpec;
+  readonly hops: readonly Hop[];
+  readonly verdict: Verdict;
+  readonly groundTruth?: GroundTruth;
+}
+
+export interface TraceReport {
+  readonly schemaVersion: typeof REPORT_SCHEMA_VERSION;
+  readonly tool: { readonly name: "ovnkube-trace"; readonly version: string };
+  readonly cluster: {
+    readonly backend: "kube" | "lab" | "snapshot";
+    readonly shape?: ClusterShape;
+    readonly name?: string;
+  };
+  readonly src: Endpoint;
+  readonly dst: Endpoint;
+  readonly forward: DirectionReport;
+  readonly reply?: DirectionReport;
+}
