@@ -108,8 +108,9 @@ export function runOnNode(
   node: string,
   argv: readonly string[],
   timeoutMs = 30_000,
+  input?: string,
 ): Promise<ExecResult> {
-  return run(argv, { env: nodeEnv(s, node), timeoutMs });
+  return run(argv, { env: nodeEnv(s, node), timeoutMs, ...(input === undefined ? {} : { input }) });
 }
 
 class Starter {

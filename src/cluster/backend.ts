@@ -1,0 +1,57 @@
+import type {
+  EndpointSliceObject,
+  NamespaceObject,
+  NetworkPolicyObject,
+  NodeObject,
+  PodObject,
+  ServiceObject,
+} from "./kube-objects.js";
+import { InputError, ProcessError } from "../errors.js";
+import type { ExecResult } from "../ovs/exec.js";
+
+/** Kubernetes list filters, as the API server takes them. */
+export interface ListOptions {
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+}
+
+export interface NodeExecOptions {
+  readonly timeoutMs?: number;
+  readonly stdin?: string;
+}
+
+/**
+ * Everything the tracer needs from a cluster: its Kubernetes objects, and running a command in a
+ * node's OVS/OVN context. A live cluster (kube), the built-in lab and an offline replica
+ * (snapshot) implement it; the engine never knows which one it talks to.
+ */
+export interface ClusterBackend {
+  readonly kind: "kube" | "lab" | "snapshot";
+  /** A human description: the kube context, the lab directory, the snapshot path. */
+  readonly description: string;
+  readPod(namespace: string, name: string): Promise<PodObject>;
+  /** Pods of a namespace, or of all namespaces when `namespace` is undefined. */
+  listPods(namespace: string | undefined, options?: ListOptions): Promise<PodObject[]>;
+  readNode(name: string): Promise<NodeObject>;
+  listNodes(options?: ListOptions): Promise<NodeObject[]>;
+  readNamespace(name: string): Promise<NamespaceObject>;
+  readService(namespace: string, name: string): Promise<ServiceObject>;
+  listEndpointSlices(namespace: string, options?: ListOptions): Promise<EndpointSliceObject[]>;
+  listNetworkPolicies(namespace: string | undefined): Promise<NetworkPolicyObject[]>;
+  /**
+   * Runs argv where ovnkube-node runs on that node (OVS and that node's OVN databases reachable
+   * by default). A command that fails is data ({exitCode, stderr}); only an unreachable node or
+   * a transport failure rejects.
+   */
+  execOnNode(node: string, argv: readonly string[], options?: NodeExecOptions): Promise<ExecResult>;
+  close(): Promise<void>;
+}
+
+/** A Kubernetes object that does not exist. */
+export class NotFoundError extends InputError {}
+
+/** RBAC said no. */
+export class ForbiddenError extends InputError {}
+
+/** The cluster (API server, node, exec channel) could not be reached or did not answer in time. */
+export class ClusterUnreachableError extends ProcessError {}
