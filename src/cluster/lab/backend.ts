@@ -11,6 +11,9 @@ import {
 } from "../backend.js";
 import { ObjectStore } from "../object-store.js";
 
+/** Runs a synchronous lookup so that its error rejects the promise, as an API call would. */
+const answer = <T>(f: () => T): Promise<T> => Promise.resolve().then(f);
+
 /** The built-in lab as a cluster: its Kubernetes objects from kubernetes.json, execs in its node environments. */
 export class LabBackend implements ClusterBackend {
   readonly kind = "lab";
@@ -44,14 +47,14 @@ export class LabBackend implements ClusterBackend {
     return new LabBackend(s);
   }
 
-  readPod = (ns: string, name: string) => Promise.resolve(this.store.readPod(ns, name));
-  listPods = (ns: string | undefined, o?: ListOptions) => Promise.resolve(this.store.listPods(ns, o));
-  readNode = (name: string) => Promise.resolve(this.store.readNode(name));
-  listNodes = (o?: ListOptions) => Promise.resolve(this.store.listNodes(o));
-  readNamespace = (name: string) => Promise.resolve(this.store.readNamespace(name));
-  readService = (ns: string, name: string) => Promise.resolve(this.store.readService(ns, name));
-  listEndpointSlices = (ns: string, o?: ListOptions) => Promise.resolve(this.store.listEndpointSlices(ns, o));
-  listNetworkPolicies = (ns: string | undefined) => Promise.resolve(this.store.listNetworkPolicies(ns));
+  readPod = (ns: string, name: string) => answer(() => this.store.readPod(ns, name));
+  listPods = (ns: string | undefined, o?: ListOptions) => answer(() => this.store.listPods(ns, o));
+  readNode = (name: string) => answer(() => this.store.readNode(name));
+  listNodes = (o?: ListOptions) => answer(() => this.store.listNodes(o));
+  readNamespace = (name: string) => answer(() => this.store.readNamespace(name));
+  readService = (ns: string, name: string) => answer(() => this.store.readService(ns, name));
+  listEndpointSlices = (ns: string, o?: ListOptions) => answer(() => this.store.listEndpointSlices(ns, o));
+  listNetworkPolicies = (ns: string | undefined) => answer(() => this.store.listNetworkPolicies(ns));
 
   async execOnNode(
     node: string,

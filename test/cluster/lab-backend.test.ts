@@ -1,0 +1,19 @@
+import { afterAll, beforeAll, describe } from "vitest";
+import { LabBackend } from "../../src/cluster/lab/backend.js";
+import { EXAMPLES_DIR } from "../../src/lab/examples.js";
+import { labDown, labUp } from "../../src/lab/lab.js";
+import { loadScenarioFile } from "../../src/lab/load-scenario.js";
+import { newLabDir } from "../helpers/lab.js";
+import { backendContract } from "./contract.js";
+
+describe.each(["central", "interconnect"] as const)("lab backend (%s)", (shape) => {
+  let backend: LabBackend;
+  beforeAll(async () => {
+    const { state } = await labUp(loadScenarioFile(`${EXAMPLES_DIR}kind.yaml`, shape), newLabDir());
+    backend = LabBackend.open(state.dir);
+  });
+  afterAll(async () => {
+    await labDown(backend.state.dir);
+  });
+  backendContract(() => backend);
+});
