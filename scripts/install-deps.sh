@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PKGS=(openvswitch-switch openvswitch-common ovn-central ovn-host ovn-common python3-openvswitch iproute2)
+PKGS=(openvswitch-switch openvswitch-common ovn-central ovn-host ovn-common python3-openvswitch python3-netaddr iproute2)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
