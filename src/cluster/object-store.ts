@@ -7,7 +7,32 @@ import type {
   ServiceObject,
 } from "./kube-objects.js";
 import { NotFoundError, type ListOptions } from "./backend.js";
-import { fieldSelector, labelSelector, type KubeObjectLike } from "./selectors.js";
+import {
+  matchesFieldSelector,
+  matchesLabelSelector,
+  parseFieldSelector,
+  parseLabelSelector,
+} from "./selectors.js";
+
+/** The fields of an object that field selectors can name (an unset one is "", as on a real server). */
+function fieldsOf(o: KubeObjectLike): Record<string, string> {
+  return {
+    "metadata.name": o.metadata?.name ?? "",
+    "metadata.namespace": o.metadata?.namespace ?? "",
+    "spec.nodeName": (o.spec as { nodeName?: string } | undefined)?.nodeName ?? "",
+    "status.phase": (o.status as { phase?: string } | undefined)?.phase ?? "",
+  };
+}
+
+interface KubeObjectLike {
+  readonly metadata?: {
+    readonly name?: string;
+    readonly namespace?: string;
+    readonly labels?: Record<string, string>;
+  };
+  readonly spec?: unknown;
+  readonly status?: unknown;
+}
 
 /** Kubernetes objects held in memory (a lab's kubernetes.json, a snapshot's kubectl dumps), queried like the API. */
 export class ObjectStore {
@@ -24,13 +49,13 @@ export class ObjectStore {
   }
 
   private list(kind: string, namespace: string | undefined, options: ListOptions = {}): KubeObjectLike[] {
-    const byLabel = labelSelector(options.labelSelector);
-    const byField = fieldSelector(options.fieldSelector);
+    const labels = parseLabelSelector(options.labelSelector ?? "");
+    const fields = parseFieldSelector(options.fieldSelector ?? "");
     return (this.byKind.get(kind) ?? []).filter(
       (o) =>
         (namespace === undefined || o.metadata?.namespace === namespace) &&
-        byLabel(o.metadata?.labels) &&
-        byField(o),
+        matchesLabelSelector(labels, o.metadata?.labels) &&
+        matchesFieldSelector(fields, fieldsOf(o)),
     );
   }
 

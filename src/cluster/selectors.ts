@@ -1,95 +1,237 @@
+// Label and field selectors as the Kubernetes API server parses and applies them to lists
+// (k8s.io/apimachinery/pkg/labels and pkg/fields): for the lab and snapshot backends, and the test API server.
 import { InputError } from "../errors.js";
 
-/** Kubernetes label and field selectors, as `kubectl -l` / `--field-selector` and the API take them. */
+export class SelectorError extends InputError {}
 
-type Requirement =
-  | { readonly op: "=" | "!="; readonly key: string; readonly value: string }
-  | { readonly op: "in" | "notin"; readonly key: string; readonly values: readonly string[] }
-  | { readonly op: "exists" | "!exists"; readonly key: string };
+export type LabelOperator = "exists" | "doesNotExist" | "equals" | "notEquals" | "in" | "notIn" | "gt" | "lt";
 
-/** Splits on commas outside parentheses: "a in (x,y),b" → ["a in (x,y)", "b"]. */
-function terms(selector: string): string[] {
-  const out: string[] = [];
+export interface LabelRequirement {
+  key: string;
+  operator: LabelOperator;
+  values: string[];
+}
+
+export type FieldOperator = "equals" | "notEquals";
+
+export interface FieldRequirement {
+  field: string;
+  operator: FieldOperator;
+  value: string;
+}
+
+const KEY_CHARS = String.raw`[^\s=!(),<>]+`;
+const EXISTS = new RegExp(String.raw`^(${KEY_CHARS})$`);
+const DOES_NOT_EXIST = new RegExp(String.raw`^!\s*(${KEY_CHARS})$`);
+const EQUALITY = new RegExp(String.raw`^(${KEY_CHARS})\s*(==|=|!=)\s*([^\s=!(),<>]*)$`);
+const SET = new RegExp(String.raw`^(${KEY_CHARS})\s+(in|notin)\s*\(([^()]*)\)$`);
+const ORDER = new RegExp(String.raw`^(${KEY_CHARS})\s*([<>])\s*(\S+)$`);
+
+const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
+
+export function parseLabelSelector(text: string): LabelRequirement[] {
+  if (text.trim() === "") return [];
+  return splitOutsideParentheses(text).map(parseLabelRequirement);
+}
+
+export function matchesLabelSelector(
+  requirements: readonly LabelRequirement[],
+  labels: Readonly<Record<string, string>> | undefined,
+): boolean {
+  return requirements.every((requirement) => matchesLabelRequirement(requirement, labels ?? {}));
+}
+
+export function parseFieldSelector(text: string): FieldRequirement[] {
+  if (text.trim() === "") return [];
+  return splitUnescaped(text, ",").map(parseFieldRequirement);
+}
+
+/** `fields` holds every field the resource supports; an unset field is "" as on a real server. */
+export function matchesFieldSelector(
+  requirements: readonly FieldRequirement[],
+  fields: Readonly<Record<string, string>>,
+): boolean {
+  return requirements.every((requirement) => {
+    const actual = fields[requirement.field] ?? "";
+    return requirement.operator === "equals" ? actual === requirement.value : actual !== requirement.value;
+  });
+}
+
+function splitOutsideParentheses(text: string): string[] {
+  const parts: string[] = [];
   let depth = 0;
-  let cur = "";
-  for (const ch of selector) {
-    if (ch === "(") depth++;
-    if (ch === ")") depth--;
-    if (ch === "," && depth === 0) {
-      out.push(cur);
-      cur = "";
-    } else cur += ch;
-  }
-  out.push(cur);
-  return out.map((t) => t.trim()).filter((t) => t !== "");
-}
-
-function parseRequirement(term: string, selector: string): Requirement {
-  const set = /^(\S+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(term);
-  if (set) {
-    const values = (set[3] ?? "").split(",").map((v) => v.trim());
-    return { op: set[2] === "in" ? "in" : "notin", key: set[1] ?? "", values };
-  }
-  const cmp = /^([^!=\s]+)\s*(==|=|!=)\s*(\S*)$/.exec(term);
-  if (cmp) return { op: cmp[2] === "!=" ? "!=" : "=", key: cmp[1] ?? "", value: cmp[3] ?? "" };
-  if (/^![^!=\s()]+$/.test(term)) return { op: "!exists", key: term.slice(1) };
-  if (/^[^!=\s()]+$/.test(term)) return { op: "exists", key: term };
-  throw new InputError(`invalid selector "${selector}": cannot parse "${term}"`);
-}
-
-function matches(reqs: readonly Requirement[], get: (key: string) => string | undefined): boolean {
-  return reqs.every((r) => {
-    const v = get(r.key);
-    switch (r.op) {
-      case "=":
-        return v === r.value;
-      case "!=":
-        return v !== r.value;
-      case "in":
-        return v !== undefined && r.values.includes(v);
-      case "notin":
-        return v === undefined || !r.values.includes(v);
-      case "exists":
-        return v !== undefined;
-      case "!exists":
-        return v === undefined;
+  let current = "";
+  for (const char of text) {
+    if (char === "(") depth++;
+    if (char === ")") depth--;
+    if (depth < 0) throw new SelectorError(`unable to parse requirement: unexpected ')' in "${text}"`);
+    if (char === "," && depth === 0) {
+      parts.push(current);
+      current = "";
+    } else {
+      current += char;
     }
-  });
+  }
+  if (depth !== 0) throw new SelectorError(`unable to parse requirement: unclosed '(' in "${text}"`);
+  parts.push(current);
+  return parts;
 }
 
-/** A label selector as a predicate on an object's labels. */
-export function labelSelector(
-  selector: string | undefined,
-): (labels: Readonly<Record<string, string>> | undefined) => boolean {
-  const reqs = terms(selector ?? "").map((t) => parseRequirement(t, selector ?? ""));
-  return (labels) => matches(reqs, (k) => labels?.[k]);
+function parseLabelRequirement(raw: string): LabelRequirement {
+  const text = raw.trim();
+  if (text === "") throw new SelectorError("found ',', expected: !, identifier, or 'end of string'");
+  const requirement = matchLabelRequirement(text);
+  if (requirement === undefined) throw new SelectorError(`unable to parse requirement: "${text}"`);
+  validateLabelKey(requirement.key);
+  validateLabelValues(requirement);
+  return requirement;
 }
 
-const FIELDS: Record<string, (o: KubeObjectLike) => string | undefined> = {
-  "metadata.name": (o) => o.metadata?.name,
-  "metadata.namespace": (o) => o.metadata?.namespace,
-  "spec.nodeName": (o) => (o.spec as { nodeName?: string } | undefined)?.nodeName,
-  "status.phase": (o) => (o.status as { phase?: string } | undefined)?.phase,
-};
-
-export interface KubeObjectLike {
-  readonly metadata?: {
-    readonly name?: string;
-    readonly namespace?: string;
-    readonly labels?: Record<string, string>;
-  };
-  readonly spec?: unknown;
-  readonly status?: unknown;
+function matchLabelRequirement(text: string): LabelRequirement | undefined {
+  let match = DOES_NOT_EXIST.exec(text);
+  if (match?.[1] !== undefined) return { key: match[1], operator: "doesNotExist", values: [] };
+  match = SET.exec(text);
+  if (match?.[1] !== undefined && match[3] !== undefined) {
+    const values = match[3].split(",").map((value) => value.trim());
+    return { key: match[1], operator: match[2] === "in" ? "in" : "notIn", values };
+  }
+  match = EQUALITY.exec(text);
+  if (match?.[1] !== undefined && match[3] !== undefined) {
+    return { key: match[1], operator: match[2] === "!=" ? "notEquals" : "equals", values: [match[3]] };
+  }
+  match = ORDER.exec(text);
+  if (match?.[1] !== undefined && match[3] !== undefined) {
+    return { key: match[1], operator: match[2] === ">" ? "gt" : "lt", values: [match[3]] };
+  }
+  match = EXISTS.exec(text);
+  if (match?.[1] !== undefined) return { key: match[1], operator: "exists", values: [] };
+  return undefined;
 }
 
-/** A field selector (the fields the API server supports for the kinds we read) as a predicate. */
-export function fieldSelector(selector: string | undefined): (o: KubeObjectLike) => boolean {
-  const reqs = terms(selector ?? "").map((t) => {
-    const r = parseRequirement(t, selector ?? "");
-    if (r.op !== "=" && r.op !== "!=")
-      throw new InputError(`invalid field selector "${selector ?? ""}": only =, == and != are supported`);
-    if (FIELDS[r.key] === undefined) throw new InputError(`field label not supported: ${r.key}`);
-    return r;
-  });
-  return (o) => matches(reqs, (k) => FIELDS[k]?.(o));
+function validateLabelKey(key: string): void {
+  const slash = key.indexOf("/");
+  const name = slash === -1 ? key : key.slice(slash + 1);
+  const prefix = slash === -1 ? undefined : key.slice(0, slash);
+  if (!LABEL_NAME.test(name)) {
+    throw new SelectorError(
+      `unable to parse requirement: Invalid value: "${key}": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character`,
+    );
+  }
+  if (prefix !== undefined && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))) {
+    throw new SelectorError(
+      `unable to parse requirement: Invalid value: "${key}": prefix part must be a lowercase RFC 1123 subdomain`,
+    );
+  }
+}
+
+function validateLabelValues(requirement: LabelRequirement): void {
+  if (requirement.operator === "gt" || requirement.operator === "lt") {
+    if (!/^-?\d+$/.test(requirement.values[0] ?? "")) {
+      throw new SelectorError(
+        `unable to parse requirement: for 'Gt', 'Lt' operators, the value must be an integer`,
+      );
+    }
+    return;
+  }
+  if (
+    (requirement.operator === "in" || requirement.operator === "notIn") &&
+    requirement.values.every((v) => v === "")
+  ) {
+    throw new SelectorError(
+      "unable to parse requirement: for 'in', 'notin' operators, values set can't be empty",
+    );
+  }
+  for (const value of requirement.values) {
+    if (!LABEL_VALUE.test(value)) {
+      throw new SelectorError(
+        `unable to parse requirement: Invalid value: "${value}": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character`,
+      );
+    }
+  }
+}
+
+function matchesLabelRequirement(
+  requirement: LabelRequirement,
+  labels: Readonly<Record<string, string>>,
+): boolean {
+  const present = Object.hasOwn(labels, requirement.key);
+  const value = labels[requirement.key];
+  switch (requirement.operator) {
+    case "exists":
+      return present;
+    case "doesNotExist":
+      return !present;
+    case "equals":
+    case "in":
+      return present && requirement.values.includes(value ?? "");
+    case "notEquals":
+    case "notIn":
+      return !present || !requirement.values.includes(value ?? "");
+    case "gt":
+    case "lt":
+      return present && compareAsIntegers(value ?? "", requirement.values[0] ?? "", requirement.operator);
+  }
+}
+
+function compareAsIntegers(actual: string, bound: string, operator: "gt" | "lt"): boolean {
+  if (!/^-?\d+$/.test(actual)) return false;
+  return operator === "gt" ? Number(actual) > Number(bound) : Number(actual) < Number(bound);
+}
+
+function splitUnescaped(text: string, separator: string): string[] {
+  const parts: string[] = [];
+  let current = "";
+  for (let i = 0; i < text.length; i++) {
+    const char = text.charAt(i);
+    if (char === "\\" && i + 1 < text.length) {
+      current += char + text.charAt(i + 1);
+      i++;
+    } else if (char === separator) {
+      parts.push(current);
+      current = "";
+    } else {
+      current += char;
+    }
+  }
+  parts.push(current);
+  return parts;
+}
+
+function parseFieldRequirement(term: string): FieldRequirement {
+  // The operator is the leftmost unescaped "!=", "==" or "=", as in fields.splitTerm.
+  for (let i = 0; i < term.length; i++) {
+    const char = term.charAt(i);
+    if (char === "\\") {
+      i++;
+      continue;
+    }
+    const operatorText = ["!=", "==", "="].find((candidate) => term.startsWith(candidate, i));
+    if (operatorText !== undefined) {
+      const field = term.slice(0, i).trim();
+      const value = unescapeFieldValue(term.slice(i + operatorText.length));
+      if (field === "") break;
+      return { field, operator: operatorText === "!=" ? "notEquals" : "equals", value };
+    }
+  }
+  throw new SelectorError(`invalid selector: '${term}'; can't understand '${term}'`);
+}
+
+function unescapeFieldValue(text: string): string {
+  let value = "";
+  for (let i = 0; i < text.length; i++) {
+    const char = text.charAt(i);
+    if (char !== "\\") {
+      value += char;
+      continue;
+    }
+    const next = text.charAt(i + 1);
+    if (next !== "\\" && next !== "," && next !== "=") {
+      throw new SelectorError(`invalid field selector: invalid escape sequence: '\\${next}'`);
+    }
+    value += next;
+    i++;
+  }
+  return value;
 }

@@ -142,10 +142,13 @@ export class KubeBackend implements ClusterBackend {
         });
       return new ClusterUnreachableError(`${what}: HTTP ${code}: ${message}`);
     }
+    // client-node rejects a refused exec upgrade with a ws ErrorEvent, not an Error.
     const msg =
       e instanceof Error
         ? `${e.message}${e.cause instanceof Error ? `: ${e.cause.message}` : ""}`
-        : String(e);
+        : typeof e === "object" && e !== null && "message" in e
+          ? String(e.message)
+          : String(e);
     return new ClusterUnreachableError(
       `cannot reach the Kubernetes API server ${this.server} (${what}): ${msg}`,
       {

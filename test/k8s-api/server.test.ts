@@ -1,0 +1,592 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable, Writable } from "node:stream";
+import {
+  ApiException,
+  CoreV1Api,
+  DiscoveryV1Api,
+  Exec,
+  KubeConfig,
+  NetworkingV1Api,
+  VersionApi,
+  type V1Status,
+} from "@kubernetes/client-node";
+// Not re-exported by the package index; its socket factory lets a test offer only v4.
+import { WebSocketHandler } from "@kubernetes/client-node/dist/web-socket-handler.js";
+import { WebSocket } from "ws";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestApiServer, type ExecOutcome, type ExecRequest, type TestApiServer } from "./server.js";
+import {
+  matchesLabelSelector,
+  parseFieldSelector,
+  parseLabelSelector,
+  SelectorError,
+} from "../../src/cluster/selectors.js";
+
+const TOKEN = "lab-reader-token";
+
+function pod(
+  namespace: string,
+  name: string,
+  node: string,
+  labels: Record<string, string>,
+  containers: string[],
+  phase = "Running",
+): Record<string, unknown> {
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, namespace, labels, uid: `uid-${name}`, resourceVersion: "1201" },
+    spec: { nodeName: node, containers: containers.map((c) => ({ name: c, image: "busybox" })) },
+    status: { phase, podIP: "10.244.1.5" },
+  };
+}
+
+const OBJECTS = {
+  apiVersion: "v1",
+  kind: "List",
+  items: [
+    { apiVersion: "v1", kind: "Namespace", metadata: { name: "lab" }, status: { phase: "Active" } },
+    {
+      apiVersion: "v1",
+      kind: "Node",
+      metadata: { name: "ovn-worker", labels: { "kubernetes.io/os": "linux" } },
+    },
+    { apiVersion: "v1", kind: "Node", metadata: { name: "ovn-worker2" } },
+    pod("lab", "client", "ovn-worker", { app: "client", tier: "frontend" }, ["client"]),
+    pod("lab", "server-0", "ovn-worker2", { app: "server", tier: "backend" }, ["server"]),
+    pod("lab", "server-1", "ovn-worker", { app: "server", tier: "backend", version: "v2" }, [
+      "server",
+      "sidecar",
+    ]),
+    pod("lab", "job-done", "ovn-worker2", { app: "job" }, ["job"], "Succeeded"),
+    pod("kube-system", "coredns", "ovn-worker", { "k8s-app": "kube-dns" }, ["coredns"]),
+    {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "server", namespace: "lab" },
+      spec: { selector: { app: "server" }, clusterIP: "10.96.12.34", ports: [{ port: 80, protocol: "TCP" }] },
+    },
+    {
+      apiVersion: "discovery.k8s.io/v1",
+      kind: "EndpointSlice",
+      metadata: {
+        name: "server-x7k2p",
+        namespace: "lab",
+        labels: { "kubernetes.io/service-name": "server" },
+      },
+      addressType: "IPv4",
+      endpoints: [{ addresses: ["10.244.2.7"], nodeName: "ovn-worker2", conditions: { ready: true } }],
+      ports: [{ port: 8080, protocol: "TCP" }],
+    },
+    {
+      apiVersion: "discovery.k8s.io/v1",
+      kind: "EndpointSlice",
+      metadata: {
+        name: "kube-dns-abcde",
+        namespace: "kube-system",
+        labels: { "kubernetes.io/service-name": "kube-dns" },
+      },
+      addressType: "IPv4",
+      endpoints: [],
+    },
+    {
+      apiVersion: "networking.k8s.io/v1",
+      kind: "NetworkPolicy",
+      metadata: { name: "deny-to-server", namespace: "lab" },
+      spec: { podSelector: { matchLabels: { app: "server" } }, policyTypes: ["Ingress"] },
+    },
+  ],
+};
+
+/** Runs the command for real, argv as given (never through a shell). */
+function runLocally(req: ExecRequest): Promise<ExecOutcome> {
+  const [file, ...args] = req.command;
+  if (file === undefined) return Promise.reject(new Error("empty command"));
+  return new Promise((resolve) => {
+    const child = execFile(file, args, { encoding: "buffer", timeout: 10_000 }, (error, stdout, stderr) => {
+      const exitCode = error === null ? 0 : typeof error.code === "number" ? error.code : 127;
+      resolve({ exitCode, stdout, stderr });
+    });
+    child.stdin?.end(req.stdin ?? Buffer.alloc(0));
+  });
+}
+
+class Collector extends Writable {
+  private readonly chunks: Buffer[] = [];
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
+    this.chunks.push(chunk);
+    callback();
+  }
+  get text(): string {
+    return Buffer.concat(this.chunks).toString("utf8");
+  }
+}
+
+interface ExecResult {
+  stdout: string;
+  stderr: string;
+  status: V1Status | undefined;
+}
+
+async function execIn(kc: KubeConfig, pod: string, container: string, command: string[], input?: string) {
+  const stdout = new Collector();
+  const stderr = new Collector();
+  let status: V1Status | undefined;
+  const stdin = input === undefined ? null : Readable.from([Buffer.from(input)]);
+  const ws = await new Exec(kc).exec("lab", pod, container, command, stdout, stderr, stdin, false, (s) => {
+    status = s;
+  });
+  await new Promise<void>((resolve) =>
+    ws.on("close", () => {
+      resolve();
+    }),
+  );
+  return { stdout: stdout.text, stderr: stderr.text, status } satisfies ExecResult;
+}
+
+function kubeConfig(yaml: string, context?: string): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromString(yaml);
+  if (context !== undefined) kc.setCurrentContext(context);
+  return kc;
+}
+
+async function apiError(call: Promise<unknown>): Promise<ApiException<unknown>> {
+  try {
+    await call;
+  } catch (error) {
+    if (error instanceof ApiException) return error;
+    throw error;
+  }
+  throw new Error("expected the call to fail");
+}
+
+function statusBody(error: ApiException<unknown>): Record<string, unknown> {
+  return JSON.parse(String(error.body)) as Record<string, unknown>;
+}
+
+const podNames = (list: { items: { metadata?: { name?: string } }[] }): (string | undefined)[] =>
+  list.items.map((item) => item.metadata?.name);
+
+describe("test API server, driven through @kubernetes/client-node", () => {
+  let server: TestApiServer;
+  let kc: KubeConfig;
+  let core: CoreV1Api;
+  const execCalls: ExecRequest[] = [];
+
+  beforeAll(async () => {
+    server = await startTestApiServer({
+      objects: OBJECTS,
+      token: TOKEN,
+      exec: (req) => {
+        execCalls.push(req);
+        return runLocally(req);
+      },
+      forbid: ({ verb, resource, namespace, name }) =>
+        (resource === "pods" && name === "coredns") ||
+        (resource === "pods/exec" && name === "server-0") ||
+        (resource === "endpointslices" && verb === "list" && namespace === "kube-system"),
+    });
+    kc = kubeConfig(server.kubeconfigYaml());
+    core = kc.makeApiClient(CoreV1Api);
+  });
+
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it("reads a pod as a real server returns it", async () => {
+    const pod = await core.readNamespacedPod({ namespace: "lab", name: "server-0" });
+    expect(pod.kind).toBe("Pod");
+    expect(pod.apiVersion).toBe("v1");
+    expect(pod.spec?.nodeName).toBe("ovn-worker2");
+    expect(pod.metadata?.labels).toEqual({ app: "server", tier: "backend" });
+    expect(pod.status?.phase).toBe("Running");
+  });
+
+  it("lists pods cluster-wide as a PodList sorted by namespace and name", async () => {
+    const list = await core.listPodForAllNamespaces();
+    expect(list.kind).toBe("PodList");
+    expect(list.apiVersion).toBe("v1");
+    expect(list.metadata?.resourceVersion).toBe("1201");
+    expect(podNames(list)).toEqual(["coredns", "client", "job-done", "server-0", "server-1"]);
+    // Like a real server, list items carry no kind/apiVersion.
+    expect(list.items[0]?.kind).toBeUndefined();
+  });
+
+  it("filters lists with label selectors", async () => {
+    const byLabels = async (labelSelector: string) =>
+      podNames(await core.listPodForAllNamespaces({ labelSelector }));
+    expect(await byLabels("app=server")).toEqual(["server-0", "server-1"]);
+    expect(await byLabels("app==server,version!=v2")).toEqual(["server-0"]);
+    expect(await byLabels("tier in (frontend, backend),!version")).toEqual(["client", "server-0"]);
+    expect(await byLabels("app notin (server,job)")).toEqual(["coredns", "client"]);
+    expect(await byLabels("version")).toEqual(["server-1"]);
+    expect(await byLabels("k8s-app=kube-dns")).toEqual(["coredns"]);
+    const namespaced = await core.listNamespacedPod({ namespace: "lab", labelSelector: "app!=server" });
+    expect(podNames(namespaced)).toEqual(["client", "job-done"]);
+  });
+
+  it("filters lists with field selectors", async () => {
+    const onNode = await core.listNamespacedPod({
+      namespace: "lab",
+      fieldSelector: "spec.nodeName=ovn-worker",
+    });
+    expect(podNames(onNode)).toEqual(["client", "server-1"]);
+    const notRunning = await core.listPodForAllNamespaces({ fieldSelector: "status.phase!=Running" });
+    expect(podNames(notRunning)).toEqual(["job-done"]);
+    const both = await core.listPodForAllNamespaces({
+      fieldSelector: "spec.nodeName==ovn-worker,metadata.namespace=kube-system",
+    });
+    expect(podNames(both)).toEqual(["coredns"]);
+    const node = await core.listNode({ fieldSelector: "metadata.name=ovn-worker2" });
+    expect(node.items.map((n) => n.metadata?.name)).toEqual(["ovn-worker2"]);
+  });
+
+  it("answers bad selectors with 400 Status like a real server", async () => {
+    const unsupported = await apiError(core.listPodForAllNamespaces({ fieldSelector: "spec.foo=bar" }));
+    expect(unsupported.code).toBe(400);
+    expect(statusBody(unsupported)).toMatchObject({
+      reason: "BadRequest",
+      message: "field label not supported: spec.foo",
+    });
+    const malformed = await apiError(core.listPodForAllNamespaces({ labelSelector: "app in (a" }));
+    expect(malformed.code).toBe(400);
+  });
+
+  it("answers a missing pod with a 404 NotFound Status", async () => {
+    const error = await apiError(core.readNamespacedPod({ namespace: "lab", name: "ghost" }));
+    expect(error.code).toBe(404);
+    expect(statusBody(error)).toEqual({
+      kind: "Status",
+      apiVersion: "v1",
+      metadata: {},
+      status: "Failure",
+      message: 'pods "ghost" not found',
+      reason: "NotFound",
+      details: { name: "ghost", kind: "pods" },
+      code: 404,
+    });
+  });
+
+  it("answers a forbidden read with a 403 Forbidden Status", async () => {
+    const error = await apiError(core.readNamespacedPod({ namespace: "kube-system", name: "coredns" }));
+    expect(error.code).toBe(403);
+    expect(statusBody(error)).toMatchObject({
+      kind: "Status",
+      reason: "Forbidden",
+      message:
+        'pods "coredns" is forbidden: User "system:serviceaccount:default:ovnkube-trace" cannot get resource "pods" in API group "" in the namespace "kube-system"',
+      details: { name: "coredns", kind: "pods" },
+      code: 403,
+    });
+  });
+
+  it("names the API group and scope when a list is forbidden", async () => {
+    const discovery = kc.makeApiClient(DiscoveryV1Api);
+    const error = await apiError(discovery.listNamespacedEndpointSlice({ namespace: "kube-system" }));
+    expect(error.code).toBe(403);
+    expect(statusBody(error)).toMatchObject({
+      message:
+        'endpointslices.discovery.k8s.io is forbidden: User "system:serviceaccount:default:ovnkube-trace" cannot list resource "endpointslices" in API group "discovery.k8s.io" in the namespace "kube-system"',
+      details: { group: "discovery.k8s.io", kind: "endpointslices" },
+    });
+  });
+
+  it("answers a bad token with 401", async () => {
+    const wrong = kubeConfig(server.kubeconfigYaml().replaceAll(TOKEN, "not-the-token"));
+    const error = await apiError(wrong.makeApiClient(CoreV1Api).listPodForAllNamespaces());
+    expect(error.code).toBe(401);
+    const last = server.requests.at(-1);
+    expect(last).toMatchObject({ method: "GET", path: "/api/v1/pods", status: 401 });
+  });
+
+  it("serves nodes, namespaces, services, endpoint slices and network policies", async () => {
+    expect((await core.readNode({ name: "ovn-worker" })).metadata?.labels).toEqual({
+      "kubernetes.io/os": "linux",
+    });
+    expect((await core.listNode()).items.map((n) => n.metadata?.name)).toEqual(["ovn-worker", "ovn-worker2"]);
+    expect((await core.listNamespace()).items.map((n) => n.metadata?.name)).toEqual(["lab"]);
+    const service = await core.readNamespacedService({ namespace: "lab", name: "server" });
+    expect(service.spec?.clusterIP).toBe("10.96.12.34");
+    expect((await core.listServiceForAllNamespaces()).kind).toBe("ServiceList");
+
+    const discovery = kc.makeApiClient(DiscoveryV1Api);
+    const slices = await discovery.listNamespacedEndpointSlice({
+      namespace: "lab",
+      labelSelector: "kubernetes.io/service-name=server",
+    });
+    expect(slices.kind).toBe("EndpointSliceList");
+    expect(slices.apiVersion).toBe("discovery.k8s.io/v1");
+    expect(slices.items.map((s) => s.endpoints[0]?.addresses)).toEqual([["10.244.2.7"]]);
+    const allSlices = await discovery.listEndpointSliceForAllNamespaces();
+    expect(allSlices.items.map((s) => s.metadata?.name)).toEqual(["kube-dns-abcde", "server-x7k2p"]);
+    expect(server.requests.at(-1)?.path).toBe("/apis/discovery.k8s.io/v1/endpointslices");
+
+    const networking = kc.makeApiClient(NetworkingV1Api);
+    const policy = await networking.readNamespacedNetworkPolicy({ namespace: "lab", name: "deny-to-server" });
+    expect(policy.spec?.podSelector?.matchLabels).toEqual({ app: "server" });
+    expect((await networking.listNetworkPolicyForAllNamespaces()).items).toHaveLength(1);
+    expect((await networking.listNamespacedNetworkPolicy({ namespace: "kube-system" })).items).toHaveLength(
+      0,
+    );
+    const missing = await apiError(
+      networking.readNamespacedNetworkPolicy({ namespace: "lab", name: "nope" }),
+    );
+    expect(missing.code).toBe(404);
+    expect(statusBody(missing)).toMatchObject({
+      message: 'networkpolicies.networking.k8s.io "nope" not found',
+      details: { name: "nope", group: "networking.k8s.io", kind: "networkpolicies" },
+    });
+
+    expect((await kc.makeApiClient(VersionApi).getCode()).gitVersion).toBe("v1.30.0");
+  });
+
+  it("refuses writes with 405 and records them", async () => {
+    const error = await apiError(core.deleteNamespacedPod({ namespace: "lab", name: "client" }));
+    expect(error.code).toBe(405);
+    expect(server.requests.filter((r) => r.method === "DELETE")).toMatchObject([
+      { path: "/api/v1/namespaces/lab/pods/client", status: 405, ws: false },
+    ]);
+    expect((await core.readNamespacedPod({ namespace: "lab", name: "client" })).metadata?.name).toBe(
+      "client",
+    );
+  });
+
+  it("runs an exec'd command and delivers stdout, stderr and a Success status", async () => {
+    const result = await execIn(kc, "client", "client", ["sh", "-c", "echo out; echo err >&2"]);
+    expect(result).toEqual({ stdout: "out\n", stderr: "err\n", status: { metadata: {}, status: "Success" } });
+    expect(execCalls.at(-1)).toEqual({
+      namespace: "lab",
+      pod: "client",
+      container: "client",
+      command: ["sh", "-c", "echo out; echo err >&2"],
+    });
+    expect(server.requests.at(-1)).toMatchObject({
+      method: "GET",
+      path: "/api/v1/namespaces/lab/pods/client/exec",
+      ws: true,
+      status: 101,
+      subprotocol: "v5.channel.k8s.io",
+      query: { command: ["sh", "-c", "echo out; echo err >&2"], container: ["client"], stdout: ["true"] },
+    });
+  });
+
+  it("reports a non-zero exit as the kubelet's NonZeroExitCode status", async () => {
+    const result = await execIn(kc, "client", "client", ["sh", "-c", "exit 3"]);
+    expect(result.stdout).toBe("");
+    expect(result.status).toEqual({
+      metadata: {},
+      status: "Failure",
+      message:
+        "command terminated with non-zero exit code: error executing command [sh -c exit 3], exit code 3",
+      reason: "NonZeroExitCode",
+      details: { causes: [{ reason: "ExitCode", message: "3" }] },
+    });
+  });
+
+  it("delivers stdin to the command", async () => {
+    const result = await execIn(kc, "server-1", "sidecar", ["cat"], "hello over stdin\n");
+    expect(result.stdout).toBe("hello over stdin\n");
+    expect(result.status?.status).toBe("Success");
+    expect(execCalls.at(-1)?.stdin?.toString()).toBe("hello over stdin\n");
+  });
+
+  it("speaks v4.channel.k8s.io to a client that offers only v4", async () => {
+    const v4Only = new WebSocketHandler(
+      kc,
+      // Same runtime class; the types differ only because isomorphic-ws sees ws's CJS declarations.
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment
+      (uri, _protocols, opts) => new WebSocket(uri, ["v4.channel.k8s.io"], opts),
+    );
+    const stdout = new Collector();
+    let status: V1Status | undefined;
+    const ws = await new Exec(kc, v4Only).exec(
+      "lab",
+      "client",
+      "client",
+      ["echo", "v4"],
+      stdout,
+      null,
+      null,
+      false,
+      (s) => {
+        status = s;
+      },
+    );
+    await new Promise<void>((resolve) =>
+      ws.on("close", () => {
+        resolve();
+      }),
+    );
+    expect(stdout.text).toBe("v4\n");
+    expect(status).toEqual({ metadata: {}, status: "Success" });
+    expect(server.requests.at(-1)).toMatchObject({
+      ws: true,
+      subprotocol: "v4.channel.k8s.io",
+      query: { stderr: ["false"] },
+    });
+  });
+
+  it("carries large outputs across several frames", async () => {
+    const result = await execIn(kc, "client", "client", ["head", "-c", "200000", "/dev/zero"]);
+    expect(result.stdout).toHaveLength(200_000);
+  });
+
+  it("refuses exec into an unknown pod, a wrong container, a forbidden pod and a completed pod", async () => {
+    const exec = new Exec(kc);
+    const attempt = (pod: string, container: string) =>
+      exec.exec("lab", pod, container, ["true"], new Collector(), new Collector(), null, false);
+    await expect(attempt("ghost", "c")).rejects.toMatchObject({ message: "Unexpected server response: 404" });
+    await expect(attempt("client", "nope")).rejects.toMatchObject({
+      message: "Unexpected server response: 400",
+    });
+    await expect(attempt("server-0", "server")).rejects.toMatchObject({
+      message: "Unexpected server response: 403",
+    });
+    await expect(attempt("job-done", "job")).rejects.toMatchObject({
+      message: "Unexpected server response: 400",
+    });
+    // No container named, and the pod has two.
+    await expect(attempt("server-1", "")).rejects.toMatchObject({
+      message: "Unexpected server response: 400",
+    });
+    const refused = server.requests.filter((r) => r.ws).slice(-5);
+    expect(refused.map((r) => [r.path, r.status])).toEqual([
+      ["/api/v1/namespaces/lab/pods/ghost/exec", 404],
+      ["/api/v1/namespaces/lab/pods/client/exec", 400],
+      ["/api/v1/namespaces/lab/pods/server-0/exec", 403],
+      ["/api/v1/namespaces/lab/pods/job-done/exec", 400],
+      ["/api/v1/namespaces/lab/pods/server-1/exec", 400],
+    ]);
+  });
+
+  it("serves the `other` context on its own URL", async () => {
+    const other = kubeConfig(server.kubeconfigYaml(), "other");
+    expect(other.getCurrentCluster()?.server).toBe(server.otherUrl);
+    expect(other.getContextObject("other")?.namespace).toBe("kube-system");
+    await other.makeApiClient(CoreV1Api).listNode();
+    expect(server.requests.at(-1)).toMatchObject({ path: "/api/v1/nodes", context: "other", status: 200 });
+    expect(kubeConfig(server.kubeconfigYaml("other")).getCurrentContext()).toBe("other");
+  });
+
+  it("writes a kubeconfig file that client-node loads", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "k8s-api-"));
+    try {
+      const path = server.writeKubeconfig(dir);
+      expect(readFileSync(path, "utf8")).toContain(`token: "${TOKEN}"`);
+      const fromFile = new KubeConfig();
+      fromFile.loadFromFile(path);
+      expect((await fromFile.makeApiClient(CoreV1Api).listNamespace()).items).toHaveLength(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("test API server without a token or exec handler", () => {
+  let server: TestApiServer;
+  let called = 0;
+
+  beforeAll(async () => {
+    server = await startTestApiServer({
+      objects: OBJECTS,
+      execDelayMs: 5_000,
+      exec: () => {
+        called++;
+        return Promise.resolve({ exitCode: 0, stdout: "late", stderr: "" });
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it("accepts requests with no credentials", async () => {
+    const kc = kubeConfig(server.kubeconfigYaml());
+    expect(kc.getCurrentUser()?.token).toBeUndefined();
+    const pods = await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: "kube-system" });
+    expect(podNames(pods)).toEqual(["coredns"]);
+  });
+
+  it("lets a client give up on a slow exec without running the command", async () => {
+    const kc = kubeConfig(server.kubeconfigYaml());
+    let status: V1Status | undefined;
+    const ws = await new Exec(kc).exec(
+      "lab",
+      "client",
+      "client",
+      ["true"],
+      new Collector(),
+      null,
+      null,
+      false,
+      (s) => {
+        status = s;
+      },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    ws.close();
+    await new Promise<void>((resolve) =>
+      ws.on("close", () => {
+        resolve();
+      }),
+    );
+    expect(status).toBeUndefined();
+    expect(called).toBe(0);
+    expect(server.requests.at(-1)).toMatchObject({ ws: true, status: 101 });
+  });
+
+  it("answers exec with 500 when no exec handler is configured", async () => {
+    const bare = await startTestApiServer({ objects: OBJECTS });
+    try {
+      const exec = new Exec(kubeConfig(bare.kubeconfigYaml()));
+      await expect(
+        exec.exec("lab", "client", "client", ["true"], new Collector(), null, null, false),
+      ).rejects.toMatchObject({ message: "Unexpected server response: 500" });
+    } finally {
+      await bare.close();
+    }
+  });
+});
+
+describe("selectors", () => {
+  it("parses every label selector operator", () => {
+    expect(parseLabelSelector("a=b, c==d,e!=f,g in (h, i),j notin (k),l,!m,n>3")).toEqual([
+      { key: "a", operator: "equals", values: ["b"] },
+      { key: "c", operator: "equals", values: ["d"] },
+      { key: "e", operator: "notEquals", values: ["f"] },
+      { key: "g", operator: "in", values: ["h", "i"] },
+      { key: "j", operator: "notIn", values: ["k"] },
+      { key: "l", operator: "exists", values: [] },
+      { key: "m", operator: "doesNotExist", values: [] },
+      { key: "n", operator: "gt", values: ["3"] },
+    ]);
+    expect(parseLabelSelector("  ")).toEqual([]);
+  });
+
+  it("treats != and notin as matching an absent label", () => {
+    expect(matchesLabelSelector(parseLabelSelector("a!=b"), {})).toBe(true);
+    expect(matchesLabelSelector(parseLabelSelector("a notin (b)"), { c: "d" })).toBe(true);
+    expect(matchesLabelSelector(parseLabelSelector("a in (b)"), {})).toBe(false);
+    expect(matchesLabelSelector(parseLabelSelector("a="), { a: "" })).toBe(true);
+  });
+
+  it("rejects malformed selectors", () => {
+    for (const bad of ["a in (b", "a b", "=b", "a,,b", "a in ()", "-a=b", "a=b c", "n>x"]) {
+      expect(() => parseLabelSelector(bad), bad).toThrow(SelectorError);
+    }
+    expect(() => parseFieldSelector("spec.nodeName")).toThrow(SelectorError);
+  });
+
+  it("unescapes field selector values", () => {
+    expect(parseFieldSelector(String.raw`metadata.name=a\,b,status.phase!=x\=y`)).toEqual([
+      { field: "metadata.name", operator: "equals", value: "a,b" },
+      { field: "status.phase", operator: "notEquals", value: "x=y" },
+    ]);
+  });
+});
