@@ -1,0 +1,255 @@
+import type { ClusterBackend } from "../cluster/backend.js";
+import { NotFoundError } from "../cluster/backend.js";
+import type { NodeObject, PodObject, ServiceObject } from "../cluster/kube-objects.js";
+import { InputError } from "../errors.js";
+import type { Family, L4Protocol } from "../model/report.js";
+import { macFromIp, parseCidr, parseIp, formatIp, nthIp } from "../net/ip.js";
+
+/** What the user asked for, in the Go tool's terms. */
+export interface TraceTarget {
+  readonly src: { readonly namespace: string; readonly name: string };
+  readonly dst:
+    | { readonly kind: "pod"; readonly namespace: string; readonly name: string }
+    | { readonly kind: "service"; readonly namespace: string; readonly name: string }
+    | { readonly kind: "ip"; readonly ip: string };
+  readonly protocol: L4Protocol;
+  readonly dstPort: number;
+  readonly family?: Family;
+}
+
+export interface ResolvedPod {
+  readonly kind: "pod";
+  readonly namespace: string;
+  readonly name: string;
+  readonly node: string;
+  readonly ip: string;
+  readonly mac: string;
+  readonly hostNetwork: boolean;
+  /** Logical switch port: <ns>_<pod>, or k8s-<node> (the management port) for a host-network pod. */
+  readonly lsp: string;
+}
+
+export interface ResolvedService {
+  readonly kind: "service";
+  readonly namespace: string;
+  readonly name: string;
+  readonly ip: string;
+  readonly port: number;
+  readonly targetPort: number;
+  /** Endpoints of the requested family that are pods (host-network endpoints are skipped, as the Go tool does). */
+  readonly backends: readonly ResolvedPod[];
+}
+
+export interface ResolvedNode {
+  readonly name: string;
+  /** ovn-kubernetes zone (one per node on interconnect clusters, "global" on central ones). */
+  readonly zone: string;
+  readonly chassisId?: string;
+  readonly gatewayMode: "shared" | "local";
+  readonly subnets: readonly string[];
+  /** MAC of rtos-<node>, the pods' default gateway, for each family's subnet. */
+  readonly gatewayMac: string;
+  /** MAC of rtots-<node> (interconnect only). */
+  readonly transitMac?: string;
+}
+
+export interface Resolution {
+  readonly family: Family;
+  readonly protocol: L4Protocol;
+  readonly dstPort: number;
+  readonly src: ResolvedPod;
+  readonly dst: ResolvedPod | ResolvedService | { readonly kind: "external"; readonly ip: string };
+  readonly nodes: ReadonlyMap<string, ResolvedNode>;
+  readonly interconnect: boolean;
+}
+
+/** An annotation's JSON value (the caller names its expected shape). */
+const json = (text: string | undefined, what: string): unknown => {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new InputError(`annotation ${what} is not valid JSON`);
+  }
+};
+
+function podIps(p: PodObject): string[] {
+  const list = (p.status?.podIPs ?? []).map((x) => x.ip);
+  return list.length > 0 ? list : p.status?.podIP === undefined ? [] : [p.status.podIP];
+}
+
+function familyOf(ip: string): Family | undefined {
+  return parseIp(ip)?.family;
+}
+
+async function resolveNode(b: ClusterBackend, name: string): Promise<ResolvedNode> {
+  const n: NodeObject = await b.readNode(name);
+  const a = n.metadata?.annotations ?? {};
+  const gw = json(a["k8s.ovn.org/l3-gateway-config"], "k8s.ovn.org/l3-gateway-config") as
+    Record<string, { mode?: string }> | undefined;
+  const subnetsAnn = json(a["k8s.ovn.org/node-subnets"], "k8s.ovn.org/node-subnets") as
+    Record<string, string | string[]> | undefined;
+  const def = subnetsAnn?.default;
+  const subnets = def === undefined ? [] : typeof def === "string" ? [def] : def;
+  const firstSubnet = parseCidr(subnets[0] ?? "");
+  const transit = json(
+    a["k8s.ovn.org/node-transit-switch-port-ifaddr"],
+    "k8s.ovn.org/node-transit-switch-port-ifaddr",
+  ) as { ipv4?: string; ipv6?: string } | undefined;
+  const transitIp = parseIp((transit?.ipv4 ?? transit?.ipv6 ?? "").split("/")[0] ?? "");
+  return {
+    name,
+    zone: a["k8s.ovn.org/zone-name"] ?? "global",
+    ...(a["k8s.ovn.org/node-chassis-id"] === undefined
+      ? {}
+      : { chassisId: a["k8s.ovn.org/node-chassis-id"] }),
+    gatewayMode: gw?.default?.mode === "local" ? "local" : "shared",
+    subnets,
+    // ovn-kubernetes derives router port MACs from the port's first IP (util.IPAddrToHWAddr).
+    gatewayMac: firstSubnet === undefined ? "" : macFromIp(nthIp(firstSubnet, 1)),
+    ...(transitIp === undefined ? {} : { transitMac: macFromIp(transitIp) }),
+  };
+}
+
+async function namespaceExists(b: ClusterBackend, namespace: string): Promise<boolean> {
+  try {
+    await b.readNamespace(namespace);
+    return true;
+  } catch (e) {
+    if (e instanceof NotFoundError) return false;
+    throw e;
+  }
+}
+
+async function resolvePod(
+  b: ClusterBackend,
+  namespace: string,
+  name: string,
+  family: Family | undefined,
+): Promise<ResolvedPod> {
+  let pod: PodObject;
+  try {
+    pod = await b.readPod(namespace, name);
+  } catch (e) {
+    if (e instanceof NotFoundError) {
+      const ns = await namespaceExists(b, namespace);
+      throw new NotFoundError(
+        ns ? `pod "${name}" not found in namespace "${namespace}"` : `namespace "${namespace}" not found`,
+        {
+          hint: ns ? `kubectl get pods -n ${namespace}` : "kubectl get namespaces",
+        },
+      );
+    }
+    throw e;
+  }
+  const node = pod.spec?.nodeName;
+  if (node === undefined) throw new InputError(`pod ${namespace}/${name} is not scheduled on a node`);
+  const ips = podIps(pod);
+  if (ips.length === 0) throw new InputError(`pod ${namespace}/${name} has no IP address yet`);
+  const ip = family === undefined ? ips[0] : ips.find((i) => familyOf(i) === family);
+  if (ip === undefined)
+    throw new InputError(
+      `pod ${namespace}/${name} has no IPv${family ?? 4} address (it has ${ips.join(", ")})`,
+    );
+  const hostNetwork = pod.spec?.hostNetwork === true;
+  let mac = "";
+  if (!hostNetwork) {
+    const nets = json(pod.metadata?.annotations?.["k8s.ovn.org/pod-networks"], "k8s.ovn.org/pod-networks") as
+      Record<string, { mac_address?: string }> | undefined;
+    mac = nets?.default?.mac_address ?? "";
+    if (mac === "")
+      throw new InputError(
+        `pod ${namespace}/${name} has no k8s.ovn.org/pod-networks MAC: is it on the OVN network?`,
+      );
+  }
+  return {
+    kind: "pod",
+    namespace,
+    name,
+    node,
+    ip,
+    mac,
+    hostNetwork,
+    lsp: hostNetwork ? `k8s-${node}` : `${namespace}_${name}`,
+  };
+}
+
+async function resolveService(
+  b: ClusterBackend,
+  namespace: string,
+  name: string,
+  family: Family,
+  protocol: L4Protocol,
+  port: number,
+): Promise<ResolvedService> {
+  const svc: ServiceObject = await b.readService(namespace, name).catch((e: unknown) => {
+    throw e instanceof NotFoundError
+      ? new NotFoundError(`service "${name}" not found in namespace "${namespace}"`)
+      : e;
+  });
+  const ips = svc.spec?.clusterIPs ?? (svc.spec?.clusterIP === undefined ? [] : [svc.spec.clusterIP]);
+  if (ips.length === 0 || ips[0] === "None")
+    throw new InputError(`service ${namespace}/${name} is headless: it has no cluster IP to trace`);
+  const ip = ips.find((i) => familyOf(i) === family);
+  if (ip === undefined) throw new InputError(`service ${namespace}/${name} has no IPv${family} cluster IP`);
+  const sp = (svc.spec?.ports ?? []).find(
+    (p) => p.port === port && (p.protocol ?? "TCP").toLowerCase() === protocol,
+  );
+  if (sp === undefined) {
+    const ports = (svc.spec?.ports ?? []).map((p) => `${p.port}/${p.protocol ?? "TCP"}`).join(", ");
+    throw new InputError(
+      `service ${namespace}/${name} has no ${protocol.toUpperCase()} port ${port} (ports: ${ports})`,
+    );
+  }
+  const slices = await b.listEndpointSlices(namespace, {
+    labelSelector: `kubernetes.io/service-name=${name}`,
+  });
+  const targets = slices
+    .filter((s) => s.addressType === `IPv${family}`)
+    .flatMap((s) => s.endpoints ?? [])
+    .filter(
+      (e) => e.conditions?.ready !== false && e.targetRef?.kind === "Pod" && e.targetRef.name !== undefined,
+    );
+  const backends: ResolvedPod[] = [];
+  for (const t of targets) {
+    const p = await resolvePod(b, t.targetRef?.namespace ?? namespace, t.targetRef?.name ?? "", family);
+    if (!p.hostNetwork) backends.push(p);
+  }
+  if (backends.length === 0) {
+    throw new InputError(`service ${namespace}/${name} has no ready pod endpoints of IPv${family}`, {
+      hint: `kubectl get endpointslices -n ${namespace} -l kubernetes.io/service-name=${name}`,
+    });
+  }
+  const targetPort = typeof sp.targetPort === "number" ? sp.targetPort : port;
+  return { kind: "service", namespace, name, ip, port, targetPort, backends };
+}
+
+/** Resolves everything the traces need, reading each object once (the backend caches). */
+export async function resolveTarget(b: ClusterBackend, t: TraceTarget): Promise<Resolution> {
+  const src = await resolvePod(b, t.src.namespace, t.src.name, t.family);
+  const family = t.family ?? familyOf(src.ip) ?? 4;
+  const d = t.dst;
+  let dst: Resolution["dst"];
+  if (d.kind === "pod") dst = await resolvePod(b, d.namespace, d.name, family);
+  else if (d.kind === "service")
+    dst = await resolveService(b, d.namespace, d.name, family, t.protocol, t.dstPort);
+  else {
+    const ip = parseIp(d.ip);
+    if (ip === undefined) throw new InputError(`-dst-ip "${d.ip}" is not an IP address`);
+    if (ip.family !== family)
+      throw new InputError(`-dst-ip ${d.ip} is not an IPv${family} address like the source's ${src.ip}`);
+    dst = { kind: "external", ip: formatIp(ip) };
+  }
+  if (src.hostNetwork && dst.kind === "pod" && dst.hostNetwork) {
+    throw new InputError("source and destination cannot both be host-network pods");
+  }
+  const names = new Set([
+    src.node,
+    ...(dst.kind === "pod" ? [dst.node] : []),
+    ...(dst.kind === "service" ? dst.backends.map((x) => x.node) : []),
+  ]);
+  const nodes = new Map<string, ResolvedNode>();
+  await Promise.all([...names].map(async (n) => nodes.set(n, await resolveNode(b, n))));
+  const interconnect = [...nodes.values()].some((n) => n.zone !== "global");
+  return { family, protocol: t.protocol, dstPort: t.dstPort, src, dst, nodes, interconnect };
+}
