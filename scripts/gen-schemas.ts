@@ -20,6 +20,12 @@ export const SCHEMAS: readonly SchemaSpec[] = [
     type: "TraceReport",
     title: "ovnkube-trace trace report",
   },
+  {
+    file: "schema/parse-output.schema.json",
+    source: "src/model/parsed.ts",
+    type: "ParseOutput",
+    title: "ovnkube-trace parse output",
+  },
 ];
 
 export function generateSchema(spec: SchemaSpec): string {

@@ -4,6 +4,7 @@ import { OvnkTraceError, InputError } from "../errors.js";
 import { normalizeGoFlags } from "./argv.js";
 import { VERSION } from "../version.js";
 import { registerDemoCommand, registerLabCommands } from "./lab-commands.js";
+import { registerParseCommand } from "./parse-command.js";
 
 /** The only place that prints errors and chooses exit codes. */
 async function main(argv: readonly string[]): Promise<number> {
@@ -17,6 +18,7 @@ async function main(argv: readonly string[]): Promise<number> {
     .showHelpAfterError("(run with --help for usage)");
   registerLabCommands(program);
   registerDemoCommand(program);
+  registerParseCommand(program);
   try {
     await program.parseAsync(normalizeGoFlags(argv), { from: "user" });
     return typeof process.exitCode === "number" ? process.exitCode : 0;

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { mgmtLinkName } from "../engine/udn.js";
 import { InputError } from "../errors.js";
 import {
   contains,
@@ -21,6 +22,7 @@ import type {
   Protocol,
   Scenario,
   ServicePort,
+  UserDefinedNetworkSpec,
 } from "./scenario.js";
 
 /** Per-family values of a node or pod; a family the cluster does not use is absent. */
@@ -89,6 +91,15 @@ export interface LabService {
   readonly endpoints: readonly LabPod[];
 }
 
+export interface LabUserDefinedNetwork {
+  readonly name: string;
+  readonly id: number;
+  readonly namespaces: readonly string[];
+}
+
+/** Label ovn-kubernetes requires on a namespace whose pods get a primary user-defined network. */
+export const PRIMARY_UDN_NAMESPACE_LABEL = "k8s.ovn.org/primary-user-defined-network";
+
 export interface LabCluster {
   readonly name: string;
   readonly shape: ClusterShape;
@@ -100,6 +111,7 @@ export interface LabCluster {
   readonly pods: readonly LabPod[];
   readonly services: readonly LabService[];
   readonly networkPolicies: readonly NetworkPolicySpec[];
+  readonly userDefinedNetworks: readonly LabUserDefinedNetwork[];
 }
 
 export const TRANSIT_NETWORK: Record<Family, string> = { 4: "100.88.0.0/16", 6: "fd97::/64" };
@@ -416,6 +428,17 @@ export function resolveScenario(s: Scenario, shapeOverride?: ClusterShape): LabC
     }
   }
 
+  const userDefinedNetworks = resolveUserDefinedNetworks(p, s.userDefinedNetworks ?? []);
+  for (const u of userDefinedNetworks) {
+    for (const ns of u.namespaces) {
+      const spec = namespaces.get(ns);
+      namespaces.set(ns, {
+        name: ns,
+        labels: { ...(spec?.labels ?? {}), [PRIMARY_UDN_NAMESPACE_LABEL]: "" },
+      });
+    }
+  }
+
   p.throwIfAny(`scenario "${s.name}"`);
   return {
     name: s.name,
@@ -432,5 +455,38 @@ export function resolveScenario(s: Scenario, shapeOverride?: ClusterShape): LabC
     pods: labPods,
     services,
     networkPolicies: s.networkPolicies ?? [],
+    userDefinedNetworks,
   };
+}
+
+/** Names, ids and management links unique; a namespace has at most one primary network. */
+function resolveUserDefinedNetworks(
+  p: Problems,
+  specs: readonly UserDefinedNetworkSpec[],
+): LabUserDefinedNetwork[] {
+  const names = new Set<string>();
+  const ids = new Map<number, string>();
+  const links = new Map<string, string>();
+  const primaryOf = new Map<string, string>();
+  return specs.map((u, i) => {
+    const f = `userDefinedNetworks[${i}]`;
+    if (u.name === "default") p.add(`${f}.name`, `"default" is the cluster default network`);
+    if (names.has(u.name)) p.add(`${f}.name`, `duplicate network "${u.name}"`);
+    names.add(u.name);
+    const otherId = ids.get(u.id);
+    if (otherId !== undefined) p.add(`${f}.id`, `network id ${u.id} is also used by network "${otherId}"`);
+    ids.set(u.id, u.name);
+    const link = mgmtLinkName(u.id);
+    const otherLink = links.get(link);
+    if (otherLink !== undefined && otherId === undefined)
+      p.add(`${f}.id`, `management link ${link} (15 characters at most) is also network "${otherLink}"'s`);
+    links.set(link, u.name);
+    for (const [j, ns] of (u.namespaces ?? []).entries()) {
+      const other = primaryOf.get(ns);
+      if (other !== undefined && other !== u.name)
+        p.add(`${f}.namespaces[${j}]`, `namespace ${ns} already has primary network "${other}"`);
+      primaryOf.set(ns, u.name);
+    }
+    return { name: u.name, id: u.id, namespaces: [...new Set(u.namespaces ?? [])] };
+  });
 }

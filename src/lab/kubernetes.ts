@@ -32,6 +32,16 @@ function meta(name: string, namespace: string | undefined, uid: string, extra: O
   };
 }
 
+/** As cluster-manager writes it: Go's json.Marshal of map[name]id-string, so keys sorted, ids as strings. */
+function networkIds(c: LabCluster): string {
+  const ids: [string, string][] = [
+    ["default", "0"],
+    ...c.userDefinedNetworks.map((u): [string, string] => [u.name, String(u.id)]),
+  ];
+  ids.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${ids.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(",")}}`;
+}
+
 function nodeObject(c: LabCluster, n: LabNode): Obj {
   const f = fams(c);
   const byFam = (m: Partial<Record<Family, string>>, net: Record<Family, string>): Obj =>
@@ -58,7 +68,7 @@ function nodeObject(c: LabCluster, n: LabNode): Obj {
     "k8s.ovn.org/node-chassis-id": n.chassisId,
     "k8s.ovn.org/zone-name": n.zone,
     "k8s.ovn.org/node-id": String(n.nodeId),
-    "k8s.ovn.org/network-ids": JSON.stringify({ default: "0" }),
+    "k8s.ovn.org/network-ids": networkIds(c),
     "k8s.ovn.org/node-subnets": JSON.stringify({ default: subnets }),
     "k8s.ovn.org/l3-gateway-config": JSON.stringify({ default: gw }),
     "k8s.ovn.org/node-gateway-router-lrp-ifaddrs": JSON.stringify({

@@ -24,6 +24,15 @@ import { run, type ExecResult } from "../ovs/exec.js";
 import { dockerMac, type LabCluster, type LabNode } from "./cluster.js";
 import { kubernetesObjects } from "./kubernetes.js";
 import { labLayout, longestSocketPath, zones, type LabLayout } from "./layout.js";
+import {
+  createNetns,
+  deleteNetns,
+  existingNetns,
+  inNetns,
+  netnsName,
+  nodeLinks,
+  type LabNetns,
+} from "./netns.js";
 import { networkPolicies } from "./network-policy.js";
 import {
   clusterRouter,
@@ -58,6 +67,8 @@ export interface LabState {
   phase: "starting" | "up";
   readonly cluster: LabCluster;
   readonly daemons: LabDaemon[];
+  /** Each node's network namespace (absent in state files of labs from before they existed). */
+  readonly netns?: readonly LabNetns[];
   readonly timingsMs: Record<string, number>;
 }
 
@@ -102,7 +113,12 @@ export function findNode(c: LabCluster, name: string): LabNode {
   return n;
 }
 
-/** Runs one command in a lab node's environment (argv, never a shell string). */
+/** The network namespace a node's commands run in (undefined for a lab from before netns). */
+export function nodeNetns(s: LabState, node: string): string | undefined {
+  return s.netns?.find((x) => x.node === node)?.name;
+}
+
+/** Runs one command in a lab node's environment and network namespace (argv, never a shell string). */
 export function runOnNode(
   s: LabState,
   node: string,
@@ -110,12 +126,19 @@ export function runOnNode(
   timeoutMs = 30_000,
   input?: string,
 ): Promise<ExecResult> {
-  return run(argv, { env: nodeEnv(s, node), timeoutMs, ...(input === undefined ? {} : { input }) });
+  const env = nodeEnv(s, node);
+  const ns = nodeNetns(s, node);
+  return run(ns === undefined ? argv : inNetns(ns, argv), {
+    env,
+    timeoutMs,
+    ...(input === undefined ? {} : { input }),
+  });
 }
 
 class Starter {
   readonly l: LabLayout;
   readonly state: LabState;
+  readonly netns: LabNetns[] = [];
   constructor(
     readonly c: LabCluster,
     dir: string,
@@ -129,6 +152,7 @@ class Starter {
       phase: "starting",
       cluster: c,
       daemons: [],
+      netns: this.netns,
       timingsMs: {},
     };
   }
@@ -205,7 +229,16 @@ class Starter {
     await runOk(b.argv("ovs-vsctl", ["--timeout=20"]), dir);
   }
 
+  /** Recorded before it exists, so that any later `down` deletes it. */
+  async hostNetns(n: LabNode, i: number): Promise<void> {
+    const name = netnsName(this.state.dir, i);
+    this.netns.push({ node: n.name, name });
+    writeState(this.state);
+    await createNetns(name, nodeLinks(this.c));
+  }
+
   async node(n: LabNode, i: number): Promise<void> {
+    await this.hostNetns(n, i);
     const dir = this.l.node(n.name);
     const pcap = this.l.pcapDir(n.name);
     mkdirSync(pcap, { recursive: true });
@@ -466,9 +499,9 @@ export async function labUp(
   try {
     writeState(s.state);
     const zs = zones(c);
-    await Promise.all([s.fabric(), ...zs.map((z) => s.zone(z.zone))]);
+    await settled([s.fabric(), ...zs.map((z) => s.zone(z.zone))]);
     step("databases and northd");
-    await Promise.all(c.nodes.map((n, i) => s.node(n, i)));
+    await settled(c.nodes.map((n, i) => s.node(n, i)));
     step(`${c.nodes.length} nodes (ovsdb-server, ovs-vswitchd, ovn-controller)`);
     await Promise.all(zs.map((z) => s.remoteChassis(z.zone, z.nodes)));
     await Promise.all(zs.map((z) => s.northbound(z.zone, z.nodes)));
@@ -482,12 +515,30 @@ export async function labUp(
     return { state: s.state, started: true };
   } catch (e) {
     await stopAll(s.state.daemons);
+    // The error that made `up` fail matters more; a namespace left here goes with the next `down`.
+    await removeNetns(dir, s.netns).catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
     if (e instanceof OvnkTraceError) throw e;
     throw new ProcessError("lab up failed; everything it started was stopped", { cause: e });
   } finally {
     closeSync(lock);
   }
+}
+
+/**
+ * Like Promise.all, but waits for every step before rejecting: a failing `up` then cleans up after
+ * steps that have finished, not while a sibling is still creating a daemon or a namespace.
+ */
+async function settled(steps: readonly Promise<void>[]): Promise<void> {
+  const results = await Promise.allSettled(steps);
+  const failed = results.find((r) => r.status === "rejected");
+  if (failed !== undefined) throw failed.reason;
+}
+
+/** Deletes the recorded network namespaces of a lab and any other carrying its prefix. */
+async function removeNetns(dir: string, recorded: readonly LabNetns[]): Promise<void> {
+  const names = new Set([...recorded.map((x) => x.name), ...existingNetns(dir)]);
+  await Promise.all([...names].map((n) => deleteNetns(n)));
 }
 
 function isEmptyDir(dir: string): boolean {
@@ -540,14 +591,19 @@ async function stopAll(daemons: readonly LabDaemon[]): Promise<number> {
   return stopped;
 }
 
-/** Stops every daemon of the lab by pid and removes its directory. Returns how many were running. */
+/**
+ * Stops every daemon of the lab by pid, deletes its network namespaces and removes its directory.
+ * Returns how many daemons were running.
+ */
 export async function labDown(dir: string = DEFAULT_LAB_DIR): Promise<number> {
   const s = readLabState(dir);
   if (s === undefined) {
+    await removeNetns(dir, []);
     if (existsSync(join(dir, ".lock"))) rmSync(dir, { recursive: true, force: true });
     return 0;
   }
   const stopped = await stopAll(s.daemons);
+  await removeNetns(dir, s.netns ?? []);
   rmSync(dir, { recursive: true, force: true });
   return stopped;
 }

@@ -102,6 +102,19 @@ export interface NamespaceSpec {
   readonly labels?: Readonly<Record<string, string>>;
 }
 
+/**
+ * A user-defined network as cluster-manager sees it: a name and an id. The lab gives it the node
+ * annotation and a management link per node, not an OVN topology.
+ */
+export interface UserDefinedNetworkSpec {
+  /** Network name as in the network-ids annotation: `<namespace>_<udn>` or `cluster_udn_<cudn>` in ovn-kubernetes. */
+  readonly name: string;
+  /** Network id (cluster-manager allocates them from 1; the default network is 0). */
+  readonly id: number;
+  /** Namespaces the network is primary for (created if needed, labelled k8s.ovn.org/primary-user-defined-network). */
+  readonly namespaces?: readonly string[];
+}
+
 export interface Scenario {
   readonly name: string;
   readonly description?: string;
@@ -115,4 +128,5 @@ export interface Scenario {
   readonly pods?: readonly PodSpec[];
   readonly services?: readonly ServiceSpec[];
   readonly networkPolicies?: readonly NetworkPolicySpec[];
+  readonly userDefinedNetworks?: readonly UserDefinedNetworkSpec[];
 }

@@ -110,6 +110,8 @@ function runLocally(req: ExecRequest): Promise<ExecOutcome> {
       const exitCode = error === null ? 0 : typeof error.code === "number" ? error.code : 127;
       resolve({ exitCode, stdout, stderr });
     });
+    // a command that exits without reading its stdin closes the pipe under us: not an error
+    child.stdin?.on("error", () => undefined);
     child.stdin?.end(req.stdin ?? Buffer.alloc(0));
   });
 }

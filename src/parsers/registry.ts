@@ -1,0 +1,66 @@
+import type { ParsedKind, ParsedText } from "../model/parsed.js";
+import type { OvsdbDatabase } from "../model/ovsdb.js";
+import { looksLikeOvsdbFile, readOvsdbFile } from "../ovsdb/file.js";
+import { looksLikeDumpFlows, parseDumpFlows } from "./dump-flows.js";
+import { looksLikeDumpGroups, parseDumpGroups } from "./dump-groups.js";
+import { looksLikeLflowList, parseLflowList } from "./lflow-list.js";
+import { looksLikeOfprotoTrace, parseOfprotoTrace } from "./ofproto-trace.js";
+import { looksLikeOvnTrace, parseOvnTraces } from "./ovn-trace.js";
+import { ParseError } from "./parse-error.js";
+import { looksLikeTlvMap, parseTlvMap } from "./tlv-map.js";
+
+interface TextParser {
+  readonly kind: Exclude<ParsedKind, "ovsdb-database">;
+  readonly looksLike: (text: string) => boolean;
+  readonly parse: (text: string) => ParsedText;
+}
+
+/** One ovn-trace, or the set of them when the text holds several (e.g. `ovn-trace --all`). */
+function parseOvnTraceText(text: string): ParsedText {
+  const traces = parseOvnTraces(text);
+  const [only] = traces;
+  if (traces.length === 1 && only !== undefined) return only;
+  return {
+    kind: "ovn-trace-set",
+    traces,
+    unconsumed: traces.flatMap((t) => t.unconsumed),
+    lineCount: traces.reduce((n, t) => n + t.lineCount, 0),
+  };
+}
+
+/** In detection order: the most specific formats first (a trace can quote flows, not the reverse). */
+const TEXT_PARSERS: readonly TextParser[] = [
+  { kind: "ofproto-trace", looksLike: looksLikeOfprotoTrace, parse: parseOfprotoTrace },
+  { kind: "ovn-trace", looksLike: looksLikeOvnTrace, parse: parseOvnTraceText },
+  { kind: "lflow-list", looksLike: looksLikeLflowList, parse: parseLflowList },
+  { kind: "dump-groups", looksLike: looksLikeDumpGroups, parse: parseDumpGroups },
+  { kind: "tlv-map", looksLike: looksLikeTlvMap, parse: parseTlvMap },
+  { kind: "dump-flows", looksLike: looksLikeDumpFlows, parse: parseDumpFlows },
+];
+
+export const PARSED_KINDS: readonly ParsedKind[] = [...TEXT_PARSERS.map((p) => p.kind), "ovsdb-database"];
+
+/** Which kind of output this is, or undefined if none of the parsers recognises it. */
+export function detectKind(input: Uint8Array): ParsedKind | undefined {
+  if (looksLikeOvsdbFile(input)) return "ovsdb-database";
+  const text = Buffer.from(input.subarray(0, 256 * 1024)).toString("utf8");
+  return TEXT_PARSERS.find((p) => p.looksLike(text))?.kind;
+}
+
+/** Parses an output of a known (or detected) kind; throws only ParseError. */
+export function parseAs(input: Uint8Array, kind?: ParsedKind): ParsedText | OvsdbDatabase {
+  const k = kind ?? detectKind(input);
+  if (k === undefined) {
+    throw new ParseError(
+      "not an output ovnkube-trace can read",
+      {},
+      {
+        hint: `give the kind with --as (one of ${PARSED_KINDS.join(", ")})`,
+      },
+    );
+  }
+  if (k === "ovsdb-database") return readOvsdbFile(input);
+  const parser = TEXT_PARSERS.find((p) => p.kind === k);
+  if (parser === undefined) throw new ParseError(`unknown kind "${k}"`, {});
+  return parser.parse(Buffer.from(input).toString("utf8"));
+}
