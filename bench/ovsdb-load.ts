@@ -1,7 +1,7 @@
 /**
  * How fast readOvsdbFile loads a big SB database, next to ovsdb-server starting on the same file.
  *
- *   npx tsx bench/ovsdb-load.ts [target MB, default 50]
+ *   npx tsx bench/ovsdb-load.ts [target MB, default 50]      (bench/run.ts runs it too, via measureOvsdbLoad)
  *
  * Builds a standalone OVN_Southbound file the way ovn-northd grows one: `ovsdb-tool create` writes the
  * schema record, then we append framed transactions (`OVSDB JSON <length> <sha1>`, `_is_diff`, `_date`,
@@ -16,14 +16,13 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { readOvsdbFile } from "../src/ovsdb/file.js";
 
 const SB_SCHEMA = "/usr/share/ovn/ovn-sb.ovsschema";
-const TARGET_MB = Number(process.argv[2] ?? 50);
 const FLOWS_PER_TXN = 250;
 const DATAPATHS = 64;
-const RUNS = 3;
 
 type Json = Record<string, unknown>;
 
@@ -75,9 +74,9 @@ function flow(dp: string, n: number): Json {
   };
 }
 
-function buildDatabase(file: string): { flows: number; records: number } {
+function buildDatabase(file: string, targetMb: number): { flows: number; records: number } {
   run("ovsdb-tool", ["create", file, SB_SCHEMA]);
-  const target = TARGET_MB * 1024 * 1024;
+  const target = targetMb * 1024 * 1024;
   const sbGlobal = randomUUID();
   const datapaths = Array.from({ length: DATAPATHS }, () => randomUUID());
   const dpRows = Object.fromEntries(
@@ -115,15 +114,15 @@ function buildDatabase(file: string): { flows: number; records: number } {
 
 // --- measurements ----------------------------------------------------------------------------
 
-function median(xs: number[]): number {
+export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] ?? NaN;
 }
 
-function measureReader(file: string): { ms: number[]; flows: number } {
+function measureReader(file: string, runs: number): { ms: number[]; flows: number } {
   const ms: number[] = [];
   let flows = 0;
-  for (let i = 0; i < RUNS; i++) {
+  for (let i = 0; i < runs; i++) {
     const t0 = performance.now();
     const db = readOvsdbFile(new Uint8Array(readFileSync(file)));
     ms.push(performance.now() - t0);
@@ -145,7 +144,10 @@ async function stop(child: ChildProcess): Promise<void> {
     });
   });
   if (!signal(pid, "SIGTERM")) return;
-  await Promise.race([exited, sleep(10_000)]);
+  let timer: NodeJS.Timeout | undefined;
+  const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, 10_000)));
+  await Promise.race([exited, grace]);
+  clearTimeout(timer); // a pending 10 s timer would keep the process alive after the benchmark
   if (isRunning(child)) signal(pid, "SIGKILL");
 }
 
@@ -202,46 +204,66 @@ async function measureServer(dir: string, file: string): Promise<{ ms: number; f
   }
 }
 
-async function main(): Promise<void> {
+export interface OvsdbLoadResult {
+  readonly mb: number;
+  readonly records: number;
+  /** Logical_Flow rows written; the reader and the server are checked to see the same number. */
+  readonly flows: number;
+  readonly buildMs: number;
+  /** readFileSync + readOvsdbFile, one entry per run. */
+  readonly readerMs: readonly number[];
+  /** ovsdb-server from spawn until `ovsdb-client list-dbs` answers, one entry per run. */
+  readonly serverMs: readonly number[];
+}
+
+/** Builds a ~targetMb SB file in a temporary directory, times both loaders `runs` times, deletes it all. */
+export async function measureOvsdbLoad(targetMb: number, runs: number): Promise<OvsdbLoadResult> {
   const dir = mkdtempSync(join(tmpdir(), "ovsdb-load-bench-"));
   try {
     const file = join(dir, "ovnsb_db.db");
     const t0 = performance.now();
-    const built = buildDatabase(file);
+    const built = buildDatabase(file, targetMb);
+    const buildMs = performance.now() - t0;
     const mb = statSync(file).size / (1024 * 1024);
-    console.log(
-      `built ${file}: ${mb.toFixed(1)} MB, ${built.records} records, ${built.flows} Logical_Flow rows ` +
-        `in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
-    );
-
-    const reader = measureReader(file);
-    const readerMs = median(reader.ms);
-    console.log(
-      `readOvsdbFile (incl. readFileSync): median ${readerMs.toFixed(0)} ms of ${reader.ms.map((x) => x.toFixed(0)).join("/")}` +
-        ` = ${(mb / (readerMs / 1000)).toFixed(1)} MB/s; ${reader.flows} flows`,
-    );
-
-    const server: number[] = [];
+    const reader = measureReader(file, runs);
+    const serverMs: number[] = [];
     let serverFlows = 0;
-    for (let i = 0; i < RUNS; i++) {
+    for (let i = 0; i < runs; i++) {
       const r = await measureServer(dir, file);
-      server.push(r.ms);
+      serverMs.push(r.ms);
       serverFlows = r.flows;
     }
-    const serverMs = median(server);
-    console.log(
-      `ovsdb-server until list-dbs answers: median ${serverMs.toFixed(0)} ms of ${server.map((x) => x.toFixed(0)).join("/")}` +
-        ` = ${(mb / (serverMs / 1000)).toFixed(1)} MB/s; ${serverFlows} flows`,
-    );
-    console.log(`ratio readOvsdbFile / ovsdb-server: ${(readerMs / serverMs).toFixed(2)}`);
     if (reader.flows !== built.flows || serverFlows !== built.flows) {
       throw new Error(
         `flow counts differ: built ${built.flows}, reader ${reader.flows}, server ${serverFlows}`,
       );
     }
+    return { mb, records: built.records, flows: built.flows, buildMs, readerMs: reader.ms, serverMs };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-await main();
+function runsText(ms: readonly number[]): string {
+  return `median ${median(ms).toFixed(0)} ms of ${ms.map((x) => x.toFixed(0)).join("/")}`;
+}
+
+async function main(): Promise<void> {
+  const r = await measureOvsdbLoad(Number(process.argv[2] ?? 50), 3);
+  console.log(
+    `built SB file: ${r.mb.toFixed(1)} MB, ${r.records} records, ${r.flows} Logical_Flow rows ` +
+      `in ${(r.buildMs / 1000).toFixed(1)} s`,
+  );
+  const readerMs = median(r.readerMs);
+  const serverMs = median(r.serverMs);
+  console.log(
+    `readOvsdbFile (incl. readFileSync): ${runsText(r.readerMs)} = ${(r.mb / (readerMs / 1000)).toFixed(1)} MB/s`,
+  );
+  console.log(
+    `ovsdb-server until list-dbs answers: ${runsText(r.serverMs)} = ${(r.mb / (serverMs / 1000)).toFixed(1)} MB/s`,
+  );
+  console.log(`ratio readOvsdbFile / ovsdb-server: ${(readerMs / serverMs).toFixed(2)} (same ${r.flows} flows)`);
+}
+
+// Also a module: bench/run.ts imports measureOvsdbLoad.
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main();

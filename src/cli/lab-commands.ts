@@ -233,7 +233,7 @@ function renderDemo(title: string, r: TraceReport): string {
           : o.kind === "tunnel"
             ? `tunnel to ${o.toNode}`
             : `error: ${o.message}`;
-    lines.push(`  ovn-trace on ${h.node}: ${what}`);
+    lines.push(`  ${h.tool} on ${h.node}: ${what}`);
   }
   const v = f.verdict;
   lines.push(

@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
-import { OvnkTraceError, InputError } from "../errors.js";
+import { OvnkTraceError } from "../errors.js";
 import { normalizeGoFlags } from "./argv.js";
 import { VERSION } from "../version.js";
 import { registerDemoCommand, registerLabCommands } from "./lab-commands.js";
 import { registerParseCommand } from "./parse-command.js";
+import { registerTraceOptions, traceAction, type TraceFlags } from "./trace-command.js";
+import { EXIT, exitCodeOf } from "./exit-codes.js";
 
 /** The only place that prints errors and chooses exit codes. */
 async function main(argv: readonly string[]): Promise<number> {
@@ -16,6 +18,17 @@ async function main(argv: readonly string[]): Promise<number> {
     .version(VERSION)
     .exitOverride()
     .showHelpAfterError("(run with --help for usage)");
+  registerTraceOptions(program);
+  program.addHelpText(
+    "after",
+    "\nFlags also take the Go ovnkube-trace's single-dash form (-src, -dst-port=80).\n" +
+      "Exit status: 0 success, 1 a trace step indicates failure, 2 bad input, 3 not found, 4 forbidden,\n" +
+      "5 cluster unreachable or timed out, 6 a command failed, 7 unreadable tool output, 70 internal error.\n" +
+      "Examples:\n  ovnkube-trace -src client -dst web -tcp -dst-port 8080\n  ovnkube-trace --lab -src client -service kube-system/kube-dns -udp -dst-port 53 -o json\n  ovnkube-trace lab up && ovnkube-trace demo",
+  );
+  program.action(async (flags: TraceFlags) => {
+    process.exitCode = await traceAction(flags);
+  });
   registerLabCommands(program);
   registerDemoCommand(program);
   registerParseCommand(program);
@@ -23,7 +36,7 @@ async function main(argv: readonly string[]): Promise<number> {
     await program.parseAsync(normalizeGoFlags(argv), { from: "user" });
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
     if (e instanceof OvnkTraceError) {
       process.stderr.write(`error: ${e.message}\n`);
       if (e.cause !== undefined && process.env.OVNKUBE_TRACE_DEBUG === undefined) {
@@ -37,13 +50,13 @@ async function main(argv: readonly string[]): Promise<number> {
       }
       if (e.hint !== undefined) process.stderr.write(`  hint: ${e.hint}\n`);
       if (process.env.OVNKUBE_TRACE_DEBUG !== undefined) process.stderr.write(`${e.stack ?? ""}\n`);
-      return e instanceof InputError ? 2 : 1;
+      return exitCodeOf(e);
     }
     const msg = e instanceof Error ? e.message : String(e);
     process.stderr.write(`internal error: ${msg}\n  (set OVNKUBE_TRACE_DEBUG=1 for details)\n`);
     if (process.env.OVNKUBE_TRACE_DEBUG !== undefined && e instanceof Error)
       process.stderr.write(`${e.stack ?? ""}\n`);
-    return 70;
+    return EXIT.internal;
   }
 }
 

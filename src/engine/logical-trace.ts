@@ -1,13 +1,17 @@
+import type { HopOutcome, Hop, Step } from "../model/report.js";
 import type { ExecResult } from "../ovs/exec.js";
+import { ovnTraceStages, parseOvnTrace } from "../parsers/ovn-trace.js";
+import { ParseError } from "../parsers/parse-error.js";
 
 /**
  * The logical half of a trace: `ovn-trace` in the source node's zone and, on an interconnect
- * cluster when the packet leaves through the transit switch, again in the destination zone.
- * A first step towards the full engine; it is what `demo` shows.
+ * cluster when the packet leaves through the transit switch, again in the destination zone
+ * (from tstor-<source node>, one routing hop later, with the address after any DNAT).
  */
 
 export interface LogicalEndpoint {
   readonly node: string;
+  /** Logical port the packet enters on: <ns>_<pod>, or k8s-<node> for a host-network pod. */
   readonly lsp: string;
   readonly mac: string;
   readonly ip: string;
@@ -21,6 +25,10 @@ export interface LogicalTraceRequest {
   readonly protocol: "tcp" | "udp" | "icmp";
   readonly srcPort: number;
   readonly dstPort: number;
+  /** ovn-trace --ct flags for each ct_next (e.g. "new" for a first packet, "est,rpl" for a reply). */
+  readonly ct: string;
+  /** Service backend "ip:port" to force at ct_lb (--lb-dst), and the address the packet then has. */
+  readonly lbDst?: { readonly ip: string; readonly port: number };
 }
 
 /** What the cluster must provide: running a command in a node's OVN context, and transit MACs. */
@@ -28,19 +36,7 @@ export interface LogicalTraceContext {
   readonly exec: (node: string, argv: readonly string[]) => Promise<ExecResult>;
   readonly interconnect: boolean;
   /** rtots-<node> MAC, for the hop into another zone. */
-  readonly transitMac: (node: string) => string;
-}
-
-export type LogicalVerdict =
-  | { readonly kind: "output"; readonly port: string; readonly portType: string }
-  | { readonly kind: "dropped"; readonly stage: string; readonly line: string }
-  | { readonly kind: "error"; readonly message: string };
-
-export interface LogicalHop {
-  readonly node: string;
-  readonly argv: readonly string[];
-  readonly output: string;
-  readonly verdict: LogicalVerdict;
+  readonly transitMac: (node: string) => string | undefined;
 }
 
 function microflow(
@@ -48,6 +44,8 @@ function microflow(
   inport: string,
   ethSrc: string,
   ethDst: string,
+  dstIp: string,
+  dstPort: number,
   ttl: number,
 ): string {
   const v = r.src.ip.includes(":") ? "ip6" : "ip4";
@@ -56,67 +54,117 @@ function microflow(
       ? v === "ip4"
         ? "icmp4 && icmp4.type == 8"
         : "icmp6 && icmp6.type == 128"
-      : `${r.protocol} && ${r.protocol}.src == ${r.srcPort} && ${r.protocol}.dst == ${r.dstPort}`;
+      : `${r.protocol} && ${r.protocol}.src == ${r.srcPort} && ${r.protocol}.dst == ${dstPort}`;
   return [
     `inport == "${inport}"`,
     `eth.src == ${ethSrc}`,
     `eth.dst == ${ethDst}`,
     `${v}.src == ${r.src.ip}`,
-    `${v}.dst == ${r.dstIp}`,
+    `${v}.dst == ${dstIp}`,
     `ip.ttl == ${ttl}`,
     l4,
   ].join(" && ");
 }
 
-/**
- * The verdict of one ovn-trace --detailed output: whichever comes last, its last `output to` or a
- * drop (a patch-port output into the next datapath can be followed by a drop there).
- */
-export function logicalVerdict(out: string): LogicalVerdict {
-  let stage = "";
-  let stageLine = "";
-  let verdict: LogicalVerdict | undefined;
-  for (const line of out.split("\n")) {
-    const m = /^\s*\d+\.\s+(\S+?)\s*\(/.exec(line);
-    if (m) {
-      stage = m[1] ?? "";
-      stageLine = line.trim();
-    }
-    const o = /output to "([^"]+)", type "([^"]*)"/.exec(line);
-    if (o) verdict = { kind: "output", port: o[1] ?? "", portType: o[2] ?? "" };
-    else if (/^\s*(drop;|\*\*\* )/.test(line)) verdict = { kind: "dropped", stage, line: stageLine };
-  }
-  if (verdict !== undefined) return verdict;
-  const err = out.split("\n").find((l) => /unknown (datapath|port)|syntax error|ovn-trace:/.test(l));
-  return err === undefined
-    ? { kind: "dropped", stage, line: stageLine }
-    : { kind: "error", message: err.trim() };
+function outcomeAndSteps(stdout: string): { outcome: HopOutcome; steps: Step[] } {
+  const doc = parseOvnTrace(stdout);
+  const steps = ovnTraceStages(doc).map((s): Step => ({
+    kind: "logical-stage",
+    datapath: s.datapath ?? "",
+    pipeline: s.pipeline === "egress" ? "egress" : "ingress",
+    table: s.table,
+    stage: s.stageName ?? "",
+    ...(s.priority === undefined ? {} : { priority: s.priority }),
+    ...(s.match === undefined ? {} : { match: s.match }),
+    actions: s.steps.flatMap((x) => (x.kind === "action" ? [x.text] : [])),
+    ...(s.uuid === undefined ? {} : { uuid: s.uuid }),
+    source: { line: s.source.line, text: s.source.text },
+  }));
+  const v = doc.verdict;
+  const outcome: HopOutcome =
+    v.kind === "output"
+      ? { kind: "output", port: v.port, ...(v.portType === undefined ? {} : { portType: v.portType }) }
+      : v.kind === "dropped"
+        ? {
+            kind: "dropped",
+            where: [v.datapath, v.stage, v.priority === undefined ? undefined : `priority ${v.priority}`]
+              .filter(Boolean)
+              .join(" "),
+            reason: v.message,
+            ...(v.source === undefined ? {} : { source: { line: v.source.line, text: v.source.text } }),
+          }
+        : { kind: "error", message: v.message };
+  return { outcome, steps };
 }
 
 async function hop(
   ctx: LogicalTraceContext,
   node: string,
-  datapath: string,
+  datapath: string | undefined,
   flow: string,
-): Promise<LogicalHop> {
-  const argv = ["ovn-trace", "--detailed", "--ct=new", "--ct=new", "--ct=new", datapath, flow];
-  const r = await ctx.exec(node, argv);
-  const verdict: LogicalVerdict =
-    r.exitCode !== 0 || r.timedOut
-      ? { kind: "error", message: (r.stderr || r.stdout).trim() || `exit ${r.exitCode}` }
-      : logicalVerdict(r.stdout);
-  return { node, argv, output: r.stdout, verdict };
+  r: LogicalTraceRequest,
+): Promise<Hop> {
+  const ct = Array.from({ length: 4 }, () => `--ct=${r.ct}`);
+  const lb =
+    r.lbDst === undefined
+      ? []
+      : [`--lb-dst=${r.lbDst.ip.includes(":") ? `[${r.lbDst.ip}]` : r.lbDst.ip}:${r.lbDst.port}`];
+  const argv = ["ovn-trace", "--detailed", ...ct, ...lb, ...(datapath === undefined ? [] : [datapath]), flow];
+  const res = await ctx.exec(node, argv);
+  const base = {
+    tool: "ovn-trace" as const,
+    node,
+    startsIn: datapath ?? "",
+    command: argv,
+    output: res.stdout,
+    durationMs: res.durationMs,
+  };
+  if (res.exitCode !== 0 || res.timedOut) {
+    const message = res.timedOut
+      ? `timed out after ${res.durationMs} ms`
+      : res.stderr.trim() || `exit ${res.exitCode}`;
+    return { ...base, steps: [], outcome: { kind: "error", message } };
+  }
+  try {
+    return { ...base, ...outcomeAndSteps(res.stdout) };
+  } catch (e) {
+    if (!(e instanceof ParseError)) throw e;
+    return {
+      ...base,
+      steps: [],
+      outcome: { kind: "error", message: `cannot read the ovn-trace output: ${e.message}` },
+    };
+  }
 }
 
-/** Runs ovn-trace for the first packet of a connection, following the transit switch into the destination zone. */
-export async function traceLogical(ctx: LogicalTraceContext, r: LogicalTraceRequest): Promise<LogicalHop[]> {
-  const first = await hop(ctx, r.src.node, r.src.node, microflow(r, r.src.lsp, r.src.mac, r.dstMac, 64));
+/** Runs ovn-trace for one packet, following the transit switch into the destination zone. */
+export async function traceLogical(ctx: LogicalTraceContext, r: LogicalTraceRequest): Promise<Hop[]> {
+  const first = await hop(
+    ctx,
+    r.src.node,
+    r.src.node,
+    microflow(r, r.src.lsp, r.src.mac, r.dstMac, r.dstIp, r.dstPort, 64),
+    r,
+  );
   const hops = [first];
-  const v = first.verdict;
-  if (ctx.interconnect && v.kind === "output" && v.portType === "remote" && v.port.startsWith("tstor-")) {
-    const dstNode = v.port.slice("tstor-".length);
-    const flow = microflow(r, `tstor-${r.src.node}`, ctx.transitMac(r.src.node), ctx.transitMac(dstNode), 63);
-    hops.push(await hop(ctx, dstNode, "transit_switch", flow));
+  const o = first.outcome;
+  if (ctx.interconnect && o.kind === "output" && o.portType === "remote" && o.port.startsWith("tstor-")) {
+    const dstNode = o.port.slice("tstor-".length);
+    const srcMac = ctx.transitMac(r.src.node) ?? r.src.mac;
+    const dstMac = ctx.transitMac(dstNode) ?? r.dstMac;
+    // the load balancer already ran in the source zone: the packet now carries the backend's address
+    const dstIp = r.lbDst?.ip ?? r.dstIp;
+    const dstPort = r.lbDst?.port ?? r.dstPort;
+    const rest = { ...r, lbDst: undefined };
+    hops.push(
+      await hop(
+        ctx,
+        dstNode,
+        "transit_switch",
+        microflow(rest, `tstor-${r.src.node}`, srcMac, dstMac, dstIp, dstPort, 63),
+        rest,
+      ),
+    );
   }
   return hops;
 }

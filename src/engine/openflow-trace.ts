@@ -335,7 +335,7 @@ export async function traceOpenFlow(b: ClusterBackend, req: OpenFlowTraceRequest
         withOutcome(hop, {
           kind: "output",
           port: delivered.ifaceId ?? delivered.name,
-          portType: delivered.name,
+          portType: `ovs port ${delivered.name}`,
         }),
       );
       return {

@@ -1,16 +1,9 @@
-import { traceLogical, type LogicalHop } from "../engine/logical-trace.js";
-import {
-  REPORT_SCHEMA_VERSION,
-  type Endpoint,
-  type GroundTruth,
-  type Hop,
-  type TraceReport,
-  type Verdict,
-} from "../model/report.js";
-import type { LabPod } from "./cluster.js";
-import { findNode, runOnNode, type LabState } from "./lab.js";
-import { findPod, probe, type ProbeProtocol, type ProbeResult } from "./probe.js";
-import { VERSION } from "../version.js";
+import { LabBackend } from "../cluster/lab/backend.js";
+import { resolveTarget } from "../engine/resolve.js";
+import { runTraces } from "../engine/trace.js";
+import type { GroundTruth, TraceReport, Verdict } from "../model/report.js";
+import type { LabState } from "./lab.js";
+import { probe, type ProbeProtocol, type ProbeResult } from "./probe.js";
 
 export interface DemoCase {
   readonly title: string;
@@ -18,53 +11,6 @@ export interface DemoCase {
   readonly dst: { readonly namespace: string; readonly name: string };
   readonly protocol: ProbeProtocol;
   readonly dstPort: number;
-}
-
-function podEndpoint(p: LabPod, ip: string): Endpoint {
-  return {
-    kind: "pod",
-    namespace: p.namespace,
-    name: p.name,
-    node: p.node,
-    ip,
-    mac: p.mac,
-    lsp: p.lsp,
-    iface: p.iface,
-    hostNetwork: p.hostNetwork,
-  };
-}
-
-function toHop(s: LabState, h: LogicalHop): Hop {
-  const v = h.verdict;
-  return {
-    tool: "ovn-trace",
-    node: h.node,
-    zone: findNode(s.cluster, h.node).zone,
-    startsIn: h.argv.at(-2) ?? "",
-    command: h.argv,
-    steps: [],
-    outcome:
-      v.kind === "output"
-        ? { kind: "output", port: v.port, portType: v.portType }
-        : v.kind === "dropped"
-          ? { kind: "dropped", where: v.stage, reason: v.line }
-          : { kind: "error", message: v.message },
-    output: h.output,
-  };
-}
-
-function verdictOf(hops: readonly Hop[], dst: LabPod, dstEndpoint: Endpoint): Verdict {
-  const last = hops.at(-1);
-  if (last === undefined) return { kind: "unknown", reason: "no trace ran" };
-  const o = last.outcome;
-  if (o.kind === "output" && o.port === dst.lsp)
-    return { kind: "delivered", to: dstEndpoint, node: dst.node, port: o.port };
-  if (o.kind === "dropped") return { kind: "dropped", node: last.node, where: o.where, reason: o.reason };
-  if (o.kind === "error") return { kind: "unknown", reason: o.message };
-  return {
-    kind: "unknown",
-    reason: `the logical trace ends at ${o.kind === "output" ? `port ${o.port}` : o.kind}`,
-  };
 }
 
 function groundTruth(r: ProbeResult, verdict: Verdict): GroundTruth {
@@ -88,55 +34,31 @@ function groundTruth(r: ProbeResult, verdict: Verdict): GroundTruth {
   return { verdict: v.kind, ...where, ...pkt, agrees };
 }
 
-/** Traces one pod-to-pod case with ovn-trace and checks it against a real packet. */
+/** Traces one pod-to-pod case with the trace engine on the lab, and checks it against a real packet. */
 export async function runDemoCase(s: LabState, k: DemoCase): Promise<TraceReport> {
-  const src = findPod(s.cluster, k.src.namespace, k.src.name);
-  const dst = findPod(s.cluster, k.dst.namespace, k.dst.name);
   const real = await probe(s, {
     src: k.src,
     dst: { kind: "pod", ...k.dst },
     protocol: k.protocol,
     dstPort: k.dstPort,
   });
-  const { srcIp, dstIp, srcPort, family } = real.injected;
-  const logical = await traceLogical(
-    {
-      exec: (node, argv) => runOnNode(s, node, argv),
-      interconnect: s.cluster.shape === "interconnect",
-      transitMac: (node) => findNode(s.cluster, node).transitMac,
-    },
-    {
-      src: { node: src.node, lsp: src.lsp, mac: src.mac, ip: srcIp },
-      dstIp,
-      dstMac: src.node === dst.node ? dst.mac : findNode(s.cluster, src.node).gatewayMac,
-      protocol: k.protocol,
-      srcPort,
-      dstPort: k.dstPort,
-    },
-  );
-  const hops = logical.map((h) => toHop(s, h));
-  const dstEndpoint = podEndpoint(dst, dstIp);
-  const verdict = verdictOf(hops, dst, dstEndpoint);
+  const backend = new LabBackend(s);
+  const resolution = await resolveTarget(backend, {
+    src: k.src,
+    dst: { kind: "pod", ...k.dst },
+    protocol: k.protocol,
+    dstPort: k.dstPort,
+    family: real.injected.family,
+  });
+  const [report] = await runTraces(backend, resolution, {
+    skipDetrace: true,
+    srcPort: real.injected.srcPort,
+  });
+  if (report === undefined) throw new Error("internal: no report");
   return {
-    schemaVersion: REPORT_SCHEMA_VERSION,
-    tool: { name: "ovnkube-trace", version: VERSION },
-    cluster: { backend: "lab", shape: s.cluster.shape, name: s.cluster.name },
-    src: podEndpoint(src, srcIp),
-    dst: dstEndpoint,
-    forward: {
-      packet: {
-        direction: "forward",
-        family,
-        protocol: k.protocol,
-        srcIp,
-        dstIp,
-        ...(k.protocol === "icmp" ? {} : { srcPort, dstPort: k.dstPort }),
-        ctState: "trk,new",
-      },
-      hops,
-      verdict,
-      groundTruth: groundTruth(real, verdict),
-    },
+    ...report,
+    cluster: { ...report.cluster, name: s.cluster.name },
+    forward: { ...report.forward, groundTruth: groundTruth(real, report.forward.verdict) },
   };
 }
 

@@ -102,6 +102,13 @@ export type HopOutcome =
   | { readonly kind: "dropped"; readonly where: string; readonly reason: string; readonly source?: OutputRef }
   | { readonly kind: "error"; readonly message: string };
 
+/** ovn-detrace's annotation of an ofproto/trace hop (the Go tool's detrace step). */
+export interface Detrace {
+  readonly exitCode: number;
+  readonly output: string;
+  readonly error?: string;
+}
+
 /** One run of ovn-trace or ofproto/trace on one node (or zone). */
 export interface Hop {
   readonly tool: "ovn-trace" | "ofproto/trace";
@@ -115,6 +122,7 @@ export interface Hop {
   /** The tool's whole output, for -loglevel 2 and for pointing at lines. */
   readonly output: string;
   readonly durationMs?: number;
+  readonly detrace?: Detrace;
 }
 
 /** The final word on a packet. */
@@ -144,8 +152,17 @@ export interface GroundTruth {
   readonly agrees: boolean;
 }
 
+/** One verdict of one tool, as the Go ovnkube-trace prints it ("... indicates success from A to B"). */
+export interface Check {
+  readonly tool: "ovn-trace" | "ofproto/trace" | "ovn-detrace";
+  readonly success: boolean;
+  /** What was expected or what happened instead. */
+  readonly detail: string;
+}
+
 export interface DirectionReport {
   readonly packet: PacketSpec;
+  readonly checks: readonly Check[];
   readonly hops: readonly Hop[];
   readonly verdict: Verdict;
   readonly groundTruth?: GroundTruth;

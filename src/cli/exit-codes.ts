@@ -1,0 +1,27 @@
+import { ClusterUnreachableError, ForbiddenError, NotFoundError } from "../cluster/backend.js";
+import { InputError, OvnkTraceError, ProcessError } from "../errors.js";
+import { ParseError } from "../parsers/parse-error.js";
+
+/** Exit statuses: each kind of failure has its own, so scripts can tell them apart. */
+export const EXIT = {
+  ok: 0,
+  /** A trace ran and a step indicates failure (dropped, wrong destination). */
+  traceFailure: 1,
+  usage: 2,
+  notFound: 3,
+  forbidden: 4,
+  unreachable: 5,
+  commandFailed: 6,
+  parse: 7,
+  internal: 70,
+} as const;
+
+export function exitCodeOf(e: OvnkTraceError): number {
+  if (e instanceof NotFoundError) return EXIT.notFound;
+  if (e instanceof ForbiddenError) return EXIT.forbidden;
+  if (e instanceof ClusterUnreachableError) return EXIT.unreachable;
+  if (e instanceof ParseError) return EXIT.parse;
+  if (e instanceof InputError) return EXIT.usage;
+  if (e instanceof ProcessError) return EXIT.commandFailed;
+  return EXIT.commandFailed;
+}

@@ -1,0 +1,119 @@
+import type { Check, DirectionReport, Hop, TraceReport, Verdict } from "../model/report.js";
+
+/**
+ * The Go ovnkube-trace's text output, kept line for line at -loglevel 0 ("<step> indicates
+ * success from A to B"), with the reason of every failure and a final verdict added; -loglevel 2
+ * adds the tools' outputs, 4 the command lines.
+ */
+
+export interface TextOptions {
+  readonly loglevel: number;
+  readonly color: boolean;
+}
+
+const TOOL_LABEL: Record<Check["tool"], string> = {
+  "ovn-trace": "ovn-trace",
+  "ofproto/trace": "ovs-appctl ofproto/trace",
+  "ovn-detrace": "ovn-detrace",
+};
+
+function names(r: TraceReport): { src: string; dst: string; fwd: string; rev: string } {
+  const src = r.src.kind === "pod" ? r.src.name : r.src.ip;
+  switch (r.dst.kind) {
+    case "pod":
+      return {
+        src,
+        dst: r.dst.name,
+        fwd: "source pod to destination pod",
+        rev: "destination pod to source pod",
+      };
+    case "service":
+      return {
+        src,
+        dst: r.dst.name,
+        fwd: "from source pod to service clusterIP",
+        rev: "service backend to source pod",
+      };
+    case "external":
+      return { src, dst: r.dst.ip, fwd: "pod to IP", rev: "IP to pod" };
+    case "node":
+      return { src, dst: r.dst.name, fwd: "pod to node", rev: "node to pod" };
+  }
+}
+
+export function describeVerdict(v: Verdict): string {
+  switch (v.kind) {
+    case "delivered": {
+      const to =
+        v.to.kind === "pod"
+          ? `pod ${v.to.namespace}/${v.to.name}`
+          : v.to.kind === "node"
+            ? `the host of ${v.to.name}`
+            : v.port;
+      return `delivered to ${to} on ${v.node} (port ${v.port})`;
+    }
+    case "dropped":
+      return `dropped on ${v.node} at ${v.where}: ${v.reason}`;
+    case "left-cluster":
+      return `left the cluster on ${v.node} through ${v.via}${v.snatIp === undefined ? "" : ` with source NAT to ${v.snatIp}`}`;
+    case "rejected":
+      return `rejected on ${v.node}: ${v.reason}`;
+    case "unknown":
+      return `unknown: ${v.reason}`;
+  }
+}
+
+function hopTitle(h: Hop): string {
+  return `${h.tool} on ${h.node}${h.zone === undefined ? "" : ` (zone ${h.zone})`} from ${h.startsIn}`;
+}
+
+/** Renders one run (one or several reports) as text. */
+export function renderGoText(reports: readonly TraceReport[], o: TextOptions): string {
+  const green = (s: string): string => (o.color ? `\x1b[32m\x1b[1m${s}\x1b[0m` : s);
+  const red = (s: string): string => (o.color ? `\x1b[31m\x1b[1m${s}\x1b[0m` : s);
+  const out: string[] = [];
+  for (const r of reports) {
+    const n = names(r);
+    const dirs: [DirectionReport, string, string, string][] = [[r.forward, n.fwd, n.src, n.dst]];
+    if (r.reply !== undefined) dirs.push([r.reply, n.rev, n.dst, n.src]);
+    for (const tool of ["ovn-trace", "ofproto/trace", "ovn-detrace"] as const) {
+      for (const [d, label, from, to] of dirs) {
+        const check = d.checks.find((c) => c.tool === tool);
+        if (check === undefined) continue;
+        if (o.loglevel >= 2) {
+          for (const h of d.hops.filter(
+            (x) => x.tool === (tool === "ovn-detrace" ? "ofproto/trace" : tool),
+          )) {
+            if (o.loglevel >= 4)
+              out.push(`# ${h.node}: ${h.command.map((a) => (/[\s"'|&]/.test(a) ? `'${a}'` : a)).join(" ")}`);
+            out.push(
+              `${TOOL_LABEL[tool]} ${label} output (${hopTitle(h)}):`,
+              tool === "ovn-detrace" ? (h.detrace?.output ?? "") : h.output,
+            );
+          }
+        }
+        const line = `${TOOL_LABEL[tool]} ${label} indicates ${check.success ? "success" : "failure"} from ${from} to ${to}`;
+        out.push(check.success ? green(line) : red(line));
+        if (!check.success || o.loglevel >= 1) out.push(`  ${check.detail}`);
+      }
+    }
+    for (const [d, label] of dirs) out.push(`verdict (${label}): ${describeVerdict(d.verdict)}`);
+  }
+  return out.join("\n");
+}
+
+/** The first failing check of a run, for the exit status and the last error line. */
+export function firstFailure(
+  reports: readonly TraceReport[],
+): { report: TraceReport; check: Check; direction: string } | undefined {
+  for (const r of reports) {
+    for (const [d, direction] of [
+      [r.forward, "forward"],
+      [r.reply, "reply"],
+    ] as const) {
+      const c = d?.checks.find((x) => !x.success);
+      if (c !== undefined) return { report: r, check: c, direction };
+    }
+  }
+  return undefined;
+}
