@@ -8,8 +8,7 @@ import { registerParseCommand } from "./parse-command.js";
 import { registerTraceOptions, traceAction, type TraceFlags } from "./trace-command.js";
 import { EXIT, exitCodeOf } from "./exit-codes.js";
 
-/** The only place that prints errors and chooses exit codes. */
-async function main(argv: readonly string[]): Promise<number> {
+function buildProgram(): Command {
   const program = new Command()
     .name("ovnkube-trace")
     .description(
@@ -32,8 +31,13 @@ async function main(argv: readonly string[]): Promise<number> {
   registerLabCommands(program);
   registerDemoCommand(program);
   registerParseCommand(program);
+  return program;
+}
+
+/** The only place that prints errors and chooses exit codes. */
+async function main(argv: readonly string[]): Promise<number> {
   try {
-    await program.parseAsync(normalizeGoFlags(argv), { from: "user" });
+    await buildProgram().parseAsync(normalizeGoFlags(argv), { from: "user" });
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.usage;

@@ -155,7 +155,14 @@ function dnatOf(doc: OfprotoTraceDocument): string | undefined {
 
 interface Ctx {
   readonly b: ClusterBackend;
-  readonly views: Map<string, Promise<NodeView>>;
+  readonly views: NodeViews;
+}
+
+/** Node views shared by every trace of a run: each node's OVS is read once. */
+export type NodeViews = Map<string, Promise<NodeView>>;
+
+export function nodeView(b: ClusterBackend, views: NodeViews, node: string): Promise<NodeView> {
+  return view({ b, views }, node);
 }
 
 function view(ctx: Ctx, node: string): Promise<NodeView> {
@@ -260,8 +267,12 @@ function snatOf(actions: readonly DatapathAction[]): string | undefined {
 }
 
 /** Follows one packet through OpenFlow on every node it visits. */
-export async function traceOpenFlow(b: ClusterBackend, req: OpenFlowTraceRequest): Promise<OpenFlowTrace> {
-  const ctx: Ctx = { b, views: new Map() };
+export async function traceOpenFlow(
+  b: ClusterBackend,
+  req: OpenFlowTraceRequest,
+  views: NodeViews = new Map(),
+): Promise<OpenFlowTrace> {
+  const ctx: Ctx = { b, views };
   const hops: Hop[] = [];
   let node = req.node;
   let flow = flowSpec(req.inPort, req.packet);

@@ -10,7 +10,7 @@ import {
 } from "../model/report.js";
 import { VERSION } from "../version.js";
 import { traceLogical } from "./logical-trace.js";
-import { traceOpenFlow, type OpenFlowEnd } from "./openflow-trace.js";
+import { nodeView, traceOpenFlow, type NodeViews, type OpenFlowEnd } from "./openflow-trace.js";
 import type { Resolution, ResolvedPod } from "./resolve.js";
 import { contains, parseCidr, parseIp } from "../net/ip.js";
 
@@ -71,31 +71,69 @@ function nextHopMac(r: Resolution, from: ResolvedPod, dstIp: string): string {
   return onLink ? peer.mac : (node?.gatewayMac ?? "");
 }
 
-async function inPortOf(b: ClusterBackend, p: ResolvedPod): Promise<string> {
+async function inPortOf(b: ClusterBackend, views: NodeViews, p: ResolvedPod): Promise<string> {
   if (p.hostNetwork) return "ovn-k8s-mp0";
-  const r = await b.execOnNode(p.node, [
-    "ovs-vsctl",
-    "--bare",
-    "--columns=name",
-    "find",
-    "interface",
-    `external_ids:iface-id=${p.lsp}`,
-  ]);
-  const name = r.stdout.trim().split("\n")[0] ?? "";
-  return name === "" ? p.lsp : name;
+  const v = await nodeView(b, views, p.node);
+  return v.interfaces.find((i) => i.bridge === "br-int" && i.ifaceId === p.lsp)?.name ?? p.lsp;
 }
 
-async function detrace(b: ClusterBackend, h: Hop): Promise<Hop> {
-  const r = await b.execOnNode(h.node, ["sh", "-c", DETRACE_SCRIPT], { stdin: h.output });
+const HOP_MARK = "ovnkube-trace: hop";
+
+/**
+ * ovn-detrace on every ofproto/trace hop, one run per node (it reads traces line by line, so the
+ * hops of a node go in one input, separated by marker lines it passes through unchanged).
+ */
+async function detraceAll(b: ClusterBackend, hops: readonly Hop[]): Promise<Hop[]> {
+  const byNode = new Map<string, number[]>();
+  hops.forEach((h, i) => {
+    if (h.tool === "ofproto/trace") byNode.set(h.node, [...(byNode.get(h.node) ?? []), i]);
+  });
+  const out = [...hops];
+  await Promise.all(
+    [...byNode].map(async ([node, idx]) => {
+      const input = idx.map((i) => `${HOP_MARK} ${i}\n${hops[i]?.output ?? ""}`).join("\n");
+      const r = await b.execOnNode(node, ["sh", "-c", DETRACE_SCRIPT], { stdin: input });
+      const parts = r.stdout.split(new RegExp(`^${HOP_MARK} (\\d+)$`, "m"));
+      const error =
+        r.exitCode === 0
+          ? {}
+          : { error: (r.stderr.trim() || `exit ${r.exitCode}`).split("\n").slice(-2).join(" ") };
+      for (const i of idx) {
+        const at = parts.indexOf(String(i));
+        const h = out[i];
+        if (h === undefined) continue;
+        out[i] = {
+          ...h,
+          detrace: {
+            exitCode: r.exitCode,
+            output: at < 0 ? "" : (parts[at + 1] ?? "").replace(/^\n/, ""),
+            ...error,
+          },
+        };
+      }
+    }),
+  );
+  return out;
+}
+
+/** Adds the detrace annotations and the detrace check to a direction's report. */
+function withDetrace(d: DirectionReport, hops: readonly Hop[]): DirectionReport {
+  const failed = hops.find((h) => h.detrace !== undefined && h.detrace.exitCode !== 0);
+  const n = hops.filter((h) => h.detrace !== undefined).length;
   return {
-    ...h,
-    detrace: {
-      exitCode: r.exitCode,
-      output: r.stdout,
-      ...(r.exitCode === 0
-        ? {}
-        : { error: (r.stderr.trim() || `exit ${r.exitCode}`).split("\n").slice(-2).join(" ") }),
-    },
+    ...d,
+    hops,
+    checks: [
+      ...d.checks,
+      {
+        tool: "ovn-detrace",
+        success: failed === undefined,
+        detail:
+          failed === undefined
+            ? `${n} hop(s) annotated`
+            : `on ${failed.node}: ${failed.detrace?.error ?? ""}`,
+      },
+    ],
   };
 }
 
@@ -149,9 +187,9 @@ function verdictOf(end: OpenFlowEnd, logical: Hop | undefined, known: readonly R
 
 async function traceDirection(
   b: ClusterBackend,
+  views: NodeViews,
   r: Resolution,
   d: DirectionSpec,
-  o: TraceOptions,
 ): Promise<DirectionReport> {
   const known = [r.src, ...(r.dst.kind === "pod" ? [r.dst] : r.dst.kind === "service" ? r.dst.backends : [])];
   const forward = d.direction === "forward";
@@ -174,29 +212,33 @@ async function traceDirection(
         ...(d.lbDst === undefined ? {} : { lbDst: d.lbDst }),
       },
     ),
-    inPortOf(b, d.from).then((inPort) =>
-      traceOpenFlow(b, {
-        node: d.from.node,
-        inPort,
-        packet: {
-          family: r.family,
-          protocol: r.protocol,
-          ethSrc: d.from.mac,
-          ethDst: dstMac,
-          src: d.from.ip,
-          dst: d.dstIp,
-          ttl: 64,
-          ...(r.protocol === "icmp" ? {} : { srcPort: d.srcPort, dstPort: d.dstPort }),
+    inPortOf(b, views, d.from).then((inPort) =>
+      traceOpenFlow(
+        b,
+        {
+          node: d.from.node,
+          inPort,
+          packet: {
+            family: r.family,
+            protocol: r.protocol,
+            ethSrc: d.from.mac,
+            ethDst: dstMac,
+            src: d.from.ip,
+            dst: d.dstIp,
+            ttl: 64,
+            ...(r.protocol === "icmp" ? {} : { srcPort: d.srcPort, dstPort: d.dstPort }),
+          },
+          ctState: forward ? "trk,new" : "trk,est,rpl",
+          ...(d.lbDst === undefined
+            ? {}
+            : {
+                wantBackend: `${d.lbDst.ip.includes(":") ? `[${d.lbDst.ip}]` : d.lbDst.ip}:${d.lbDst.port}`,
+              }),
         },
-        ctState: forward ? "trk,new" : "trk,est,rpl",
-        ...(d.lbDst === undefined
-          ? {}
-          : { wantBackend: `${d.lbDst.ip.includes(":") ? `[${d.lbDst.ip}]` : d.lbDst.ip}:${d.lbDst.port}` }),
-      }),
+        views,
+      ),
     ),
   ]);
-  const ofHops =
-    o.skipDetrace === true ? openflow.hops : await Promise.all(openflow.hops.map((h) => detrace(b, h)));
   const lastLogical = logical.at(-1);
   const lo = lastLogical?.outcome;
   const external = d.expect === "external";
@@ -209,7 +251,7 @@ async function traceDirection(
     const x = h?.outcome;
     if (x === undefined) return "no trace ran";
     if (x.kind === "output")
-      return `output to "${x.port}"${x.portType === undefined ? "" : ` (${x.portType})`} on ${h?.node ?? ""}`;
+      return `output to "${x.port}"${x.portType ? ` (${x.portType})` : ""} on ${h?.node ?? ""}`;
     if (x.kind === "dropped") return `dropped on ${h?.node ?? ""} in ${x.where}: ${x.reason}`;
     if (x.kind === "tunnel") return `tunnel to ${x.toNode}`;
     return `error on ${h?.node ?? ""}: ${x.message}`;
@@ -230,17 +272,7 @@ async function traceDirection(
         : `expected ${external ? "to leave the cluster" : `delivery to ${d.expect}`}; got ${describe(openflow.hops.at(-1))}`,
     },
   ];
-  if (o.skipDetrace !== true) {
-    const failed = ofHops.find((h) => h.detrace !== undefined && h.detrace.exitCode !== 0);
-    checks.push({
-      tool: "ovn-detrace",
-      success: failed === undefined,
-      detail:
-        failed === undefined
-          ? `${ofHops.length} hop(s) annotated`
-          : `on ${failed.node}: ${failed.detrace?.error ?? ""}`,
-    });
-  }
+
   return {
     packet: {
       direction: d.direction,
@@ -252,7 +284,7 @@ async function traceDirection(
       ctState: forward ? "trk,new" : "trk,est,rpl",
     },
     checks,
-    hops: [...logical, ...ofHops],
+    hops: [...logical, ...openflow.hops],
     verdict: verdictOf(end, lastLogical, known),
   };
 }
@@ -265,6 +297,9 @@ export async function runTraces(
 ): Promise<TraceReport[]> {
   const srcPort = o.srcPort ?? 52888;
   const d = r.dst;
+  const views: NodeViews = new Map();
+  // read every node's OVS while the logical traces run
+  for (const n of r.nodes.keys()) void nodeView(b, views, n).catch(() => undefined);
   const targets: {
     to: Endpoint;
     pod?: ResolvedPod;
@@ -283,51 +318,52 @@ export async function runTraces(
             lb: { ip: p.ip, port: d.targetPort },
           }))
         : [{ to: { kind: "external", ip: d.ip }, dstIp: d.ip, dstPort: r.dstPort }];
-  return Promise.all(
-    targets.map(async (t): Promise<TraceReport> => {
+  const traced = await Promise.all(
+    targets.map(async (t) => {
       const [forward, reply] = await Promise.all([
-        traceDirection(
-          b,
-          r,
-          {
-            direction: "forward",
-            from: r.src,
-            to: t.to,
-            dstIp: t.dstIp,
-            srcPort,
-            dstPort: t.dstPort,
-            expect: t.pod?.lsp ?? "external",
-            ...(t.lb === undefined ? {} : { lbDst: t.lb }),
-          },
-          o,
-        ),
+        traceDirection(b, views, r, {
+          direction: "forward",
+          from: r.src,
+          to: t.to,
+          dstIp: t.dstIp,
+          srcPort,
+          dstPort: t.dstPort,
+          expect: t.pod?.lsp ?? "external",
+          ...(t.lb === undefined ? {} : { lbDst: t.lb }),
+        }),
         t.pod === undefined
           ? Promise.resolve(undefined)
-          : traceDirection(
-              b,
-              r,
-              {
-                direction: "reply",
-                from: t.pod,
-                to: podEndpoint(r.src),
-                dstIp: r.src.ip,
-                srcPort: t.lb?.port ?? t.dstPort,
-                dstPort: srcPort,
-                expect: r.src.lsp,
-              },
-              o,
-            ),
+          : traceDirection(b, views, r, {
+              direction: "reply",
+              from: t.pod,
+              to: podEndpoint(r.src),
+              dstIp: r.src.ip,
+              srcPort: t.lb?.port ?? t.dstPort,
+              dstPort: srcPort,
+              expect: r.src.lsp,
+            }),
       ]);
-      const shape = r.interconnect ? "interconnect" : "central";
-      return {
-        schemaVersion: REPORT_SCHEMA_VERSION,
-        tool: { name: "ovnkube-trace", version: VERSION },
-        cluster: { backend: b.kind, shape },
-        src: podEndpoint(r.src),
-        dst: t.pod !== undefined && d.kind === "service" ? { ...t.to } : t.to,
-        forward,
-        ...(reply === undefined ? {} : { reply }),
-      };
+      return { t, forward, reply };
     }),
   );
+  const directions = traced.flatMap((x) => (x.reply === undefined ? [x.forward] : [x.forward, x.reply]));
+  let annotated = directions.map((x) => x.hops);
+  if (o.skipDetrace !== true) {
+    const all = await detraceAll(b, annotated.flat());
+    let at = 0;
+    annotated = annotated.map((hops) => all.slice(at, (at += hops.length)));
+  }
+  const finish = (x: DirectionReport): DirectionReport => {
+    const hops = annotated[directions.indexOf(x)] ?? x.hops;
+    return o.skipDetrace === true ? x : withDetrace(x, hops);
+  };
+  return traced.map(({ t, forward, reply }): TraceReport => ({
+    schemaVersion: REPORT_SCHEMA_VERSION,
+    tool: { name: "ovnkube-trace", version: VERSION },
+    cluster: { backend: b.kind, shape: r.interconnect ? "interconnect" : "central" },
+    src: podEndpoint(r.src),
+    dst: t.to,
+    forward: finish(forward),
+    ...(reply === undefined ? {} : { reply: finish(reply) }),
+  }));
 }
