@@ -262,8 +262,11 @@ async function main(): Promise<void> {
   console.log(
     `ovsdb-server until list-dbs answers: ${runsText(r.serverMs)} = ${(r.mb / (serverMs / 1000)).toFixed(1)} MB/s`,
   );
-  console.log(`ratio readOvsdbFile / ovsdb-server: ${(readerMs / serverMs).toFixed(2)} (same ${r.flows} flows)`);
+  console.log(
+    `ratio readOvsdbFile / ovsdb-server: ${(readerMs / serverMs).toFixed(2)} (same ${r.flows} flows)`,
+  );
 }
 
 // Also a module: bench/run.ts imports measureOvsdbLoad.
-if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main();
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url))
+  await main();

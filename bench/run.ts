@@ -28,6 +28,7 @@ import type { PodSpec, Scenario } from "../src/lab/scenario.js";
 import { parseDumpFlows } from "../src/parsers/dump-flows.js";
 import { parseOfprotoTrace } from "../src/parsers/ofproto-trace.js";
 import { measureOvsdbLoad, median } from "./ovsdb-load.js";
+import { benchTraceVsGo } from "./trace-vs-go.js";
 
 const QUICK = process.argv.includes("--quick");
 const PLAN = QUICK
@@ -36,7 +37,10 @@ const PLAN = QUICK
 const MIN_FLOWS = 10_000;
 const MIN_TRACE_LINES = 5_000;
 const PYTHON = "/usr/bin/python3";
-const FLOWS_FIXTURE = new URL("../test/fixtures/openflow/ovn-worker_br-int.flows.noStats.txt", import.meta.url);
+const FLOWS_FIXTURE = new URL(
+  "../test/fixtures/openflow/ovn-worker_br-int.flows.noStats.txt",
+  import.meta.url,
+);
 /** Four passes: the pod's first pass, two conntrack recirculations through the gateway router, the SNAT one. */
 const RECIRC_FIXTURE = new URL(
   "../test/fixtures/ofproto-trace/ovn-lab_31-ofproto-trace-ovn-worker-A-to-external-GR-snat.txt",
@@ -82,7 +86,8 @@ function fmtMbps(bytes: number, ms: number): string {
 
 function fmtRatio(ours: number, baseline: number): string {
   const r = ours / baseline;
-  const x = r < 1 ? `${(1 / r).toFixed(1)}× faster` : `${r.toFixed(2)}× slower`;
+  const factor = r < 1 ? 1 / r : r;
+  const x = `${factor.toFixed(factor < 10 ? 2 : 1)}× ${r < 1 ? "faster" : "slower"}`;
   return `${r.toFixed(r < 0.1 ? 4 : 2)} (${x})`;
 }
 
@@ -154,16 +159,40 @@ async function settledFlowDump(env: NodeJS.ProcessEnv): Promise<string> {
   return previous;
 }
 
-/** A→B across nodes, as the reference lab's source-hop trace: conntrack recirculation, router, Geneve. */
-function traceOnLab(state: LabState, env: NodeJS.ProcessEnv, runs: number): LabTrace {
+function traceArgs(state: LabState): string[] {
   const [a, b] = state.cluster.pods;
   const gatewayMac = a === undefined ? undefined : findNode(state.cluster, a.node).gatewayMac;
   if (a === undefined || b === undefined || gatewayMac === undefined) throw new Error("lab has no pods A, B");
   const flow =
     `in_port=${a.iface},tcp,dl_src=${a.mac},dl_dst=${gatewayMac},nw_src=${a.ips[4] ?? ""},` +
     `nw_dst=${b.ips[4] ?? ""},nw_ttl=64,tcp_src=40000,tcp_dst=8080,tcp_flags=0x002`;
-  const args = ["ofproto/trace", "br-int", flow, "--ct-next", "trk,new"];
-  const { ms, result } = timeRuns(runs, () => runTool(env, "ovs-appctl", args));
+  return ["ofproto/trace", "br-int", flow, "--ct-next", "trk,new"];
+}
+
+/** The pod's packet leaves the node by the Geneve tunnel: the trace we want to time. */
+function reachesTunnel(trace: string): boolean {
+  return /^Datapath actions: .*tnl_push\(/m.test(trace.slice(trace.lastIndexOf("\nDatapath actions: ")));
+}
+
+/** On a loaded machine ovn-controller can lag behind `lab up`: wait until A→B leaves by the tunnel. */
+async function awaitPodToPodPath(env: NodeJS.ProcessEnv, args: string[]): Promise<void> {
+  for (let i = 0; i < 80; i++) {
+    if (reachesTunnel(runTool(env, "ovs-appctl", args))) return;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error("the A→B trace never reached the Geneve tunnel");
+}
+
+/** A→B across nodes, as the reference lab's source-hop trace: conntrack recirculation, router, Geneve. */
+function traceOnLab(env: NodeJS.ProcessEnv, args: string[], runs: number): LabTrace {
+  const texts = new Set<string>();
+  const { ms, result } = timeRuns(runs, () => {
+    const text = runTool(env, "ovs-appctl", args);
+    // OVS allocates a fresh recirculation id for every trace; anything else must not change.
+    texts.add(text.replace(/recirc(\(|_id=)0x[0-9a-f]+/g, "recirc$1ID"));
+    return text;
+  });
+  if (texts.size > 1) throw new Error(`ovs-appctl gave ${texts.size} different traces over ${runs} runs`);
   return { command: `ovs-appctl ${args.join(" ")}`, text: result, appctlMs: ms };
 }
 
@@ -178,9 +207,13 @@ async function captureFromLab(): Promise<LabCapture> {
     const t0 = performance.now();
     const { state } = await labUp(resolveScenario(benchScenario()), dir);
     const env = nodeEnv(state, "ovn-worker");
+    const args = traceArgs(state);
+    await awaitPodToPodPath(env, args);
     const flows = await settledFlowDump(env);
-    progress(`lab up with ${state.cluster.pods.length} pods in ${fmtMs(performance.now() - t0)}; dumped br-int`);
-    const trace = traceOnLab(state, env, PLAN.appctlRuns);
+    progress(
+      `lab up with ${state.cluster.pods.length} pods in ${fmtMs(performance.now() - t0)}; dumped br-int`,
+    );
+    const trace = traceOnLab(env, args, PLAN.appctlRuns);
     return { flows, trace };
   } finally {
     await labDown(dir);
@@ -259,7 +292,8 @@ function renumberPass(pass: readonly string[], own: string, next: string): strin
 function buildLongTrace(minLines: number): { text: string; passes: number; repeats: number } {
   const lines = readFileSync(RECIRC_FIXTURE, "utf8").replace(/\n$/, "").split("\n");
   const [first, repeated, ...rest] = splitPasses(lines);
-  if (first === undefined || repeated === undefined) throw new Error("the recirculation fixture has one pass");
+  if (first === undefined || repeated === undefined)
+    throw new Error("the recirculation fixture has one pass");
   const fixed = first.length + rest.reduce((n, p) => n + p.length, 0);
   const repeats = Math.max(1, Math.ceil((minLines - fixed) / repeated.length));
   const sequence = [first, ...Array.from({ length: repeats }, () => repeated), ...rest];
@@ -304,9 +338,13 @@ for _ in range(int(sys.argv[2])):
     flows = [OFPFlow(line) for line in text.splitlines() if line.strip()]
     runs.append((time.perf_counter() - s) * 1000)
 print(json.dumps({"flows": len(flows), "runsMs": runs, "importMs": (t1 - t0) * 1000,
-                  "scriptMs": (time.perf_counter() - t0) * 1000,
                   "version": "Python %s, OVS %s" % (sys.version.split()[0], ovs.version.VERSION)}))
 `;
+
+/** What `python3 -c pass` costs: the interpreter start-up (and exit) left out of the baseline's figures. */
+function pythonStartupMs(): number {
+  return median(timeRuns(5, () => spawnSync(PYTHON, ["-c", "pass"])).ms);
+}
 
 /** OFPFlow on every non-blank line; a string saying why when the baseline cannot run here. */
 function runPythonBaseline(text: string, runs: number): PythonResult | string {
@@ -314,17 +352,16 @@ function runPythonBaseline(text: string, runs: number): PythonResult | string {
   try {
     const file = join(dir, "flows.txt");
     writeFileSync(file, text);
-    const t0 = performance.now();
     const r = spawnSync(PYTHON, ["-c", PYTHON_BASELINE, file, String(runs)], {
       encoding: "utf8",
       timeout: 300_000,
     });
-    const wallMs = performance.now() - t0;
     if (r.error !== undefined) return `${PYTHON}: ${r.error.message}`;
-    if (r.status !== 0) return `${PYTHON} exited ${String(r.status)}: ${r.stderr.trim().split("\n").at(-1) ?? ""}`;
-    const out = JSON.parse(r.stdout) as { error?: string; scriptMs: number } & Omit<PythonResult, "startupMs">;
+    if (r.status !== 0)
+      return `${PYTHON} exited ${String(r.status)}: ${r.stderr.trim().split("\n").at(-1) ?? ""}`;
+    const out = JSON.parse(r.stdout) as { error?: string } & Omit<PythonResult, "startupMs">;
     if (out.error !== undefined) return `${out.error} (needs Debian python3-openvswitch and python3-netaddr)`;
-    return { ...out, startupMs: wallMs - out.scriptMs };
+    return { ...out, startupMs: pythonStartupMs() };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -338,7 +375,9 @@ function benchDumpFlows(text: string, source: string): Row {
   if (ours.result.unconsumed.length > 0) throw new Error(`${ours.result.unconsumed.length} unconsumed lines`);
   const oursMs = median(ours.ms);
   const work = `dump-flows --no-stats: ${flows.toLocaleString("en-US")} flows, ${(bytes / MB).toFixed(2)} MB (${source})`;
-  notes.push(`dump-flows: parseDumpFlows first (cold) run ${fmtMs(ours.ms[0] ?? NaN)}, median of ${PLAN.parseRuns}.`);
+  notes.push(
+    `dump-flows: parseDumpFlows first (cold) run ${fmtMs(ours.ms[0] ?? NaN)}, median of ${PLAN.parseRuns}.`,
+  );
 
   progress(`dump-flows: ovs.flow.ofp.OFPFlow × ${PLAN.pythonRuns}`);
   const py = runPythonBaseline(text, PLAN.pythonRuns);
@@ -351,7 +390,7 @@ function benchDumpFlows(text: string, source: string): Row {
   const pyMs = median(py.runsMs);
   notes.push(
     `dump-flows baseline: ${py.version}, OFPFlow per line (splitlines included, like ours), median of ` +
-      `${py.runsMs.map((x) => x.toFixed(0)).join("/")} ms; excluded: interpreter start-up ` +
+      `${py.runsMs.map((x) => x.toFixed(0)).join("/")} ms; excluded: interpreter start-up (python3 -c pass) ` +
       `${fmtMs(py.startupMs)}, import ovs.flow.ofp ${fmtMs(py.importMs)}. Both parsed ${flows} flows.`,
   );
   return {
@@ -364,15 +403,19 @@ function benchDumpFlows(text: string, source: string): Row {
 
 function benchLongTrace(): Row {
   const long = buildLongTrace(MIN_TRACE_LINES);
-  const doc = parseOfprotoTrace(long.text);
-  const ids = doc.passes.map((p) => p.recirc?.recircId ?? null);
-  if (doc.unconsumed.length > 0 || doc.passes.length !== long.passes || new Set(ids).size !== ids.length) {
+  progress(`ofproto/trace: a ${MIN_TRACE_LINES}+ line trace × ${PLAN.parseRuns}`);
+  const { ms, result: doc } = timeRuns(PLAN.parseRuns, () => parseOfprotoTrace(long.text));
+  // Each pass must resume the recirculation the pass before it asked for.
+  const chained = doc.passes.every(
+    (p, i) =>
+      i === 0 || doc.passes[i - 1]?.datapathActions.text.endsWith(`recirc(${p.recirc?.recircId ?? ""})`),
+  );
+  if (doc.unconsumed.length > 0 || doc.passes.length !== long.passes || !chained) {
     throw new Error(
-      `long trace not fully parsed: ${doc.unconsumed.length} unconsumed, ${doc.passes.length}/${long.passes} passes`,
+      `long trace not parsed as built: ${doc.unconsumed.length} unconsumed, ` +
+        `${doc.passes.length}/${long.passes} passes, chained: ${String(chained)}`,
     );
   }
-  progress(`ofproto/trace: ${doc.lineCount} lines × ${PLAN.parseRuns}`);
-  const { ms } = timeRuns(PLAN.parseRuns, () => parseOfprotoTrace(long.text));
   const oursMs = median(ms);
   const bytes = Buffer.byteLength(long.text);
   notes.push(
@@ -426,7 +469,12 @@ async function benchOvsdb(): Promise<Row> {
 }
 
 function printTable(rows: readonly Row[]): void {
-  const header: Row = { work: "work", ours: "ours (median)", baseline: "baseline (median)", ratio: "ours / baseline" };
+  const header: Row = {
+    work: "work",
+    ours: "ours (median)",
+    baseline: "baseline (median)",
+    ratio: "ours / baseline",
+  };
   const cells = [header, ...rows].map((r) => [r.work, r.ours, r.baseline, r.ratio]);
   const widths = [0, 1, 2, 3].map((c) => Math.max(...cells.map((row) => row[c]?.length ?? 0)));
   const line = (row: string[]): string => row.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join(" | ");
@@ -436,24 +484,37 @@ function printTable(rows: readonly Row[]): void {
   for (const row of body) console.log(line(row));
 }
 
+/** The whole job: both directions, every node, detrace, through the Kubernetes API, vs the Go tool's sequence. */
+async function benchFullTrace(): Promise<Row> {
+  const r = await benchTraceVsGo(QUICK ? 2 : 5);
+  return {
+    work: "full bidirectional trace pod->pod across nodes, via the Kubernetes API (interconnect lab)",
+    ours: `${r.oursMs.toFixed(0)} ms, ${r.oursExecs} execs, OpenFlow on every node`,
+    baseline: `Go ovnkube-trace's command sequence: ${r.goMs.toFixed(0)} ms, ${r.goExecs} execs, source node only`,
+    ratio: `${(r.oursMs / r.goMs).toFixed(2)} (${(r.goMs / r.oursMs).toFixed(1)}x faster)`,
+  };
+}
+
 async function main(): Promise<void> {
-  const t0 = performance.now();
   let capture: LabCapture | undefined;
   try {
     capture = await captureFromLab();
   } catch (e) {
-    notes.push(`lab unavailable (${(e as Error).message.split("\n")[0] ?? ""}): fixture flows, no trace baseline.`);
+    notes.push(
+      `lab step failed (${(e as Error).message.split("\n")[0] ?? ""}): fixture flows, no trace baseline.`,
+    );
   }
   const flows = capture?.flows ?? replicateFixtureFlows(MIN_FLOWS);
   const source = capture === undefined ? "real fixture replicated, cookies rewritten" : "real, from the lab";
   const rows = [benchDumpFlows(flows, source), benchLongTrace()];
   if (capture !== undefined) rows.push(benchLabTrace(capture.trace));
   rows.push(await benchOvsdb());
+  rows.push(await benchFullTrace());
   if (parseDumpFlows(flows).flows.length < MIN_FLOWS) notes.push(`WARNING: fewer than ${MIN_FLOWS} flows.`);
 
   console.log(
     `\novnkube-trace benchmark${QUICK ? " (--quick)" : ""}: node ${process.version}, ` +
-      `${availableParallelism()} CPUs, ${((performance.now() - t0) / 1000).toFixed(0)} s\n`,
+      `${availableParallelism()} CPUs, ${(performance.now() / 1000).toFixed(0)} s in all\n`,
   );
   printTable(rows);
   console.log("");

@@ -2,8 +2,7 @@
 // ovn-detrace) with our tool, against the Go ovnkube-trace's own sequence of commands (the exact
 // execs it runs, one after another, each through `bash -c` in the ovnkube-node pod), both through
 // the same Kubernetes API (the test API server) on the same lab, in one run.
-import { readFileSync } from "node:fs";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { KubeBackend } from "../src/cluster/kube/backend.js";
 import { resolveTarget } from "../src/engine/resolve.js";
 import { runTraces } from "../src/engine/trace.js";
@@ -13,7 +12,7 @@ import { labLayout } from "../src/lab/layout.js";
 import { loadScenarioFile } from "../src/lab/load-scenario.js";
 import { startTestApiServer, type TestApiServer } from "../test/k8s-api/server.js";
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+import { median } from "./ovsdb-load.js";
 
 /** The commands the Go tool runs for `-src client -dst web -tcp -dst-port 8080` (HEAD, interconnect), in its order. */
 function goSequence(s: LabState): { node: string; script: string; stdinFrom?: number }[] {
