@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EXIT } from "../src/cli/exit-codes.js";
 import { labDown } from "../src/lab/lab.js";
 import { newLabDir } from "./helpers/lab.js";
 
@@ -52,7 +53,7 @@ describe("ovnkube-trace CLI", () => {
 
   it("names the Debian package when an OVS program is missing", () => {
     const r = cli(["lab", "up", "--dir", `${newLabDir()}/lab`], { ...process.env, PATH: "/nonexistent" });
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(EXIT.commandFailed);
     expect(r.stderr).toMatch(/ovsdb-tool is not installed/);
     expect(r.stderr).toMatch(/apt-get install -y openvswitch-common/);
     noStack(r.stderr);
@@ -61,7 +62,7 @@ describe("ovnkube-trace CLI", () => {
   it("reports a missing lab and bad flags with exit codes, not stack traces", () => {
     const dir = `${newLabDir()}/none`;
     const st = cli(["lab", "status", "--dir", dir]);
-    expect(st.code).toBe(1);
+    expect(st.code).toBe(EXIT.unreachable);
     expect(st.stderr).toMatch(/no lab in .*none/);
     const pr = cli(["lab", "probe", "--dir", dir, "--src", "client", "--dst", "web", "--tcp", "--udp"]);
     expect(pr.code).toBe(2);
@@ -154,7 +155,7 @@ describe("ovnkube-trace CLI", () => {
       const r = cli(["lab", "down", "--dir", dir]);
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/stopped 14 daemons/);
-      expect(cli(["lab", "status", "--dir", dir]).code).toBe(1);
+      expect(cli(["lab", "status", "--dir", dir]).code).toBe(EXIT.unreachable);
     });
   });
 });

@@ -16,14 +16,14 @@ import {
 import { InputError, ProcessError } from "../src/errors.js";
 import { EXAMPLES_DIR } from "../src/lab/examples.js";
 import { labDown, labUp, runOnNode, type LabState } from "../src/lab/lab.js";
-import { labLayout } from "../src/lab/layout.js";
 import { resolveScenario } from "../src/lab/cluster.js";
 import { loadScenarioFile } from "../src/lab/load-scenario.js";
 import { netnsPrefix } from "../src/lab/netns.js";
 import type { ExecResult } from "../src/ovs/exec.js";
 import { ParseError } from "../src/parsers/parse-error.js";
 import { newLabDir } from "./helpers/lab.js";
-import { startTestApiServer, type ExecRequest, type TestApiServer } from "./k8s-api/server.js";
+import { serveLab } from "./helpers/serve-lab.js";
+import type { ExecRequest } from "./k8s-api/server.js";
 
 const SCENARIO = `${EXAMPLES_DIR}kind-udn.yaml`;
 /** The networks as the scenario file declares them (ground truth, not the lab code's reading). */
@@ -60,37 +60,6 @@ function expectedFromKernel(s: LabState): Record<string, Record<string, number>>
     }
   }
   return out;
-}
-
-/** The lab's objects behind the test API server; each exec runs in the lab node its pod is on. */
-async function serveLab(s: LabState, execs: ExecRequest[]): Promise<TestApiServer> {
-  const objects = JSON.parse(readFileSync(labLayout(s.dir).kubernetesFile, "utf8")) as {
-    items: Record<string, unknown>[];
-  };
-  const nodeOf = (ns: string, pod: string): string => {
-    const o = objects.items.find(
-      (i) =>
-        i.kind === "Pod" &&
-        (i.metadata as { namespace: string; name: string }).namespace === ns &&
-        (i.metadata as { name: string }).name === pod,
-    );
-    return (o?.spec as { nodeName: string }).nodeName;
-  };
-  return startTestApiServer({
-    objects,
-    token: "lab-token",
-    exec: async (req) => {
-      execs.push(req);
-      const r = await runOnNode(
-        s,
-        nodeOf(req.namespace, req.pod),
-        req.command,
-        20_000,
-        req.stdin?.toString(),
-      );
-      return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr };
-    },
-  });
 }
 
 describe("-dump-udn-vrf-table-ids against the lab (examples/kind-udn.yaml)", () => {
@@ -169,7 +138,7 @@ describe("-dump-udn-vrf-table-ids against the lab (examples/kind-udn.yaml)", () 
 
   it("gives the same through the kube backend: ip -j link exec'd in each ovnkube-node pod", async () => {
     const execs: ExecRequest[] = [];
-    const server = await serveLab(s, execs);
+    const server = await serveLab(s, { recordExecs: execs });
     const backend = new KubeBackend({ kubeconfig: server.writeKubeconfig(newLabDir()), context: "lab" });
     try {
       const got = await dumpUdnVrfTableIds(backend);

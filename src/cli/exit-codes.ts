@@ -1,5 +1,5 @@
 import { ClusterUnreachableError, ForbiddenError, NotFoundError } from "../cluster/backend.js";
-import { InputError, OvnkTraceError, ProcessError } from "../errors.js";
+import { InputError, LabStateError, OvnkTraceError } from "../errors.js";
 import { ParseError } from "../parsers/parse-error.js";
 
 /** Exit statuses: each kind of failure has its own, so scripts can tell them apart. */
@@ -19,9 +19,9 @@ export const EXIT = {
 export function exitCodeOf(e: OvnkTraceError): number {
   if (e instanceof NotFoundError) return EXIT.notFound;
   if (e instanceof ForbiddenError) return EXIT.forbidden;
-  if (e instanceof ClusterUnreachableError) return EXIT.unreachable;
+  // a lab that is not running is a cluster that cannot be reached
+  if (e instanceof ClusterUnreachableError || e instanceof LabStateError) return EXIT.unreachable;
   if (e instanceof ParseError) return EXIT.parse;
   if (e instanceof InputError) return EXIT.usage;
-  if (e instanceof ProcessError) return EXIT.commandFailed;
   return EXIT.commandFailed;
 }

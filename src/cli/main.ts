@@ -16,6 +16,7 @@ function buildProgram(): Command {
     )
     .version(VERSION)
     .exitOverride()
+    .enablePositionalOptions()
     .showHelpAfterError("(run with --help for usage)");
   registerTraceOptions(program);
   program.addHelpText(

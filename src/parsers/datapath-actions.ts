@@ -10,9 +10,7 @@ import type {
   UserspaceAction,
 } from "../model/ofproto-trace.js";
 import { guardParse, ParseError } from "./parse-error.js";
-
-const OPENERS = "([{";
-const CLOSERS = ")]}";
+import { splitTopLevelCommas } from "./text.js";
 
 /** OVN's Geneve option: class 0x102 (OVN), type 0x80, value `(ingress key << 16) | egress key`. */
 const OVN_GENEVE_CLASS = 0x102;
@@ -24,36 +22,6 @@ const BARE_ACTIONS = new Set(["drop", "pop_vlan", "ct_clear", "pop_eth", "ct", "
 const UINT_RE = /^\d+$/;
 const HEX_RE = /^0x[0-9a-fA-F]+$/;
 const PORT_NAME_RE = /^[A-Za-z_][\w.-]*$/;
-
-/**
- * `text` split at commas outside parentheses, brackets, braces and double quotes:
- * `ct(commit,nat(src)),set(eth(src=..,dst=..)),3` → 3 parts. "" → [].
- */
-export function splitTopLevelCommas(text: string): { parts: string[]; balanced: boolean } {
-  if (text === "") return { parts: [], balanced: true };
-  const parts: string[] = [];
-  let depth = 0;
-  let inQuote = false;
-  let balanced = true;
-  let start = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charAt(i);
-    if (inQuote) {
-      if (c === "\\") i++;
-      else if (c === '"') inQuote = false;
-    } else if (c === '"') inQuote = true;
-    else if (OPENERS.includes(c)) depth++;
-    else if (CLOSERS.includes(c)) {
-      if (depth === 0) balanced = false;
-      else depth--;
-    } else if (c === "," && depth === 0) {
-      parts.push(text.slice(start, i));
-      start = i + 1;
-    }
-  }
-  parts.push(text.slice(start));
-  return { parts, balanced: balanced && depth === 0 && !inQuote };
-}
 
 /**
  * Parses the text after `Datapath actions: ` (or after `actions:` in a datapath flow dump) into actions.

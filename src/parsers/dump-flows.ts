@@ -7,7 +7,8 @@ import type {
   OpenFlowReplyHeader,
 } from "../model/openflow.js";
 import type { SourceRef } from "../model/source.js";
-import { guardParse, ParseError, splitLines } from "./parse-error.js";
+import { ParseError } from "./parse-error.js";
+import { headLines, isElisionLine, locate, nesting, readLines, splitTopLevelCommas } from "./text.js";
 
 /** OFP_DEFAULT_PRIORITY: ovs-ofctl leaves out `priority=` when a flow has it. */
 export const DEFAULT_FLOW_PRIORITY = 32768;
@@ -16,13 +17,6 @@ const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const SPACE = 0x20;
 const COMMA = 0x2c;
-
-/** +1 for ( [ {, -1 for ) ] }, 0 otherwise. */
-function nesting(c: number): number {
-  if (c === 0x28 || c === 0x5b || c === 0x7b) return 1;
-  if (c === 0x29 || c === 0x5d || c === 0x7d) return -1;
-  return 0;
-}
 
 /** Flow-mod flags, printed as bare words followed by a space (lib/ofp-flow.c). */
 const FLOW_FLAGS = new Set([
@@ -63,43 +57,6 @@ const NUMERIC_STATS = {
 const HEADER_RE = /^([A-Z][A-Z0-9_]*) (?:reply )?(?:\((OF\d+(?:\.\d+)?)\) )?\(xid=(0x[0-9a-fA-F]+)\):(.*)$/;
 const HEX_RE = /^0x[0-9a-fA-F]+$/;
 const UINT_RE = /^\d+$/;
-const ELISIONS = new Set(["...", "[...]", "\u2026", "[\u2026]"]);
-
-/** Indexes of `separator` outside parentheses, brackets, braces and double quotes. */
-export function topLevelBreaks(text: string, separator: number): { breaks: number[]; balanced: boolean } {
-  const breaks: number[] = [];
-  let depth = 0;
-  let inQuote = false;
-  let balanced = true;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inQuote) {
-      if (c === BACKSLASH) i++;
-      else if (c === QUOTE) inQuote = false;
-    } else if (c === QUOTE) inQuote = true;
-    else if (c === separator && depth === 0) breaks.push(i);
-    else {
-      const step = nesting(c);
-      if (step < 0 && depth === 0) balanced = false;
-      else depth += step;
-    }
-  }
-  return { breaks, balanced: balanced && depth === 0 && !inQuote };
-}
-
-/** `text` split at top-level commas: `ct(commit,nat(dst=1.2.3.4)),output:2` → 2 parts. "" → []. */
-export function splitTopLevel(text: string): { parts: string[]; balanced: boolean } {
-  if (text === "") return { parts: [], balanced: true };
-  const { breaks, balanced } = topLevelBreaks(text, COMMA);
-  const parts: string[] = [];
-  let start = 0;
-  for (const b of breaks) {
-    parts.push(text.slice(start, b));
-    start = b + 1;
-  }
-  parts.push(text.slice(start));
-  return { parts, balanced };
-}
 
 /** Index of the first top-level space (and comma, if asked) from `pos`, or the text length. */
 function tokenEnd(text: string, pos: number, stopAtComma: boolean): number {
@@ -115,23 +72,6 @@ function tokenEnd(text: string, pos: number, stopAtComma: boolean): number {
     else depth = Math.max(0, depth + nesting(c));
   }
   return text.length;
-}
-
-/** The first `max` lines, without splitting the whole text (the sniffers look at the start only). */
-export function headLines(text: string, max: number): string[] {
-  const lines: string[] = [];
-  let start = 0;
-  while (lines.length < max && start < text.length) {
-    const nl = text.indexOf("\n", start);
-    const end = nl === -1 ? text.length : nl;
-    lines.push(text.slice(start, end > start && text.charCodeAt(end - 1) === 0x0d ? end - 1 : end));
-    start = end + 1;
-  }
-  return lines;
-}
-
-export function isElisionLine(trimmed: string): boolean {
-  return ELISIONS.has(trimmed);
 }
 
 /** `NXST_FLOW reply (xid=0x4): flags=[more]` → header; anything else → undefined. */
@@ -217,7 +157,7 @@ function applyPrefixItem(state: PrefixState, key: string, value: string): string
 function parseMatch(text: string): { match: MatchField[]; priority?: number } | string {
   const match: MatchField[] = [];
   let priority: number | undefined;
-  for (const item of splitTopLevel(text).parts) {
+  for (const item of splitTopLevelCommas(text).parts) {
     const eq = item.indexOf("=");
     if (item === "" || eq === 0) return `empty match field in ${JSON.stringify(text)}`;
     if (eq === -1) {
@@ -268,7 +208,7 @@ export function parseFlowBody(text: string): FlowBody | string {
   const parsedMatch = parseMatch(matchText);
   if (typeof parsedMatch === "string") return parsedMatch;
   const actionsText = text.slice(pos + "actions=".length).trimEnd();
-  const { parts, balanced } = splitTopLevel(actionsText);
+  const { parts, balanced } = splitTopLevelCommas(actionsText);
   return {
     ...(state.cookie === undefined ? {} : { cookie: state.cookie }),
     ...(state.table === undefined ? {} : { table: state.table }),
@@ -293,55 +233,35 @@ export function looksLikeFlowLine(trimmed: string): boolean {
 }
 
 function toFlow(body: FlowBody, source: SourceRef): OpenFlowFlow {
-  return {
-    kind: "flow",
-    source,
-    cookie: body.cookie ?? "0x0",
-    table: body.table ?? 0,
-    priority: body.priority ?? DEFAULT_FLOW_PRIORITY,
-    match: body.match,
-    actionsText: body.actionsText,
-    actions: body.actions,
-    actionsBalanced: body.actionsBalanced,
-    stats: body.stats,
-  };
+  const { cookie = "0x0", table = 0, priority = DEFAULT_FLOW_PRIORITY, ...printed } = body;
+  return { kind: "flow", source, cookie, table, priority, ...printed };
 }
 
 /** Parses `ovs-ofctl [-O OpenFlowXX] [--no-stats] [--names] dump-flows BRIDGE` output (OVS 2.x–3.x). */
 export function parseDumpFlows(text: string): DumpFlowsDocument {
-  return guardParse("ovs-ofctl dump-flows output", () => {
-    const lines = splitLines(text);
-    const headers: OpenFlowReplyHeader[] = [];
-    const flows: OpenFlowFlow[] = [];
-    const elisions: Elision[] = [];
-    const unconsumed: SourceRef[] = [];
-    let firstContent: SourceRef | undefined;
-    for (const [i, raw] of lines.entries()) {
-      const trimmed = raw.trim();
-      if (trimmed === "") continue;
-      const source = { line: i + 1, text: raw };
-      firstContent ??= source;
+  const headers: OpenFlowReplyHeader[] = [];
+  const flows: OpenFlowFlow[] = [];
+  const elisions: Elision[] = [];
+  return readLines(text, {
+    what: "ovs-ofctl dump-flows output",
+    missing: "no reply header, no flow",
+    read(trimmed, source) {
       const header = parseReplyHeader(trimmed, source);
       if (header?.message.endsWith("FLOW") === true) headers.push(header);
       else if (isElisionLine(trimmed)) elisions.push({ kind: "elision", source });
-      else if (header === undefined && looksLikeFlowLine(trimmed)) {
-        const body = parseFlowBody(trimmed);
-        if (typeof body === "string") throw new ParseError(`malformed flow (${body})`, locate(source));
-        flows.push(toFlow(body, source));
-      } else unconsumed.push(source);
-    }
-    if (firstContent !== undefined && headers.length + flows.length + elisions.length === 0) {
-      throw new ParseError(
-        "not ovs-ofctl dump-flows output (no reply header, no flow)",
-        locate(firstContent),
-      );
-    }
-    return { kind: "dump-flows", headers, flows, elisions, unconsumed, lineCount: lines.length };
+      else if (header === undefined && looksLikeFlowLine(trimmed)) flows.push(parseFlowLine(trimmed, source));
+      else return false;
+      return true;
+    },
+    recognized: () => headers.length + flows.length + elisions.length > 0,
+    finish: (lines) => ({ kind: "dump-flows", headers, flows, elisions, ...lines }),
   });
 }
 
-export function locate(source: SourceRef): { line: number; excerpt: string } {
-  return { line: source.line, excerpt: source.text };
+function parseFlowLine(trimmed: string, source: SourceRef): OpenFlowFlow {
+  const body = parseFlowBody(trimmed);
+  if (typeof body === "string") throw new ParseError(`malformed flow (${body})`, locate(source));
+  return toFlow(body, source);
 }
 
 /** Cheap sniffer: a flow reply header or a flow line among the first 50 lines (and no lflow-list header). */

@@ -7,8 +7,9 @@ import type {
   OpenFlowReplyHeader,
 } from "../model/openflow.js";
 import type { SourceRef } from "../model/source.js";
-import { headLines, locate, parseReplyHeader, splitTopLevel, topLevelBreaks } from "./dump-flows.js";
-import { guardParse, ParseError, splitLines } from "./parse-error.js";
+import { parseReplyHeader } from "./dump-flows.js";
+import { ParseError } from "./parse-error.js";
+import { headLines, locate, readLines, splitTopLevelCommas, topLevelBreaks } from "./text.js";
 
 const GROUP_TYPES: ReadonlySet<string> = new Set<GroupType>(["all", "select", "indirect", "ff", "unknown"]);
 const UINT_RE = /^\d+$/;
@@ -59,7 +60,7 @@ function applyBucketProperty(draft: BucketDraft, item: string): void {
 function finishBucket(line: string, draft: BucketDraft, end: number, type: GroupType): GroupBucket {
   if (draft.actionsStart === undefined) throw new Error("bucket without actions=");
   const actionsText = line.slice(draft.actionsStart, end);
-  const { parts, balanced } = splitTopLevel(actionsText);
+  const { parts, balanced } = splitTopLevelCommas(actionsText);
   return {
     kind: "bucket",
     ...(draft.id === undefined ? {} : { id: draft.id }),
@@ -75,7 +76,7 @@ function finishBucket(line: string, draft: BucketDraft, end: number, type: Group
 /** `fields=ip_dst` or `fields(ip_src,nw_proto)`. */
 function parseFields(item: string): string[] | undefined {
   if (item.startsWith("fields=")) return [item.slice("fields=".length)];
-  if (item.startsWith("fields(") && item.endsWith(")")) return splitTopLevel(item.slice(7, -1)).parts;
+  if (item.startsWith("fields(") && item.endsWith(")")) return splitTopLevelCommas(item.slice(7, -1)).parts;
   return undefined;
 }
 
@@ -147,29 +148,20 @@ function parseGroupLine(line: string, source: SourceRef): OpenFlowGroup {
 
 /** Parses `ovs-ofctl -O OpenFlow1x dump-groups BRIDGE` output (OpenFlow 1.1–1.5 forms). */
 export function parseDumpGroups(text: string): DumpGroupsDocument {
-  return guardParse("ovs-ofctl dump-groups output", () => {
-    const lines = splitLines(text);
-    const headers: OpenFlowReplyHeader[] = [];
-    const groups: OpenFlowGroup[] = [];
-    const unconsumed: SourceRef[] = [];
-    let firstContent: SourceRef | undefined;
-    for (const [i, raw] of lines.entries()) {
-      const trimmed = raw.trim();
-      if (trimmed === "") continue;
-      const source = { line: i + 1, text: raw };
-      firstContent ??= source;
+  const headers: OpenFlowReplyHeader[] = [];
+  const groups: OpenFlowGroup[] = [];
+  return readLines(text, {
+    what: "ovs-ofctl dump-groups output",
+    missing: "no reply header, no group",
+    read(trimmed, source) {
       const header = parseReplyHeader(trimmed, source);
       if (header?.message.endsWith("GROUP_DESC") === true) headers.push(header);
       else if (trimmed.startsWith("group_id=")) groups.push(parseGroupOrThrow(trimmed, source));
-      else unconsumed.push(source);
-    }
-    if (firstContent !== undefined && headers.length + groups.length === 0) {
-      throw new ParseError(
-        "not ovs-ofctl dump-groups output (no reply header, no group)",
-        locate(firstContent),
-      );
-    }
-    return { kind: "dump-groups", headers, groups, unconsumed, lineCount: lines.length };
+      else return false;
+      return true;
+    },
+    recognized: () => headers.length + groups.length > 0,
+    finish: (lines) => ({ kind: "dump-groups", headers, groups, ...lines }),
   });
 }
 
@@ -240,10 +232,10 @@ export function natTargetOf(bucket: { readonly actions: readonly string[] }): Na
   for (const action of bucket.actions) {
     const ct = innerOf(action, "ct");
     if (ct === undefined) continue;
-    for (const arg of splitTopLevel(ct).parts) {
+    for (const arg of splitTopLevelCommas(ct).parts) {
       const nat = innerOf(arg, "nat");
       if (nat === undefined) continue;
-      const dst = splitTopLevel(nat).parts.find((p) => p.startsWith("dst="));
+      const dst = splitTopLevelCommas(nat).parts.find((p) => p.startsWith("dst="));
       if (dst !== undefined) return parseNatRange(dst.slice("dst=".length));
     }
   }

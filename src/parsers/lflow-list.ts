@@ -7,15 +7,9 @@ import type {
 } from "../model/lflow-list.js";
 import type { Elision } from "../model/openflow.js";
 import type { SourceRef } from "../model/source.js";
-import {
-  DEFAULT_FLOW_PRIORITY,
-  headLines,
-  isElisionLine,
-  locate,
-  parseFlowBody,
-  type FlowBody,
-} from "./dump-flows.js";
-import { guardParse, ParseError, splitLines } from "./parse-error.js";
+import { DEFAULT_FLOW_PRIORITY, parseFlowBody, type FlowBody } from "./dump-flows.js";
+import { ParseError } from "./parse-error.js";
+import { headLines, isElisionLine, locate, readLines } from "./text.js";
 
 const DATAPATH_RE =
   /^Datapath:\s*(?:"([^"]*)"(?:\s+aka\s+"([^"]*)")?\s*)?\(?([0-9a-fA-F][0-9a-fA-F-]*)\)?\s+Pipeline:\s*(ingress|egress)$/;
@@ -105,18 +99,14 @@ function parsePipelineHeader(trimmed: string, source: SourceRef): PipelineDraft 
 function toLflowOpenFlow(body: FlowBody, source: SourceRef): LflowOpenFlow {
   // With --stats the line comes from ofputil_flow_stats_format, which omits only the default priority.
   const withStats = body.cookie !== undefined || body.stats.durationSeconds !== undefined;
-  const priority = body.priority ?? (withStats ? DEFAULT_FLOW_PRIORITY : undefined);
+  const { cookie, table = 0, priority = withStats ? DEFAULT_FLOW_PRIORITY : undefined, ...printed } = body;
   return {
     kind: "flow",
     source,
-    ...(body.cookie === undefined ? {} : { cookie: body.cookie }),
-    table: body.table ?? 0,
+    ...(cookie === undefined ? {} : { cookie }),
+    table,
     ...(priority === undefined ? {} : { priority }),
-    match: body.match,
-    actionsText: body.actionsText,
-    actions: body.actions,
-    actionsBalanced: body.actionsBalanced,
-    stats: body.stats,
+    ...printed,
   };
 }
 
@@ -125,47 +115,43 @@ function toLflowOpenFlow(body: FlowBody, source: SourceRef): LflowOpenFlow {
  * OpenFlow lines printed by --ovs are attached to the logical flow above them.
  */
 export function parseLflowList(text: string): LflowListDocument {
-  return guardParse("ovn-sbctl lflow-list output", () => {
-    const lines = splitLines(text);
-    const pipelines: PipelineDraft[] = [];
-    const elisions: Elision[] = [];
-    const unconsumed: SourceRef[] = [];
-    let pipeline: PipelineDraft | undefined;
-    let lflow: FlowDraft | undefined;
-    let firstContent: SourceRef | undefined;
-    for (const [i, raw] of lines.entries()) {
-      const trimmed = raw.trim();
-      if (trimmed === "") continue;
-      const source = { line: i + 1, text: raw };
-      firstContent ??= source;
+  const pipelines: PipelineDraft[] = [];
+  const elisions: Elision[] = [];
+  let pipeline: PipelineDraft | undefined;
+  let lflow: FlowDraft | undefined;
+  return readLines(text, {
+    what: "ovn-sbctl lflow-list output",
+    missing: "no Datapath: header",
+    read(trimmed, source) {
       if (trimmed.startsWith("Datapath:")) {
         pipeline = parsePipelineHeader(trimmed, source);
         pipelines.push(pipeline);
         lflow = undefined;
-      } else if (isElisionLine(trimmed)) {
+        return true;
+      }
+      if (isElisionLine(trimmed)) {
         elisions.push({ kind: "elision", source });
         lflow = undefined;
-      } else if (LFLOW_START_RE.test(trimmed)) {
+        return true;
+      }
+      if (LFLOW_START_RE.test(trimmed)) {
         const parsed = parseLogicalFlow(trimmed, source);
         lflow = pipeline === undefined ? undefined : parsed;
-        if (pipeline === undefined) unconsumed.push(source);
-        else pipeline.flows.push(parsed);
-      } else {
-        const body =
-          lflow === undefined || !trimmed.includes("actions=") ? undefined : parseFlowBody(trimmed);
-        if (typeof body === "string")
-          throw new ParseError(`malformed OpenFlow flow (${body})`, locate(source));
-        if (body === undefined || lflow === undefined) {
-          // Foreign lines (e.g. the --vflows sections) end the logical flow: what follows is not its OpenFlow.
-          unconsumed.push(source);
-          lflow = undefined;
-        } else lflow.openflow.push(toLflowOpenFlow(body, source));
+        pipeline?.flows.push(parsed);
+        return pipeline !== undefined;
       }
-    }
-    if (firstContent !== undefined && pipelines.length === 0) {
-      throw new ParseError("not ovn-sbctl lflow-list output (no Datapath: header)", locate(firstContent));
-    }
-    return { kind: "lflow-list", pipelines, elisions, unconsumed, lineCount: lines.length };
+      const body = lflow === undefined || !trimmed.includes("actions=") ? undefined : parseFlowBody(trimmed);
+      if (typeof body === "string") throw new ParseError(`malformed OpenFlow flow (${body})`, locate(source));
+      if (body === undefined || lflow === undefined) {
+        // Foreign lines (e.g. the --vflows sections) end the logical flow: what follows is not its OpenFlow.
+        lflow = undefined;
+        return false;
+      }
+      lflow.openflow.push(toLflowOpenFlow(body, source));
+      return true;
+    },
+    recognized: () => pipelines.length > 0,
+    finish: (lines) => ({ kind: "lflow-list", pipelines, elisions, ...lines }),
   });
 }
 

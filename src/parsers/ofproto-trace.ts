@@ -18,8 +18,9 @@ import type {
   TrailerLine,
 } from "../model/ofproto-trace.js";
 import type { SourceRef } from "../model/source.js";
-import { parseDatapathActions, splitTopLevelCommas } from "./datapath-actions.js";
+import { parseDatapathActions } from "./datapath-actions.js";
 import { guardParse, ParseError, splitLines } from "./parse-error.js";
+import { locate, splitTopLevelCommas } from "./text.js";
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -194,8 +195,8 @@ class TraceParser {
     if (raw.startsWith("Flow:")) this.startPass(source);
     else if (SEPARATOR_RE.test(trimmed)) this.separator(source);
     else if (this.header !== null && !this.header.closed) this.headerLine(source, trimmed);
-    else if (raw.startsWith("Final flow:")) this.finalFlow(source);
-    else if (raw.startsWith("Megaflow:")) this.megaflow(source);
+    else if (raw.startsWith("Final flow:")) this.passFlow(source, "finalFlow", "Final flow:");
+    else if (raw.startsWith("Megaflow:")) this.passFlow(source, "megaflow", "Megaflow:");
     else if (raw.startsWith("Datapath actions:")) this.datapathActions(source);
     else if (this.pass !== null && this.pass.datapathActions !== null) this.trailerLine(source, trimmed);
     else if (this.pass !== null && this.pass.finalFlow === null && this.pass.megaflow === null) {
@@ -240,19 +241,12 @@ class TraceParser {
     this.stack = [];
   }
 
-  private finalFlow(source: SourceRef): void {
+  /** The `Final flow:` or `Megaflow:` line of the current pass (one of each). */
+  private passFlow(source: SourceRef, field: "finalFlow" | "megaflow", label: string): void {
     const pass = this.requirePass(source);
     if (pass === null) return;
-    if (pass.finalFlow !== null) throw duplicate("Final flow:", source);
-    pass.finalFlow = flowLine(source, source.text.slice("Final flow:".length));
-    this.stack = [];
-  }
-
-  private megaflow(source: SourceRef): void {
-    const pass = this.requirePass(source);
-    if (pass === null) return;
-    if (pass.megaflow !== null) throw duplicate("Megaflow:", source);
-    pass.megaflow = flowLine(source, source.text.slice("Megaflow:".length));
+    if (pass[field] !== null) throw duplicate(label, source);
+    pass[field] = flowLine(source, source.text.slice(label.length));
     this.stack = [];
   }
 
@@ -687,8 +681,4 @@ function duplicate(label: string, source: SourceRef): ParseError {
     `interleaved ofproto/trace output: a second "${label}" line in one pass`,
     locate(source),
   );
-}
-
-function locate(source: SourceRef): { line: number; excerpt: string } {
-  return { line: source.line, excerpt: source.text };
 }

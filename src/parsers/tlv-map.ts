@@ -6,8 +6,9 @@ import type {
   TlvMapping,
 } from "../model/openflow.js";
 import type { SourceRef } from "../model/source.js";
-import { headLines, locate, parseReplyHeader } from "./dump-flows.js";
-import { guardParse, ParseError, splitLines } from "./parse-error.js";
+import { parseReplyHeader } from "./dump-flows.js";
+import { ParseError } from "./parse-error.js";
+import { headLines, locate, readLines } from "./text.js";
 
 const LIMITS_RE = /^max option space=(\d+) max fields=(\d+)$/;
 const ALLOCATED_RE = /^allocated option space=(\d+)$/;
@@ -46,50 +47,48 @@ function parseAllocated(trimmed: string, source: SourceRef): TlvAllocated {
 
 /** Parses `ovs-ofctl dump-tlv-map BRIDGE` output (the Geneve option → tun_metadataN table). */
 export function parseTlvMap(text: string): TlvMapDocument {
-  return guardParse("ovs-ofctl dump-tlv-map output", () => {
-    const lines = splitLines(text);
-    const headers: OpenFlowReplyHeader[] = [];
-    const tableHeading: SourceRef[] = [];
-    const mappings: TlvMapping[] = [];
-    const unconsumed: SourceRef[] = [];
-    let limits: TlvLimits | undefined;
-    let allocated: TlvAllocated | undefined;
-    let firstContent: SourceRef | undefined;
-    for (const [i, raw] of lines.entries()) {
-      const trimmed = raw.trim();
-      if (trimmed === "") continue;
-      const source = { line: i + 1, text: raw };
-      firstContent ??= source;
+  const headers: OpenFlowReplyHeader[] = [];
+  const tableHeading: SourceRef[] = [];
+  const mappings: TlvMapping[] = [];
+  let limits: TlvLimits | undefined;
+  let allocated: TlvAllocated | undefined;
+  return readLines(text, {
+    what: "ovs-ofctl dump-tlv-map output",
+    read(trimmed, source) {
       const header = parseReplyHeader(trimmed, source);
       if (header !== undefined && TLV_HEADER_RE.test(header.message)) headers.push(header);
       else if (limits === undefined && trimmed.startsWith("max option space"))
         limits = parseLimits(trimmed, source);
       else if (allocated === undefined && trimmed.startsWith("allocated option space")) {
         allocated = parseAllocated(trimmed, source);
-      } else if (
-        trimmed === "mapping table:" ||
-        COLUMNS_RE.test(trimmed) ||
-        (DASHES_RE.test(trimmed) && tableHeading.length < 3)
-      ) {
-        tableHeading.push(source);
-      } else if (header === undefined && ROW_START_RE.test(trimmed)) mappings.push(parseRow(trimmed, source));
-      else unconsumed.push(source);
-    }
-    const recognized = headers.length + tableHeading.length + mappings.length;
-    if (firstContent !== undefined && recognized === 0 && limits === undefined && allocated === undefined) {
-      throw new ParseError("not ovs-ofctl dump-tlv-map output", locate(firstContent));
-    }
-    return {
+      } else if (isTableHeading(trimmed, tableHeading.length)) tableHeading.push(source);
+      else if (header === undefined && ROW_START_RE.test(trimmed)) mappings.push(parseRow(trimmed, source));
+      else return false;
+      return true;
+    },
+    recognized: () =>
+      headers.length + tableHeading.length + mappings.length > 0 ||
+      limits !== undefined ||
+      allocated !== undefined,
+    finish: (lines) => ({
       kind: "tlv-map",
       headers,
       ...(limits === undefined ? {} : { limits }),
       ...(allocated === undefined ? {} : { allocated }),
       tableHeading,
       mappings,
-      unconsumed,
-      lineCount: lines.length,
-    };
+      ...lines,
+    }),
   });
+}
+
+/** `mapping table:`, the column names and the dashes under them (a dashed line past those is not a heading). */
+function isTableHeading(trimmed: string, headingLinesSoFar: number): boolean {
+  return (
+    trimmed === "mapping table:" ||
+    COLUMNS_RE.test(trimmed) ||
+    (DASHES_RE.test(trimmed) && headingLinesSoFar < 3)
+  );
 }
 
 /** Cheap sniffer: the TLV table reply header or its fixed lines among the first 50 lines. */

@@ -1,49 +1,14 @@
-import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClusterUnreachableError, ForbiddenError, NotFoundError } from "../../src/cluster/backend.js";
 import { KubeBackend } from "../../src/cluster/kube/backend.js";
 import { EXAMPLES_DIR } from "../../src/lab/examples.js";
-import { labDown, labUp, runOnNode, type LabState } from "../../src/lab/lab.js";
-import { labLayout } from "../../src/lab/layout.js";
+import { labDown, labUp, type LabState } from "../../src/lab/lab.js";
 import { loadScenarioFile } from "../../src/lab/load-scenario.js";
 import { InputError } from "../../src/errors.js";
 import { newLabDir } from "../helpers/lab.js";
-import { startTestApiServer, type TestApiServer } from "../k8s-api/server.js";
+import { serveLab } from "../helpers/serve-lab.js";
+import type { TestApiServer } from "../k8s-api/server.js";
 import { backendContract } from "./contract.js";
-
-/** The lab's objects behind the test API server; each exec runs in the lab node its pod is on. */
-async function serveLab(
-  s: LabState,
-  extra: Partial<Parameters<typeof startTestApiServer>[0]> = {},
-): Promise<TestApiServer> {
-  const objects = JSON.parse(readFileSync(labLayout(s.dir).kubernetesFile, "utf8")) as {
-    items: Record<string, unknown>[];
-  };
-  const nodeOf = (ns: string, pod: string): string => {
-    const o = objects.items.find(
-      (i) =>
-        i.kind === "Pod" &&
-        (i.metadata as { namespace: string; name: string }).namespace === ns &&
-        (i.metadata as { name: string }).name === pod,
-    );
-    return (o?.spec as { nodeName: string }).nodeName;
-  };
-  return startTestApiServer({
-    objects,
-    token: "lab-token",
-    exec: async (req) => {
-      const r = await runOnNode(
-        s,
-        nodeOf(req.namespace, req.pod),
-        req.command,
-        20_000,
-        req.stdin?.toString(),
-      );
-      return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr };
-    },
-    ...extra,
-  });
-}
 
 describe.each(["central", "interconnect"] as const)(
   "kube backend against the test API server + lab (%s)",

@@ -22,11 +22,13 @@ import {
 } from "../../src/ovsdb/index.js";
 import { looksLikeOvsdbFile, readOvsdbFile, readOvsdbFileLenient } from "../../src/ovsdb/file.js";
 import { ParseError } from "../../src/parsers/parse-error.js";
+import { concatBytes, fixtureBytes } from "../helpers/fixtures.js";
+import { expectOnlyParseErrors, mutateBytes, seededRandom } from "../helpers/fuzz.js";
 
 // Real files written by OVS 3.1.0 / OVN 23.03 (and one by OVS 2.9); see test/fixtures/ovsdb/README.md.
 function fixture(name: string): Uint8Array {
-  const raw = readFileSync(new URL(`../fixtures/ovsdb/${name}`, import.meta.url));
-  return new Uint8Array(name.endsWith(".gz") ? gunzipSync(raw) : raw);
+  const raw = fixtureBytes(`ovsdb/${name}`);
+  return name.endsWith(".gz") ? new Uint8Array(gunzipSync(raw)) : raw;
 }
 function fixtureText(name: string): string {
   return new TextDecoder().decode(fixture(name));
@@ -68,17 +70,7 @@ const enc = new TextEncoder();
 function record(json: unknown, magic: "JSON" | "CLUSTER" = "JSON"): Uint8Array {
   const body = enc.encode(`${JSON.stringify(json)}\n`);
   const sha1 = createHash("sha1").update(body).digest("hex");
-  return concat(enc.encode(`OVSDB ${magic} ${body.length} ${sha1}\n`), body);
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(enc.encode(`OVSDB ${magic} ${body.length} ${sha1}\n`), body);
 }
 
 function only<T>(items: readonly T[]): T {
@@ -512,7 +504,7 @@ describe("clustered (RAFT) NB", () => {
     const a = "aaaaaaaa-0000-4000-8000-000000000001";
     const b = "bbbbbbbb-0000-4000-8000-000000000002";
     const c = "cccccccc-0000-4000-8000-000000000003";
-    const file = concat(
+    const file = concatBytes(
       record(header, "CLUSTER"),
       record({ term: 1, index: 2, data: [null, lsp(a, "kept")] }, "CLUSTER"),
       record({ term: 1, index: 3, data: [null, lsp(b, "overwritten")] }, "CLUSTER"),
@@ -688,13 +680,13 @@ describe("damaged standalone files", () => {
   const insertSw = (uuid: string) => ({ Logical_Switch: { [uuid]: { name: "x" } } });
   const SW = "11111111-2222-4333-8444-555555555555";
   const damaged: [string, Uint8Array, RegExp][] = [
-    ["bad magic", concat(enc.encode("OVSDB JASON"), NB.subarray(11)), /bad record header/],
+    ["bad magic", concatBytes(enc.encode("OVSDB JASON"), NB.subarray(11)), /bad record header/],
     [
       "length shorter than the JSON",
-      concat(enc.encode("OVSDB JSON 13000"), NB.subarray(16)),
+      concatBytes(enc.encode("OVSDB JSON 13000"), NB.subarray(16)),
       /SHA-1 mismatch/,
     ],
-    ["length past the end", concat(enc.encode("OVSDB JSON 99999"), NB.subarray(16)), /truncated record/],
+    ["length past the end", concatBytes(enc.encode("OVSDB JSON 99999"), NB.subarray(16)), /truncated record/],
     ["header without newline", header.subarray(0, 30), /truncated record header/],
     ["text that is no OVSDB file", enc.encode("ACL table\n_uuid action\n"), /bad record header/],
     ["invalid JSON with a matching SHA-1", rawRecord("{not json}\n"), /invalid JSON/],
@@ -723,7 +715,7 @@ describe("damaged standalone files", () => {
   it.each(badTxns)(
     "a transaction with %s → ParseError at its record; lenient keeps what came before",
     (_w, txn, message) => {
-      const file = concat(
+      const file = concatBytes(
         schemaRecord,
         record(insertSw("99999999-2222-4333-8444-555555555555")),
         record(txn),
@@ -740,13 +732,13 @@ describe("damaged standalone files", () => {
 
   it("applies a transaction all or nothing", () => {
     const txn = { Logical_Switch: { [SW]: { name: "ok" } }, Logical_Switch_Port: { [SW]: null } };
-    const lenient = readOvsdbFileLenient(concat(schemaRecord, record(txn)));
+    const lenient = readOvsdbFileLenient(concatBytes(schemaRecord, record(txn)));
     expect(lenient.error?.message).toMatch(/deletes a row that does not exist/);
     expect(rowCount(lenient.database, "Logical_Switch")).toBe(0);
   });
 
   it("rejects a CLUSTER record inside a standalone log", () => {
-    const err = parseError(() => readOvsdbFile(concat(schemaRecord, record({ term: 1 }, "CLUSTER"))));
+    const err = parseError(() => readOvsdbFile(concatBytes(schemaRecord, record({ term: 1 }, "CLUSTER"))));
     expect(err.offset).toBe(schemaRecord.length);
   });
 
@@ -760,7 +752,7 @@ describe("damaged standalone files", () => {
         },
       },
     };
-    const db = readOvsdbFile(concat(schemaRecord, record(txn)));
+    const db = readOvsdbFile(concatBytes(schemaRecord, record(txn)));
     const sw = only(tableRows(db, "Logical_Switch"));
     expect(sw.columns.name).toBe("x");
     expect(sw.columns.ports).toEqual(["p1"]);
@@ -776,7 +768,7 @@ describe("damaged standalone files", () => {
 function rawRecord(body: string | Uint8Array): Uint8Array {
   const bytes = typeof body === "string" ? enc.encode(body) : body;
   const sha1 = createHash("sha1").update(bytes).digest("hex");
-  return concat(enc.encode(`OVSDB JSON ${bytes.length} ${sha1}\n`), bytes);
+  return concatBytes(enc.encode(`OVSDB JSON ${bytes.length} ${sha1}\n`), bytes);
 }
 
 describe("damaged clustered files", () => {
@@ -802,7 +794,7 @@ describe("damaged clustered files", () => {
     );
     const bad = record({ term: 1, index: 3, data: [null, { No_Such_Table: {} }] }, "CLUSTER");
     const first = record(header, "CLUSTER");
-    const file = concat(first, good, bad, enc.encode("OVSDB CLUSTER 5"));
+    const file = concatBytes(first, good, bad, enc.encode("OVSDB CLUSTER 5"));
     const err = parseError(() => readOvsdbFile(file));
     expect(err.offset).toBe(first.length + good.length);
     const lenient = readOvsdbFileLenient(file);
@@ -813,7 +805,7 @@ describe("damaged clustered files", () => {
 
   it("rejects an entry index that leaves a gap", () => {
     const header = JSON.parse(recordJson(CLUSTERED, 0)) as unknown;
-    const file = concat(record(header, "CLUSTER"), record({ term: 1, index: 5 }, "CLUSTER"));
+    const file = concatBytes(record(header, "CLUSTER"), record({ term: 1, index: 5 }, "CLUSTER"));
     expect(parseError(() => readOvsdbFile(file)).message).toMatch(/gap/);
   });
 });
@@ -839,69 +831,29 @@ describe("looksLikeOvsdbFile", () => {
   });
 });
 
-/** Deterministic PRNG (mulberry32) so a failing case can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function mutate(src: Uint8Array, rnd: () => number): Uint8Array {
-  const int = (n: number) => Math.floor(rnd() * n);
-  const a = int(src.length);
-  const b = a + int(Math.min(400, src.length - a));
-  switch (int(6)) {
-    case 0:
-      return src.subarray(0, a); // prefix
-    case 1:
-      return src.subarray(a); // suffix
-    case 2:
-      return concat(src.subarray(0, a), src.subarray(b)); // middle deletion
-    case 3: {
-      const out = src.slice(); // byte mutations
-      for (let i = 0, n = 1 + int(8); i < n; i++) out[int(out.length)] = int(256);
-      return out;
-    }
-    case 4: {
-      const out = src.slice(); // structural characters where JSON is
-      const chars = enc.encode('[]{}",:0-e\n ntf"uuid"set"map');
-      for (let i = 0, n = 1 + int(4); i < n; i++) out[int(out.length)] = chars[int(chars.length)] ?? 0;
-      return out;
-    }
-    default: {
-      const c = int(src.length); // duplicate or move a chunk
-      return concat(src.subarray(0, c), src.subarray(a, b), src.subarray(c));
-    }
-  }
-}
-
 describe("fuzz: damaged real files throw nothing but ParseError", () => {
   const sources = [NB, CONF, CLUSTERED, DEVSTACK, SB_BACKUP];
   it("thousands of random cuts and mutations, with and without the SHA-1 check", () => {
-    const rnd = prng(20261123);
-    const outcomes = { ok: 0, parseError: 0 };
-    for (let i = 0; i < 3000; i++) {
-      const src = sources[i % sources.length] ?? NB;
-      const input = mutate(src, rnd);
+    const random = seededRandom(20261123);
+    const mutation = { alphabet: enc.encode('[]{}",:0-e\n ntf"uuid"set"map'), maxChunk: 400 };
+    const inputs = Array.from({ length: 3000 }, (_, i) => ({
+      bytes: mutateBytes(random, sources[i % sources.length] ?? NB, mutation),
       // Skipping the SHA-1 check lets the mutations reach the JSON, schema and transaction layers.
-      const opts = { verifySha1: i % 3 !== 0 };
-      for (const read of [readOvsdbFile, readOvsdbFileLenient]) {
-        try {
-          read(input, opts);
-          outcomes.ok++;
-        } catch (e) {
-          if (!(e instanceof ParseError)) throw new Error(`case ${i}: ${String(e)}`, { cause: e });
+      opts: { verifySha1: i % 3 !== 0 },
+    }));
+    expectOnlyParseErrors(
+      [readOvsdbFile, readOvsdbFileLenient].map(
+        (read) => (input: (typeof inputs)[number]) => read(input.bytes, input.opts),
+      ),
+      inputs,
+      {
+        minParsed: 100,
+        minRejected: 100,
+        checkError: (e, input) => {
           expect(e.offset).toBeGreaterThanOrEqual(0);
-          expect(e.offset).toBeLessThanOrEqual(input.length);
-          outcomes.parseError++;
-        }
-      }
-    }
-    expect(outcomes.ok).toBeGreaterThan(100);
-    expect(outcomes.parseError).toBeGreaterThan(100);
+          expect(e.offset).toBeLessThanOrEqual(input.bytes.length);
+        },
+      },
+    );
   });
 });

@@ -1,12 +1,15 @@
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { DumpFlowsDocument, OpenFlowFlow } from "../../src/model/openflow.js";
-import { looksLikeDumpFlows, parseDumpFlows, splitTopLevel } from "../../src/parsers/dump-flows.js";
+import type { SourceRef } from "../../src/model/source.js";
+import { looksLikeDumpFlows, parseDumpFlows } from "../../src/parsers/dump-flows.js";
 import { ParseError } from "../../src/parsers/parse-error.js";
+import { splitTopLevelCommas } from "../../src/parsers/text.js";
+import { expectLosslessParses, fixtureText } from "../helpers/fixtures.js";
+import { expectDamagedSamplesAccountedFor } from "../helpers/fuzz.js";
 
 // Fixtures and their sources: test/fixtures/openflow/README.md.
 function fixture(name: string): string {
-  return readFileSync(new URL(`../fixtures/openflow/${name}`, import.meta.url), "utf8");
+  return fixtureText(`openflow/${name}`);
 }
 
 const STATS = fixture("ovn-worker_br-int.flows.txt");
@@ -41,28 +44,13 @@ function flowAtLine(doc: DumpFlowsDocument, line: number): OpenFlowFlow {
   return flow;
 }
 
-/** Lines with something on them, by number. */
-function contentLines(text: string): number[] {
-  return text
-    .split(/\r?\n/)
-    .map((l, i) => (l.trim() === "" ? 0 : i + 1))
-    .filter((n) => n > 0);
-}
-
-function accountedLines(doc: DumpFlowsDocument): number[] {
-  return [...doc.headers, ...doc.flows, ...doc.elisions, ...doc.unconsumed.map((source) => ({ source }))]
-    .map((r) => r.source.line)
-    .sort((a, b) => a - b);
+function accountedLines(doc: DumpFlowsDocument): SourceRef[] {
+  return [...[...doc.headers, ...doc.flows, ...doc.elisions].map((r) => r.source), ...doc.unconsumed];
 }
 
 describe("parseDumpFlows on real outputs", () => {
   it("accounts for every line of every fixture", () => {
-    for (const [name, text] of Object.entries(ALL)) {
-      const doc = parseDumpFlows(text);
-      expect(doc.unconsumed, name).toEqual([]);
-      expect(accountedLines(doc), name).toEqual(contentLines(text));
-      expect(JSON.parse(JSON.stringify(doc)), name).toEqual(doc);
-    }
+    expectLosslessParses(ALL, parseDumpFlows, accountedLines);
   });
 
   it("reads the with-stats br-int dump: 3 replies, one flow per line", () => {
@@ -326,12 +314,12 @@ describe("parseDumpFlows on other input", () => {
   });
 
   it("splits at top-level commas only", () => {
-    expect(splitTopLevel('a(b,c),d[1,2],"e,f",g')).toEqual({
+    expect(splitTopLevelCommas('a(b,c),d[1,2],"e,f",g')).toEqual({
       parts: ["a(b,c)", "d[1,2]", '"e,f"', "g"],
       balanced: true,
     });
-    expect(splitTopLevel("a(b,c")).toEqual({ parts: ["a(b,c"], balanced: false });
-    expect(splitTopLevel("")).toEqual({ parts: [], balanced: true });
+    expect(splitTopLevelCommas("a(b,c")).toEqual({ parts: ["a(b,c"], balanced: false });
+    expect(splitTopLevelCommas("")).toEqual({ parts: [], balanced: true });
   });
 });
 
@@ -343,13 +331,7 @@ describe("looksLikeDumpFlows", () => {
   it("rejects other ovs/ovn outputs", () => {
     expect(looksLikeDumpFlows(fixture("ovn-worker_br-int.groups.txt"))).toBe(false);
     expect(looksLikeDumpFlows(fixture("ovn-worker_br-int.tlv-map.txt"))).toBe(false);
-    const lflowOvs = readFileSync(
-      new URL(
-        "../fixtures/lflow-list/lab-dualstack_ovn-worker_lflow-list--ovs--stats--uuid.txt",
-        import.meta.url,
-      ),
-      "utf8",
-    );
+    const lflowOvs = fixtureText("lflow-list/lab-dualstack_ovn-worker_lflow-list--ovs--stats--uuid.txt");
     expect(looksLikeDumpFlows(lflowOvs)).toBe(false);
     expect(looksLikeDumpFlows("hello\nworld\n")).toBe(false);
   });
@@ -357,23 +339,12 @@ describe("looksLikeDumpFlows", () => {
 
 describe("parseDumpFlows fuzz", () => {
   it("throws nothing but ParseError on cut, shuffled, interleaved and mutated fixtures", () => {
-    const random = mulberry32(0x0f10);
-    const sources = Object.values(ALL);
-    let parsed = 0;
-    let rejected = 0;
-    for (let i = 0; i < 3000; i++) {
-      const input = mutate(random, pick(random, sources), pick(random, sources));
-      try {
-        const doc = parseDumpFlows(input);
-        expect(accountedLines(doc)).toEqual(contentLines(input));
-        parsed++;
-      } catch (e) {
-        if (!(e instanceof ParseError)) throw e;
-        rejected++;
-      }
-    }
-    expect(parsed).toBeGreaterThan(100);
-    expect(rejected).toBeGreaterThan(10);
+    expectDamagedSamplesAccountedFor(parseDumpFlows, accountedLines, {
+      seed: 0x0f10,
+      sources: Object.values(ALL),
+      alphabet: '(),=[] "\n:/.x0-actions=priority=cookie=table=',
+      windowLines: 60,
+    });
   });
 });
 
@@ -384,62 +355,4 @@ function catchError(body: () => unknown): unknown {
     return e;
   }
   throw new Error("expected an error");
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function pick<T>(random: () => number, items: readonly T[]): T {
-  const item = items[Math.floor(random() * items.length)];
-  if (item === undefined) throw new Error("empty list");
-  return item;
-}
-
-/** A window of up to 60 lines of `text` (now and then all of it), then one random cut, shuffle, interleave or byte mutation. */
-function mutate(random: () => number, text: string, other: string): string {
-  const window = (t: string): string[] => {
-    const lines = t.split("\n");
-    if (random() < 0.02) return lines;
-    const start = Math.floor(random() * lines.length);
-    return lines.slice(start, start + 1 + Math.floor(random() * 60));
-  };
-  const lines = window(text);
-  const joined = lines.join("\n");
-  const at = (): number => Math.floor(random() * (joined.length + 1));
-  switch (Math.floor(random() * 6)) {
-    case 0:
-      return joined.slice(at());
-    case 1:
-      return joined.slice(0, at());
-    case 2: {
-      const [a, b] = [at(), at()].sort((x, y) => x - y);
-      return joined.slice(0, a) + joined.slice(b);
-    }
-    case 3:
-      return lines.sort(() => random() - 0.5).join("\n");
-    case 4: {
-      const others = window(other);
-      const merged: string[] = [];
-      while (lines.length + others.length > 0) {
-        const from = others.length === 0 || (lines.length > 0 && random() < 0.5) ? lines : others;
-        merged.push(from.shift() ?? "");
-      }
-      return merged.join("\n");
-    }
-    default: {
-      const chars = joined.split(""); // the fixtures are ASCII
-      const alphabet = '(),=[] "\n:/.x0-actions=priority=cookie=table=';
-      for (let k = 0; k < 1 + Math.floor(random() * 8); k++) {
-        chars[Math.floor(random() * chars.length)] = alphabet[Math.floor(random() * alphabet.length)] ?? "";
-      }
-      return chars.join("");
-    }
-  }
 }

@@ -1,12 +1,14 @@
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { LflowListDocument, LogicalFlow } from "../../src/model/lflow-list.js";
+import type { SourceRef } from "../../src/model/source.js";
 import { looksLikeLflowList, parseLflowList } from "../../src/parsers/lflow-list.js";
 import { ParseError } from "../../src/parsers/parse-error.js";
+import { expectLosslessParses, fixtureText } from "../helpers/fixtures.js";
+import { expectDamagedSamplesAccountedFor } from "../helpers/fuzz.js";
 
 // Fixtures and their sources: test/fixtures/lflow-list/README.md.
 function fixture(name: string): string {
-  return readFileSync(new URL(`../fixtures/lflow-list/${name}`, import.meta.url), "utf8");
+  return fixtureText(`lflow-list/${name}`);
 }
 
 const CENTRAL = fixture("central_lflow-list.txt");
@@ -32,31 +34,18 @@ function pipelineOf(doc: LflowListDocument, line: number): string {
   return `${p?.datapath.name ?? "?"} ${p?.pipeline ?? "?"}`;
 }
 
-function contentLines(text: string): number[] {
-  return text
-    .split(/\r?\n/)
-    .map((l, i) => (l.trim() === "" ? 0 : i + 1))
-    .filter((n) => n > 0);
-}
-
-function accountedLines(doc: LflowListDocument): number[] {
-  const sources = [
+function accountedLines(doc: LflowListDocument): SourceRef[] {
+  return [
     ...doc.pipelines.map((p) => p.source),
     ...allFlows(doc).flatMap((f) => [f.source, ...f.openflow.map((o) => o.source)]),
     ...doc.elisions.map((e) => e.source),
     ...doc.unconsumed,
   ];
-  return sources.map((s) => s.line).sort((a, b) => a - b);
 }
 
 describe("parseLflowList on real outputs", () => {
   it("accounts for every line of every fixture", () => {
-    for (const [name, text] of Object.entries(ALL)) {
-      const doc = parseLflowList(text);
-      expect(doc.unconsumed, name).toEqual([]);
-      expect(accountedLines(doc), name).toEqual(contentLines(text));
-      expect(JSON.parse(JSON.stringify(doc)), name).toEqual(doc);
-    }
+    expectLosslessParses(ALL, parseLflowList, accountedLines);
   });
 
   it("reads the central snapshot: 11 datapaths, each with an ingress and an egress section", () => {
@@ -301,10 +290,7 @@ describe("parseLflowList on other input", () => {
 describe("looksLikeLflowList", () => {
   it("recognizes lflow-list outputs and nothing else", () => {
     for (const [name, text] of Object.entries(ALL)) expect(looksLikeLflowList(text), name).toBe(true);
-    const flows = readFileSync(
-      new URL("../fixtures/openflow/ovn-worker_breth0.flows.txt", import.meta.url),
-      "utf8",
-    );
+    const flows = fixtureText("openflow/ovn-worker_breth0.flows.txt");
     expect(looksLikeLflowList(flows)).toBe(false);
     expect(looksLikeLflowList("hello\n")).toBe(false);
   });
@@ -312,80 +298,11 @@ describe("looksLikeLflowList", () => {
 
 describe("parseLflowList fuzz", () => {
   it("throws nothing but ParseError on cut, shuffled, interleaved and mutated fixtures", () => {
-    const random = mulberry32(0x1f10);
-    const sources = Object.values(ALL);
-    let parsed = 0;
-    let rejected = 0;
-    for (let i = 0; i < 3000; i++) {
-      const input = mutate(random, pick(random, sources), pick(random, sources));
-      try {
-        const doc = parseLflowList(input);
-        expect(accountedLines(doc)).toEqual(contentLines(input));
-        parsed++;
-      } catch (e) {
-        if (!(e instanceof ParseError)) throw e;
-        rejected++;
-      }
-    }
-    expect(parsed).toBeGreaterThan(100);
-    expect(rejected).toBeGreaterThan(10);
+    expectDamagedSamplesAccountedFor(parseLflowList, accountedLines, {
+      seed: 0x1f10,
+      sources: Object.values(ALL),
+      alphabet: '()"{},=[] \n:x0-table=priority=match=(action=(Datapath: ',
+      windowLines: 60,
+    });
   });
 });
-
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function pick<T>(random: () => number, items: readonly T[]): T {
-  const item = items[Math.floor(random() * items.length)];
-  if (item === undefined) throw new Error("empty list");
-  return item;
-}
-
-/** A window of up to 60 lines of `text` (now and then all of it), then one random cut, shuffle, interleave or byte mutation. */
-function mutate(random: () => number, text: string, other: string): string {
-  const window = (t: string): string[] => {
-    const lines = t.split("\n");
-    if (random() < 0.02) return lines;
-    const start = Math.floor(random() * 3) === 0 ? 0 : Math.floor(random() * lines.length);
-    return lines.slice(start, start + 1 + Math.floor(random() * 60));
-  };
-  const lines = window(text);
-  const joined = lines.join("\n");
-  const at = (): number => Math.floor(random() * (joined.length + 1));
-  switch (Math.floor(random() * 6)) {
-    case 0:
-      return joined.slice(at());
-    case 1:
-      return joined.slice(0, at());
-    case 2: {
-      const [a, b] = [at(), at()].sort((x, y) => x - y);
-      return joined.slice(0, a) + joined.slice(b);
-    }
-    case 3:
-      return lines.sort(() => random() - 0.5).join("\n");
-    case 4: {
-      const others = window(other);
-      const merged: string[] = [];
-      while (lines.length + others.length > 0) {
-        const from = others.length === 0 || (lines.length > 0 && random() < 0.5) ? lines : others;
-        merged.push(from.shift() ?? "");
-      }
-      return merged.join("\n");
-    }
-    default: {
-      const chars = joined.split(""); // the fixtures are ASCII
-      const alphabet = '()"{},=[] \n:x0-table=priority=match=(action=(Datapath: ';
-      for (let k = 0; k < 1 + Math.floor(random() * 8); k++) {
-        chars[Math.floor(random() * chars.length)] = alphabet[Math.floor(random() * alphabet.length)] ?? "";
-      }
-      return chars.join("");
-    }
-  }
-}

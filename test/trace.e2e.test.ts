@@ -1,0 +1,295 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EXAMPLES_DIR } from "../src/lab/examples.js";
+import { labDown, labUp, nodeNetns, type LabState } from "../src/lab/lab.js";
+import { loadScenarioFile } from "../src/lab/load-scenario.js";
+import type { TraceReport } from "../src/model/report.js";
+import { examplePods, newLabDir } from "./helpers/lab.js";
+import { serveLab } from "./helpers/serve-lab.js";
+import type { TestApiServer } from "./k8s-api/server.js";
+
+/**
+ * The drop-in ovnkube-trace, end to end: the built CLI, Go-style flags, through @kubernetes/client-node
+ * against the test API server that serves the lab's objects and runs each exec in the lab node of
+ * its pod. Expected outcomes come from the scenario as written (and are the lab probes' ground truth).
+ */
+const CLI = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
+const SCENARIO = `${EXAMPLES_DIR}kind-dualstack.yaml`;
+const declared = examplePods(SCENARIO);
+const web = declared.find((p) => p.name === "web");
+const sameNode = declared.find(
+  (p) => p.node === declared.find((x) => x.name === "client")?.node && p.name !== "client",
+);
+
+function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    // asynchronous: the test API server answers from this very process
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
+    child.on("close", (code) => {
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe.each(["central", "interconnect"] as const)(
+  "ovnkube-trace through the Kubernetes API (%s lab)",
+  (shape) => {
+    let state: LabState;
+    let server: TestApiServer;
+    let kube: string[];
+    beforeAll(async () => {
+      state = (await labUp(loadScenarioFile(SCENARIO, shape), newLabDir())).state;
+      server = await serveLab(state);
+      kube = ["-kubeconfig", server.writeKubeconfig(mkdtempSync("/tmp/otl-kc-"))];
+    });
+    afterAll(async () => {
+      await server.close();
+      await labDown(state.dir);
+    });
+
+    const json = async (
+      args: string[],
+    ): Promise<{ code: number | null; reports: TraceReport[]; stderr: string }> => {
+      const r = await cli([...kube, ...args, "-o", "json", "-skip-detrace"]);
+      return {
+        code: r.code,
+        reports: r.stdout.trim() === "" ? [] : (JSON.parse(r.stdout) as TraceReport[]),
+        stderr: r.stderr,
+      };
+    };
+
+    it("pod to pod across nodes, allowed port: every step succeeds, both ways, Go-style lines", async () => {
+      const r = await cli([...kube, "-src", "client", "-dst", "web", "-tcp", "-dst-port", "8080"]);
+      expect(r.code, r.stderr).toBe(0);
+      for (const line of [
+        "ovn-trace source pod to destination pod indicates success from client to web",
+        "ovn-trace destination pod to source pod indicates success from web to client",
+        "ovs-appctl ofproto/trace source pod to destination pod indicates success from client to web",
+        "ovs-appctl ofproto/trace destination pod to source pod indicates success from web to client",
+        "ovn-detrace source pod to destination pod indicates success from client to web",
+      ]) {
+        expect(r.stdout).toContain(line);
+      }
+    });
+
+    it("the policy-dropped port is a failure with a non-zero exit, named, and found on the destination node", async () => {
+      const r = await json(["-src", "client", "-dst", "web", "-tcp", "-dst-port", "80"]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/failure: ovn-trace \(forward\)/);
+      const v = r.reports[0]?.forward.verdict;
+      expect(v?.kind).toBe("dropped");
+      if (v?.kind === "dropped") {
+        expect(v.node).toBe(web?.node);
+        expect(v.where).toMatch(/ls_out_acl/);
+      }
+      // the OpenFlow trace crossed to the destination node: the Go tool would have stopped at the tunnel
+      expect(
+        r.reports[0]?.forward.hops.filter((h) => h.tool === "ofproto/trace").map((h) => h.node),
+      ).toContain(web?.node);
+    });
+
+    it("pod to pod on the same node, and over IPv6 with -addr-family ip6", async () => {
+      if (sameNode === undefined) throw new Error("no second pod on the client's node");
+      const same = await json(["-src", "client", "-dst", sameNode.name, "-udp", "-dst-port", "5353"]);
+      expect(same.code).toBe(0);
+      expect(same.reports[0]?.forward.verdict).toMatchObject({ kind: "delivered", node: sameNode.node });
+      const v6 = await json([
+        "-src",
+        "client",
+        "-dst",
+        "web",
+        "-tcp",
+        "-dst-port",
+        "8080",
+        "-addr-family",
+        "ip6",
+      ]);
+      expect(v6.code).toBe(0);
+      expect(v6.reports[0]?.forward.packet).toMatchObject({
+        family: 6,
+        dstIp: web?.ips.find((i) => i.includes(":")),
+      });
+    });
+
+    it("pod to service: DNAT to a backend, traced to it; UDP too", async () => {
+      const r = await json([
+        "-src",
+        "client",
+        "-service",
+        "kube-dns",
+        "-dst-namespace",
+        "kube-system",
+        "-udp",
+        "-dst-port",
+        "53",
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      const v = r.reports[0]?.forward.verdict;
+      expect(v?.kind).toBe("delivered");
+      if (v?.kind === "delivered" && v.to.kind === "pod") {
+        expect(declared.filter((p) => p.name.startsWith("coredns")).map((p) => p.name)).toContain(v.to.name);
+      }
+    });
+
+    it("pod to an external IP leaves through its node with the node IP as SNAT", async () => {
+      const r = await json(["-src", "client", "-dst-ip", "198.51.100.7", "-udp", "-dst-port", "443"]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.reports[0]?.forward.verdict).toMatchObject({
+        kind: "left-cluster",
+        node: "ovn-worker",
+        snatIp: "172.18.0.3",
+      });
+    });
+
+    it("bad input: one-line errors with distinct exit codes, no stack trace", async () => {
+      const cases: [string[], number, RegExp][] = [
+        [["-dst", "web", "-tcp"], 2, /-src is required/],
+        [["-src", "client", "-dst", "web", "-tcp", "-udp"], 2, /exactly one of -tcp, -udp, -icmp/],
+        [
+          ["-src", "client", "-dst", "web", "-service", "kube-dns", "-tcp"],
+          2,
+          /exactly one of -dst, -service, -dst-ip/,
+        ],
+        [["-src", "nosuchpod", "-dst", "web", "-tcp"], 3, /pod "nosuchpod" not found in namespace "default"/],
+        [
+          ["-src", "client", "-src-namespace", "nosuchns", "-dst", "web", "-tcp"],
+          3,
+          /namespace "nosuchns" not found/,
+        ],
+        [["-src", "client", "-service", "nosuchsvc", "-tcp"], 3, /service "nosuchsvc" not found/],
+        [["-src", "client", "-service", "no-endpoints", "-tcp"], 2, /no ready pod endpoints/],
+        [["-src", "client", "-dst-ip", "fd00::1", "-tcp", "-addr-family", "ip4"], 2, /not an IPv4 address/],
+      ];
+      for (const [args, code, message] of cases) {
+        const r = await cli([...kube, ...args]);
+        expect(r.code, `${args.join(" ")}: ${r.stderr}`).toBe(code);
+        expect(r.stderr).toMatch(message);
+        expect(r.stderr).not.toMatch(/^\s+at /m);
+      }
+    });
+  },
+);
+
+describe("ovnkube-trace when the cluster misbehaves", () => {
+  let state: LabState;
+  beforeAll(async () => {
+    state = (await labUp(loadScenarioFile(`${EXAMPLES_DIR}kind.yaml`, "central"), newLabDir())).state;
+  });
+  afterAll(async () => {
+    await labDown(state.dir);
+  });
+
+  it("an unreachable API server: exit 5 within the timeout", async () => {
+    const server = await serveLab(state);
+    const kc = server.writeKubeconfig(mkdtempSync("/tmp/otl-kc-"));
+    await server.close();
+    const t = performance.now();
+    const r = await cli(["-kubeconfig", kc, "-src", "client", "-dst", "web", "-tcp", "--timeout", "2000"]);
+    expect(r.code).toBe(5);
+    expect(r.stderr).toMatch(/cannot reach the Kubernetes API server/);
+    expect(performance.now() - t).toBeLessThan(10_000);
+  });
+
+  it("RBAC 403: exit 4, and an exec that hangs: exit 5 or a named timeout", async () => {
+    const forbidden = await serveLab(state, { forbid: (q) => q.resource === "pods" && q.verb === "get" });
+    try {
+      const r = await cli([
+        "-kubeconfig",
+        forbidden.writeKubeconfig(mkdtempSync("/tmp/otl-kc-")),
+        "-src",
+        "client",
+        "-dst",
+        "web",
+        "-tcp",
+      ]);
+      expect(r.code).toBe(4);
+      expect(r.stderr).toMatch(/forbidden/);
+    } finally {
+      await forbidden.close();
+    }
+    const hanging = await serveLab(state, { execDelayMs: 60_000 });
+    try {
+      const t = performance.now();
+      const r = await cli([
+        "-kubeconfig",
+        hanging.writeKubeconfig(mkdtempSync("/tmp/otl-kc-")),
+        "-src",
+        "client",
+        "-dst",
+        "web",
+        "-tcp",
+        "--timeout",
+        "1500",
+        "-skip-detrace",
+      ]);
+      expect(r.code).not.toBe(0);
+      expect(r.stdout + r.stderr).toMatch(/timed out/);
+      expect(performance.now() - t).toBeLessThan(20_000);
+    } finally {
+      await hanging.close();
+    }
+  });
+
+  it("an exec that fails is reported, not a crash", async () => {
+    const failing = await serveLab(state, {
+      exec: () =>
+        Promise.resolve({ exitCode: 126, stdout: "", stderr: "bash: ovn-trace: Permission denied" }),
+    });
+    try {
+      const r = await cli([
+        "-kubeconfig",
+        failing.writeKubeconfig(mkdtempSync("/tmp/otl-kc-")),
+        "-src",
+        "client",
+        "-dst",
+        "web",
+        "-tcp",
+      ]);
+      expect(r.code).not.toBe(0);
+      expect(r.stdout + r.stderr).toMatch(/Permission denied/);
+      expect(r.stderr).not.toMatch(/^\s+at /m);
+    } finally {
+      await failing.close();
+    }
+  });
+});
+
+describe("-dump-udn-vrf-table-ids", () => {
+  it("prints, per node, each user-defined network's VRF table id (1000 + its management link's ifindex)", async () => {
+    const { state } = await labUp(
+      loadScenarioFile(`${EXAMPLES_DIR}kind-udn.yaml`, "interconnect"),
+      newLabDir(),
+    );
+    const server = await serveLab(state);
+    try {
+      const r = await cli([
+        "-kubeconfig",
+        server.writeKubeconfig(mkdtempSync("/tmp/otl-kc-")),
+        "-dump-udn-vrf-table-ids",
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      const ids = JSON.parse(r.stdout) as Record<string, Record<string, number>>;
+      expect(Object.keys(ids).sort()).toEqual(state.cluster.nodes.map((n) => n.name).sort());
+      for (const node of state.cluster.nodes) {
+        const ns = nodeNetns(state, node.name);
+        const links = JSON.parse(
+          (await import("node:child_process")).execFileSync("ip", ["-n", ns ?? "", "-j", "link"]).toString(),
+        ) as { ifname: string; ifindex: number }[];
+        const byName = new Map(links.map((l) => [l.ifname, l.ifindex]));
+        for (const [net, table] of Object.entries(ids[node.name] ?? {})) {
+          const id = state.cluster.userDefinedNetworks.find((u) => u.name === net)?.id;
+          expect(table).toBe(1000 + (byName.get(`ovn-k8s-mp${id ?? -1}`) ?? NaN));
+        }
+      }
+    } finally {
+      await server.close();
+      await labDown(state.dir);
+    }
+  });
+});
