@@ -56,7 +56,8 @@ const CT_REPEAT = 8;
 
 function l4Fields(p: OpenFlowPacket): string[] {
   const v6 = p.family === 6;
-  if (p.protocol === "icmp") return [v6 ? "icmp6" : "icmp", `icmp_type=${v6 ? 128 : 8}`, "icmp_code=0"];
+  if (p.protocol === "icmp")
+    return v6 ? ["icmp6", "icmpv6_type=128", "icmpv6_code=0"] : ["icmp", "icmp_type=8", "icmp_code=0"];
   const proto = `${p.protocol}${v6 ? "6" : ""}`;
   return [proto, `${p.protocol}_src=${p.srcPort ?? 0}`, `${p.protocol}_dst=${p.dstPort ?? 0}`];
 }
@@ -146,7 +147,8 @@ function dnatOf(doc: OfprotoTraceDocument): string | undefined {
   for (const pass of doc.passes) {
     for (const a of pass.datapathActions.actions) {
       if (a.kind === "ct" && a.nat?.direction === "dst" && a.nat.addr !== null) {
-        return a.nat.port === null ? a.nat.addr : `${a.nat.addr}:${a.nat.port}`;
+        const addr = a.nat.addr.includes(":") ? `[${a.nat.addr}]` : a.nat.addr;
+        return a.nat.port === null ? addr : `${addr}:${a.nat.port}`;
       }
     }
   }
