@@ -44,7 +44,14 @@ export interface OpenFlowTraceRequest {
 export type OpenFlowEnd =
   | { readonly kind: "delivered"; readonly node: string; readonly iface: string; readonly ifaceId?: string }
   | { readonly kind: "left-cluster"; readonly node: string; readonly iface: string; readonly snatIp?: string }
-  | { readonly kind: "dropped"; readonly node: string; readonly where: string; readonly reason: string }
+  | {
+      readonly kind: "dropped";
+      readonly node: string;
+      readonly where: string;
+      readonly reason: string;
+      /** Cookie of the OpenFlow step that dropped: the first 32 bits of the logical flow's uuid. */
+      readonly cookie?: string;
+    }
   | { readonly kind: "error"; readonly node: string; readonly message: string };
 
 export interface OpenFlowTrace {
@@ -245,12 +252,13 @@ async function resolveSelectGroup(
   return first;
 }
 
-function describeDrop(doc: OfprotoTraceDocument): { where: string; reason: string } {
+function describeDrop(doc: OfprotoTraceDocument): { where: string; reason: string; cookie?: string } {
   const pass = lastPass(doc);
   const step = pass === undefined ? null : lastTableStep(pass);
   if (pass?.translationFailure) return { where: "translation", reason: pass.translationFailure };
   if (step === null) return { where: "br-int", reason: "no flow matched" };
   return {
+    ...(step.cookie === null ? {} : { cookie: step.cookie }),
     where: `${step.bridge} table ${step.table}${step.cookie === null ? "" : ` (cookie ${step.cookie})`}`,
     reason: step.miss ?? `${step.match ?? ""}, priority ${step.priority ?? "?"}: drop`,
   };

@@ -11,6 +11,8 @@ import {
 import { VERSION } from "../version.js";
 import { traceLogical } from "./logical-trace.js";
 import { nodeView, traceOpenFlow, type NodeViews, type OpenFlowEnd } from "./openflow-trace.js";
+import { explainDrop, type OvnDatabases } from "../explain/drop.js";
+import { ovnDatabases } from "./ovn-dbs.js";
 import type { Resolution, ResolvedPod } from "./resolve.js";
 import { contains, parseCidr, parseIp } from "../net/ip.js";
 
@@ -185,8 +187,29 @@ function verdictOf(end: OpenFlowEnd, logical: Hop | undefined, known: readonly R
   }
 }
 
+/** Adds the Kubernetes reason to a drop, from the zone's databases (read only when something dropped). */
+async function explained(
+  b: ClusterBackend,
+  dbs: Map<string, Promise<OvnDatabases>>,
+  v: Verdict,
+  end: OpenFlowEnd,
+  pods: { src?: string; dst?: string },
+): Promise<Verdict> {
+  if (v.kind !== "dropped" || end.kind !== "dropped" || end.cookie === undefined) return v;
+  try {
+    const e = explainDrop(await ovnDatabases(b, dbs, end.node), { cookie: end.cookie }, pods);
+    return e === undefined ? v : { ...v, explanation: e.text, objects: e.objects };
+  } catch (err) {
+    return {
+      ...v,
+      explanation: `could not read the OVN databases of ${end.node} to explain it: ${err instanceof Error ? err.message : String(err)}`,
+    };
+  }
+}
+
 async function traceDirection(
   b: ClusterBackend,
+  dbs: Map<string, Promise<OvnDatabases>>,
   views: NodeViews,
   r: Resolution,
   d: DirectionSpec,
@@ -285,7 +308,10 @@ async function traceDirection(
     },
     checks,
     hops: [...logical, ...openflow.hops],
-    verdict: verdictOf(end, lastLogical, known),
+    verdict: await explained(b, dbs, verdictOf(end, lastLogical, known), end, {
+      src: d.from.lsp,
+      ...(d.expect === "external" ? {} : { dst: d.expect }),
+    }),
   };
 }
 
@@ -298,6 +324,7 @@ export async function runTraces(
   const srcPort = o.srcPort ?? 52888;
   const d = r.dst;
   const views: NodeViews = new Map();
+  const dbs = new Map<string, Promise<OvnDatabases>>();
   // read every node's OVS while the logical traces run
   for (const n of r.nodes.keys()) void nodeView(b, views, n).catch(() => undefined);
   const targets: {
@@ -321,7 +348,7 @@ export async function runTraces(
   const traced = await Promise.all(
     targets.map(async (t) => {
       const [forward, reply] = await Promise.all([
-        traceDirection(b, views, r, {
+        traceDirection(b, dbs, views, r, {
           direction: "forward",
           from: r.src,
           to: t.to,
@@ -333,7 +360,7 @@ export async function runTraces(
         }),
         t.pod === undefined
           ? Promise.resolve(undefined)
-          : traceDirection(b, views, r, {
+          : traceDirection(b, dbs, views, r, {
               direction: "reply",
               from: t.pod,
               to: podEndpoint(r.src),

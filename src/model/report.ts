@@ -99,7 +99,14 @@ export type Step =
 export type HopOutcome =
   | { readonly kind: "output"; readonly port: string; readonly portType?: string }
   | { readonly kind: "tunnel"; readonly toNode: string; readonly vni: number }
-  | { readonly kind: "dropped"; readonly where: string; readonly reason: string; readonly source?: OutputRef }
+  | {
+      readonly kind: "dropped";
+      readonly where: string;
+      readonly reason: string;
+      readonly source?: OutputRef;
+      /** OpenFlow cookie of the dropping step (the logical flow's uuid prefix). */
+      readonly cookie?: string;
+    }
   | { readonly kind: "error"; readonly message: string };
 
 /** ovn-detrace's annotation of an ofproto/trace hop (the Go tool's detrace step). */
@@ -125,6 +132,13 @@ export interface Hop {
   readonly detrace?: Detrace;
 }
 
+/** A Kubernetes object an explanation points at. */
+export interface KubeObjectRef {
+  readonly kind: string;
+  readonly namespace?: string;
+  readonly name: string;
+}
+
 /** The final word on a packet. */
 export type Verdict =
   | {
@@ -137,7 +151,15 @@ export type Verdict =
       readonly dstIp?: string;
       readonly dstPort?: number;
     }
-  | { readonly kind: "dropped"; readonly node: string; readonly where: string; readonly reason: string }
+  | {
+      readonly kind: "dropped";
+      readonly node: string;
+      readonly where: string;
+      readonly reason: string;
+      /** Why, in Kubernetes terms, when the databases say (the ACL's ovn-kubernetes owner). */
+      readonly explanation?: string;
+      readonly objects?: readonly KubeObjectRef[];
+    }
   | { readonly kind: "left-cluster"; readonly node: string; readonly via: string; readonly snatIp?: string }
   | { readonly kind: "rejected"; readonly node: string; readonly reason: string }
   | { readonly kind: "unknown"; readonly reason: string };

@@ -53,7 +53,7 @@ export function describeVerdict(v: Verdict): string {
       return `delivered to ${to} on ${v.node} (port ${v.port})`;
     }
     case "dropped":
-      return `dropped on ${v.node} at ${v.where}: ${v.reason}`;
+      return `dropped on ${v.node} at ${v.where}: ${v.reason}${v.explanation === undefined ? "" : `\n  why: ${v.explanation}`}`;
     case "left-cluster":
       return `left the cluster on ${v.node} through ${v.via}${v.snatIp === undefined ? "" : ` with source NAT to ${v.snatIp}`}`;
     case "rejected":
