@@ -4,6 +4,7 @@
 // the same Kubernetes API (the test API server) on the same lab, in one run.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { KubeBackend } from "../src/cluster/kube/backend.js";
+import { LabBackend } from "../src/cluster/lab/backend.js";
 import { resolveTarget } from "../src/engine/resolve.js";
 import { runTraces } from "../src/engine/trace.js";
 import { EXAMPLES_DIR } from "../src/lab/examples.js";
@@ -93,9 +94,45 @@ async function serve(s: LabState): Promise<TestApiServer> {
   });
 }
 
-export async function benchTraceVsGo(
-  runs = 5,
-): Promise<{ oursMs: number; goMs: number; goExecs: number; oursExecs: number }> {
+/** Our whole trace on the lab (no API in between) against the sum of the raw tool runs it is made of. */
+async function overheadOnLab(state: LabState, runs: number): Promise<{ oursMs: number; rawMs: number }> {
+  const ours: number[] = [];
+  const raw: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const b = new LabBackend(state);
+    const t = performance.now();
+    const r = await resolveTarget(b, {
+      src: { namespace: "default", name: "client" },
+      dst: { kind: "pod", namespace: "default", name: "web" },
+      protocol: "tcp",
+      dstPort: 8080,
+    });
+    const reports = await runTraces(b, r);
+    ours.push(performance.now() - t);
+    const hops = reports.flatMap((x) => [...x.forward.hops, ...(x.reply?.hops ?? [])]);
+    let sum = 0;
+    for (const h of hops) {
+      const t1 = performance.now();
+      await runOnNode(state, h.node, h.command);
+      if (h.detrace !== undefined) await runOnNode(state, h.node, ["sh", "-c", DETRACE], 30_000, h.output);
+      sum += performance.now() - t1;
+    }
+    raw.push(sum);
+  }
+  return { oursMs: median(ours), rawMs: median(raw) };
+}
+
+/** ovn-detrace of one hop, as a user runs it by hand on the node. */
+const DETRACE = 'exec ovn-detrace --ovnnb="$OVN_NB_DB" --ovnsb="$OVN_SB_DB"';
+
+export async function benchTraceVsGo(runs = 5): Promise<{
+  oursMs: number;
+  goMs: number;
+  goExecs: number;
+  oursExecs: number;
+  labOursMs: number;
+  rawMs: number;
+}> {
   const dir = mkdtempSync("/tmp/otl-bench-");
   const { state } = await labUp(loadScenarioFile(`${EXAMPLES_DIR}kind.yaml`, "interconnect"), dir);
   const server = await serve(state);
@@ -143,7 +180,15 @@ export async function benchTraceVsGo(
       go.push(performance.now() - t);
       goExecs = server.requests.slice(before2).filter((q) => q.ws).length;
     }
-    return { oursMs: median(ours), goMs: median(go), goExecs, oursExecs };
+    const lab = await overheadOnLab(state, runs);
+    return {
+      oursMs: median(ours),
+      goMs: median(go),
+      goExecs,
+      oursExecs,
+      labOursMs: lab.oursMs,
+      rawMs: lab.rawMs,
+    };
   } finally {
     await server.close();
     await labDown(dir);
@@ -161,4 +206,7 @@ if (process.argv[1]?.endsWith("trace-vs-go.ts") === true) {
     `  Go tool's sequence: ${r.goMs.toFixed(0)} ms median, ${r.goExecs} execs, OpenFlow on the source node only`,
   );
   console.log(`  ratio (Go / ours): ${(r.goMs / r.oursMs).toFixed(2)}x`);
+  console.log(
+    `on the lab directly: ours ${r.labOursMs.toFixed(0)} ms vs the sum of the raw tool runs ${r.rawMs.toFixed(0)} ms (ratio ${(r.labOursMs / r.rawMs).toFixed(2)})`,
+  );
 }

@@ -131,6 +131,26 @@ const CASES: readonly Case[] = [
     },
   },
   {
+    name: "egress NetworkPolicy drops TCP 8080 from the locked pod",
+    target: {
+      src: { namespace: "default", name: "locked" },
+      dst: { kind: "pod", namespace: "default", name: "web" },
+      protocol: "tcp",
+      dstPort: 8080,
+      family: 4,
+    },
+  },
+  {
+    name: "egress NetworkPolicy allows DNS from the locked pod",
+    target: {
+      src: { namespace: "default", name: "locked" },
+      dst: { kind: "service", namespace: "kube-system", name: "kube-dns" },
+      protocol: "udp",
+      dstPort: 53,
+      family: 4,
+    },
+  },
+  {
     name: "external address, SNAT",
     target: {
       src: client,
@@ -177,6 +197,27 @@ function agree(v: Verdict, real: ProbeResult): string | undefined {
   return `real: ${g.kind}; traced: ${v.kind}`;
 }
 
+/** Sends the reply a real peer would send (ports swapped), after the forward packet set up conntrack. */
+async function realReply(
+  state: LabState,
+  t: TraceTarget,
+  forward: ProbeResult,
+): Promise<ProbeResult | undefined> {
+  const g = forward.verdict;
+  if (g.kind !== "delivered" || t.protocol === "icmp") return undefined;
+  return probe(state, {
+    src: { namespace: g.namespace, name: g.pod },
+    dst: { kind: "ip", ip: forward.injected.srcIp },
+    protocol: t.protocol,
+    srcPort: g.packet.dstPort ?? 0,
+    dstPort: forward.injected.srcPort,
+    family: forward.injected.family,
+    tcpFlags: "syn|ack",
+  });
+}
+
+const tally = { agree: 0, total: 0 };
+
 describe.each(["central", "interconnect"] as const)(
   "trace verdicts agree with real packets (%s)",
   (shape) => {
@@ -190,10 +231,9 @@ describe.each(["central", "interconnect"] as const)(
       await labDown(state.dir);
     });
 
-    it.each(CASES.map((c) => [c.name, c] as const))("%s", async (_name, c) => {
-      const real = await probe(state, probeOf(c.target));
+    /** Traces with the real packet's source port; for a service, the report of the backend the packet reached. */
+    async function compare(c: Case, real: ProbeResult): Promise<void> {
       const r = await resolveTarget(backend, c.target);
-      // for a service, trace to every backend and keep the one the real packet's hash picked
       const reports = await runTraces(backend, r, {
         skipDetrace: true,
         allBackends: true,
@@ -208,10 +248,51 @@ describe.each(["central", "interconnect"] as const)(
             x.forward.verdict.to.kind === "pod" &&
             x.forward.verdict.to.name === g.pod,
         ) ?? reports[0];
-      expect(report).toBeDefined();
-      if (report === undefined) return;
-      expect(agree(report.forward.verdict, real)).toBeUndefined();
-      expect(["delivered", "not-delivered", "left-cluster"]).toContain(g.kind);
+      if (report === undefined) throw new Error("no report");
+      tally.total++;
+      expect(agree(report.forward.verdict, real), `forward: ${c.name}`).toBeUndefined();
+      tally.agree++;
+      const reply = await realReply(state, c.target, real);
+      if (reply === undefined || report.reply === undefined) return;
+      tally.total++;
+      expect(agree(report.reply.verdict, reply), `reply: ${c.name}`).toBeUndefined();
+      tally.agree++;
+    }
+
+    it.each(CASES.map((c) => [c.name, c] as const))("%s, and its reply", async (_name, c) => {
+      const real = await probe(state, probeOf(c.target));
+      expect(["delivered", "not-delivered", "left-cluster"]).toContain(real.verdict.kind);
+      await compare(c, real);
     });
+
+    it.each([4, 6] as const)(
+      "service kube-dns reaches each of its backends, local and remote (IPv%s)",
+      async (family) => {
+        const c: Case = {
+          name: `kube-dns each backend IPv${family}`,
+          target: {
+            src: client,
+            dst: { kind: "service", namespace: "kube-system", name: "kube-dns" },
+            protocol: "udp",
+            dstPort: 53,
+            family,
+          },
+        };
+        const seen = new Set<string>();
+        for (let port = 42000 + family * 100; seen.size < 2 && port < 42000 + family * 100 + 40; port++) {
+          const real = await probe(state, { ...probeOf(c.target), srcPort: port });
+          if (real.verdict.kind !== "delivered" || seen.has(real.verdict.pod)) continue;
+          seen.add(real.verdict.pod);
+          await compare(c, real);
+        }
+        expect(seen.size).toBe(2);
+      },
+    );
   },
 );
+
+afterAll(() => {
+  process.stdout.write(
+    `fidelity: ${tally.agree} of ${tally.total} traced verdicts agree with real packets\n`,
+  );
+});

@@ -141,12 +141,14 @@ function summarizeMatch(match: string): string {
   const proto = /\b(tcp|udp|sctp)\b/.exec(match)?.[1];
   const ports = /\b(?:tcp|udp|sctp)\.dst\s*==\s*(\{[^}]*\}|\d+)/.exec(match)?.[1];
   const range = /(\d+)\s*<=\s*(?:tcp|udp|sctp)\.dst\s*<=\s*(\d+)/.exec(match);
-  const peers = /ip[46]\.(?:src|dst) == (\{[^}]*\}|[0-9a-f.:/]+)/.exec(match)?.[1];
+  const peers = /ip[46]\.(src|dst) == (\{[^}]*\}|[0-9a-f.:/]+)/.exec(match);
   const what =
     proto === undefined
       ? "all ports"
       : `${proto.toUpperCase()} ${range ? `${range[1] ?? ""}-${range[2] ?? ""}` : (ports ?? "any port")}`;
-  return peers === undefined ? what : `${what} from ${peers.startsWith("{$") ? "the selected pods" : peers}`;
+  if (peers === null) return what;
+  const who = (peers[2] ?? "").startsWith("{$") ? "the selected pods" : (peers[2] ?? "");
+  return `${what} ${peers[1] === "src" ? "from" : "to"} ${who}`;
 }
 
 /**

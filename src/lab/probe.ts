@@ -28,6 +28,8 @@ export interface ProbeRequest {
   readonly dstPort?: number;
   readonly srcPort?: number;
   readonly family?: Family;
+  /** TCP flags of the packet (default "syn"; "syn|ack" for a reply). */
+  readonly tcpFlags?: string;
   /** How long to wait for the packet to come out somewhere (default 1000 ms; quiet after 250 ms ends it). */
   readonly waitMs?: number;
 }
@@ -174,7 +176,7 @@ function resolve(c: LabCluster, req: ProbeRequest): Resolved {
 }
 
 /** The packet in the ODP flow syntax netdev-dummy/receive takes. */
-function odpPacket(r: Resolved, protocol: ProbeProtocol, srcPort: number): string {
+function odpPacket(r: Resolved, protocol: ProbeProtocol, srcPort: number, tcpFlags = "syn"): string {
   const v4 = r.family === 4;
   const proto = protocol === "tcp" ? 6 : protocol === "udp" ? 17 : v4 ? 1 : 58;
   const l3 = v4
@@ -182,7 +184,7 @@ function odpPacket(r: Resolved, protocol: ProbeProtocol, srcPort: number): strin
     : `eth_type(0x86dd),ipv6(src=${r.srcIp},dst=${r.dstIp},proto=${proto},tclass=0,hlimit=64,frag=no)`;
   const l4 =
     protocol === "tcp"
-      ? `tcp(src=${srcPort},dst=${r.dstPort}),tcp_flags(syn)`
+      ? `tcp(src=${srcPort},dst=${r.dstPort}),tcp_flags(${tcpFlags})`
       : protocol === "udp"
         ? `udp(src=${srcPort},dst=${r.dstPort})`
         : v4
@@ -244,6 +246,7 @@ function classify(
   p: SeenPacket,
   protocol: ProbeProtocol,
   srcPort: number,
+  dstPort: number,
   family: Family,
 ): "forward" | "reply" | undefined {
   if (protocol === "icmp") {
@@ -253,6 +256,8 @@ function classify(
   }
   if (p.protocol === protocol && p.srcPort === srcPort) return "forward";
   if (p.protocol === protocol && p.dstPort === srcPort) return "reply";
+  // un-DNAT of a reply through a service rewrites its source port: the destination port still says it is ours
+  if (p.protocol === protocol && p.dstPort === dstPort) return "forward";
   // An ICMP error (e.g. port unreachable from an LB reject) quoting our packet.
   if ((p.protocol === "icmp" && p.icmpType === 3) || (p.protocol === "icmpv6" && p.icmpType === 1))
     return "reply";
@@ -276,7 +281,7 @@ let nextPort = 40000 + (process.pid % 10000);
 export async function probe(s: LabState, req: ProbeRequest): Promise<ProbeResult> {
   const r = resolve(s.cluster, req);
   const srcPort = req.srcPort ?? (nextPort = nextPort >= 60000 ? 40000 : nextPort + 1);
-  const packet = odpPacket(r, req.protocol, srcPort);
+  const packet = odpPacket(r, req.protocol, srcPort, req.tcpFlags);
   const caps = captures(s);
   const res = await runOnNode(
     s,
@@ -305,7 +310,7 @@ export async function probe(s: LabState, req: ProbeRequest): Promise<ProbeResult
       if (g?.kind === "geneve" && g.inner.kind === "eth") {
         const inner = seen(g.inner);
         const outer = f.l3;
-        const dir = inner && classify(inner, req.protocol, srcPort, r.family);
+        const dir = inner && classify(inner, req.protocol, srcPort, r.dstPort, r.family);
         if (inner && dir && (outer.kind === "ipv4" || outer.kind === "ipv6")) {
           arrivals.push({
             node: c.node,
@@ -325,7 +330,7 @@ export async function probe(s: LabState, req: ProbeRequest): Promise<ProbeResult
         continue;
       }
       const p = seen(f);
-      const dir = p && classify(p, req.protocol, srcPort, r.family);
+      const dir = p && classify(p, req.protocol, srcPort, r.dstPort, r.family);
       if (p && dir)
         arrivals.push({ node: c.node, iface: c.iface, owner: c.owner, direction: dir, packet: p });
     }
