@@ -1,5 +1,4 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EXAMPLES_DIR } from "../src/lab/examples.js";
@@ -46,7 +45,7 @@ describe.each(["central", "interconnect"] as const)(
     beforeAll(async () => {
       state = (await labUp(loadScenarioFile(SCENARIO, shape), newLabDir())).state;
       server = await serveLab(state);
-      kube = ["-kubeconfig", server.writeKubeconfig(mkdtempSync("/tmp/otl-kc-"))];
+      kube = ["-kubeconfig", server.writeKubeconfig(newLabDir())];
     });
     afterAll(async () => {
       await server.close();
@@ -187,7 +186,7 @@ describe("ovnkube-trace when the cluster misbehaves", () => {
 
   it("an unreachable API server: exit 5 within the timeout", async () => {
     const server = await serveLab(state);
-    const kc = server.writeKubeconfig(mkdtempSync("/tmp/otl-kc-"));
+    const kc = server.writeKubeconfig(newLabDir());
     await server.close();
     const t = performance.now();
     const r = await cli(["-kubeconfig", kc, "-src", "client", "-dst", "web", "-tcp", "--timeout", "2000"]);
@@ -201,7 +200,7 @@ describe("ovnkube-trace when the cluster misbehaves", () => {
     try {
       const r = await cli([
         "-kubeconfig",
-        forbidden.writeKubeconfig(mkdtempSync("/tmp/otl-kc-")),
+        forbidden.writeKubeconfig(newLabDir()),
         "-src",
         "client",
         "-dst",
@@ -218,7 +217,7 @@ describe("ovnkube-trace when the cluster misbehaves", () => {
       const t = performance.now();
       const r = await cli([
         "-kubeconfig",
-        hanging.writeKubeconfig(mkdtempSync("/tmp/otl-kc-")),
+        hanging.writeKubeconfig(newLabDir()),
         "-src",
         "client",
         "-dst",
@@ -244,7 +243,7 @@ describe("ovnkube-trace when the cluster misbehaves", () => {
     try {
       const r = await cli([
         "-kubeconfig",
-        failing.writeKubeconfig(mkdtempSync("/tmp/otl-kc-")),
+        failing.writeKubeconfig(newLabDir()),
         "-src",
         "client",
         "-dst",
@@ -270,7 +269,7 @@ describe("-dump-udn-vrf-table-ids", () => {
     try {
       const r = await cli([
         "-kubeconfig",
-        server.writeKubeconfig(mkdtempSync("/tmp/otl-kc-")),
+        server.writeKubeconfig(newLabDir()),
         "-dump-udn-vrf-table-ids",
       ]);
       expect(r.code, r.stderr).toBe(0);

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
@@ -21,6 +21,8 @@ export async function downAllTestLabs(): Promise<number> {
     return 0;
   }
   for (const d of dirs) n += await labDown(join(TEST_LAB_ROOT, d));
+  // what is left are scratch dirs (kubeconfigs, bad scenario files): no daemon runs from them
+  rmSync(TEST_LAB_ROOT, { recursive: true, force: true });
   return n;
 }
 
