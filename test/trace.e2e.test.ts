@@ -267,11 +267,7 @@ describe("-dump-udn-vrf-table-ids", () => {
     );
     const server = await serveLab(state);
     try {
-      const r = await cli([
-        "-kubeconfig",
-        server.writeKubeconfig(newLabDir()),
-        "-dump-udn-vrf-table-ids",
-      ]);
+      const r = await cli(["-kubeconfig", server.writeKubeconfig(newLabDir()), "-dump-udn-vrf-table-ids"]);
       expect(r.code, r.stderr).toBe(0);
       const ids = JSON.parse(r.stdout) as Record<string, Record<string, number>>;
       expect(Object.keys(ids).sort()).toEqual(state.cluster.nodes.map((n) => n.name).sort());
