@@ -220,9 +220,11 @@ async function runTrace(
 const withOutcome = (h: Hop, outcome: HopOutcome): Hop => ({ ...h, outcome });
 
 /**
- * OVN LB select groups (selection_method=dp_hash) stop ofproto/trace at hash(),recirc(). Resume
- * right away at that recirc id with each dp_hash value until the bucket that DNATs to the wanted
- * backend comes up (the frozen state behind a recirc id lives only briefly).
+ * OVN load balancers are select groups (selection_method=dp_hash): without a hash, ofproto/trace
+ * stops at hash(),recirc(). Given a non-zero dp_hash in the flow, OVS picks the bucket from it
+ * right away (xlate_dp_hash_select_group), so trace again from the start with each dp_hash until
+ * the bucket that DNATs to the wanted backend comes up. No live recirculation id is involved: this
+ * works on a replica as on the cluster.
  */
 async function resolveSelectGroup(
   ctx: Ctx,
@@ -233,18 +235,10 @@ async function resolveSelectGroup(
   want: string | undefined,
 ): Promise<{ hop: Hop; doc: OfprotoTraceDocument } | undefined> {
   const actions = lastPass(doc)?.datapathActions.actions ?? [];
-  const recirc = actions.find((a) => a.kind === "recirc");
-  if (recirc?.kind !== "recirc" || !actions.some((a) => a.kind === "hash")) return undefined;
-  // The packet as first given (not the pass's flow: OVS refuses tp_src/tp_dst in a flow to trace).
-  const ct = ctState.split(",").reverse().join("|");
+  if (!actions.some((a) => a.kind === "recirc") || !actions.some((a) => a.kind === "hash")) return undefined;
   let first: { hop: Hop; doc: OfprotoTraceDocument } | undefined;
-  for (let h = 0; h < 16; h++) {
-    const r = await runTrace(
-      ctx,
-      node,
-      `recirc_id=${recirc.id},dp_hash=0x${h.toString(16)},ct_state=${ct},${flow}`,
-      ctState,
-    );
+  for (let h = 1; h <= 16; h++) {
+    const r = await runTrace(ctx, node, `dp_hash=0x${h.toString(16)},${flow}`, ctState);
     if (r.doc === undefined) return first;
     first ??= { hop: r.hop, doc: r.doc };
     if (want === undefined || dnatOf(r.doc) === want) return { hop: r.hop, doc: r.doc };
@@ -303,7 +297,11 @@ export async function traceOpenFlow(
     const resumed = await resolveSelectGroup(ctx, node, flow, doc, req.ctState, req.wantBackend);
     if (resumed !== undefined) {
       hops.push(
-        withOutcome(hop, { kind: "output", port: "select group (dp_hash)", portType: "recirculation" }),
+        withOutcome(hop, {
+          kind: "output",
+          port: "load balancer select group",
+          portType: "traced again with a dp_hash",
+        }),
       );
       ({ hop, doc } = resumed);
     }
