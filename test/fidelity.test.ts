@@ -151,6 +151,26 @@ const CASES: readonly Case[] = [
     },
   },
   {
+    name: "to a host-network pod on the same node (through the management port)",
+    target: {
+      src: client,
+      dst: { kind: "pod", namespace: "monitoring", name: "node-exporter-7xq2m" },
+      protocol: "tcp",
+      dstPort: 9100,
+      family: 4,
+    },
+  },
+  {
+    name: "to a host-network pod on another node (out through the gateway, SNAT)",
+    target: {
+      src: client,
+      dst: { kind: "pod", namespace: "monitoring", name: "node-exporter-k4r8d" },
+      protocol: "tcp",
+      dstPort: 9100,
+      family: 4,
+    },
+  },
+  {
     name: "external address, SNAT",
     target: {
       src: client,
@@ -193,6 +213,10 @@ function agree(v: Verdict, real: ProbeResult): string | undefined {
     return v.node === g.node && v.snatIp === g.packet.src
       ? undefined
       : `real: left ${g.node} as ${g.packet.src}; traced: ${v.node} as ${v.snatIp ?? "?"}`;
+  }
+  if (g.kind === "delivered-to-host") {
+    const ok = v.kind === "delivered" && v.port === "ovn-k8s-mp0" && v.node === g.node;
+    return ok ? undefined : `real: to the host of ${g.node}; traced: ${v.kind}`;
   }
   return `real: ${g.kind}; traced: ${v.kind}`;
 }
@@ -263,7 +287,9 @@ describe.each(["central", "interconnect"] as const)(
 
     it.each(CASES.map((c) => [c.name, c] as const))("%s, and its reply", async (_name, c) => {
       const real = await probe(state, probeOf(c.target));
-      expect(["delivered", "not-delivered", "left-cluster"]).toContain(real.verdict.kind);
+      expect(["delivered", "delivered-to-host", "not-delivered", "left-cluster"]).toContain(
+        real.verdict.kind,
+      );
       await compare(c, real);
     });
 

@@ -161,6 +161,19 @@ async function resolvePod(
       throw new InputError(
         `pod ${namespace}/${name} has no k8s.ovn.org/pod-networks MAC: is it on the OVN network?`,
       );
+  } else {
+    // A host-network pod reaches the OVN network through the node's management port (ovn-k8s-mp0).
+    const n: NodeObject = await b.readNode(node);
+    const macs = json(
+      n.metadata?.annotations?.["k8s.ovn.org/node-mgmt-port-mac-addresses"],
+      "k8s.ovn.org/node-mgmt-port-mac-addresses",
+    ) as Record<string, string> | undefined;
+    mac = macs?.default ?? "";
+    if (mac === "") {
+      throw new InputError(
+        `node ${node} has no k8s.ovn.org/node-mgmt-port-mac-addresses: cannot trace from host-network pod ${namespace}/${name}`,
+      );
+    }
   }
   return {
     kind: "pod",

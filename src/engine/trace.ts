@@ -264,12 +264,16 @@ async function traceDirection(
   ]);
   const lastLogical = logical.at(-1);
   const lo = lastLogical?.outcome;
-  const external = d.expect === "external";
+  // Traffic to an external address or to a host-network pod leaves OVN: through the gateway router's
+  // localnet port (shared gateway) or the management port k8s-<node> (local gateway, same node).
+  const leaves = d.expect === "external" || d.expect.startsWith("host:");
   const logicalOk =
     lo?.kind === "output" &&
-    (external ? lo.portType === "localnet" || lo.port.startsWith("k8s-") : lo.port === d.expect);
+    (leaves ? lo.portType === "localnet" || lo.port.startsWith("k8s-") : lo.port === d.expect);
   const end = openflow.end;
-  const ofOk = external ? end.kind === "left-cluster" : end.kind === "delivered" && end.ifaceId === d.expect;
+  const ofOk = leaves
+    ? end.kind === "left-cluster" || (end.kind === "delivered" && end.ifaceId?.startsWith("k8s-") === true)
+    : end.kind === "delivered" && end.ifaceId === d.expect;
   const describe = (h: Hop | undefined): string => {
     const x = h?.outcome;
     if (x === undefined) return "no trace ran";
@@ -285,14 +289,14 @@ async function traceDirection(
       success: logicalOk,
       detail: logicalOk
         ? describe(lastLogical)
-        : `expected output to ${external ? "the node's gateway" : `"${d.expect}"`}; got ${describe(lastLogical)}`,
+        : `expected output to ${leaves ? "the node's gateway" : `"${d.expect}"`}; got ${describe(lastLogical)}`,
     },
     {
       tool: "ofproto/trace",
       success: ofOk,
       detail: ofOk
         ? describe(openflow.hops.at(-1))
-        : `expected ${external ? "to leave the cluster" : `delivery to ${d.expect}`}; got ${describe(openflow.hops.at(-1))}`,
+        : `expected ${leaves ? "to leave the cluster" : `delivery to ${d.expect}`}; got ${describe(openflow.hops.at(-1))}`,
     },
   ];
 
@@ -355,7 +359,7 @@ export async function runTraces(
           dstIp: t.dstIp,
           srcPort,
           dstPort: t.dstPort,
-          expect: t.pod?.lsp ?? "external",
+          expect: t.pod === undefined ? "external" : t.pod.hostNetwork ? `host:${t.pod.node}` : t.pod.lsp,
           ...(t.lb === undefined ? {} : { lbDst: t.lb }),
         }),
         t.pod === undefined
@@ -367,7 +371,7 @@ export async function runTraces(
               dstIp: r.src.ip,
               srcPort: t.lb?.port ?? t.dstPort,
               dstPort: srcPort,
-              expect: r.src.lsp,
+              expect: r.src.hostNetwork ? `host:${r.src.node}` : r.src.lsp,
             }),
       ]);
       return { t, forward, reply };

@@ -360,19 +360,25 @@ class Starter {
     networkPolicies(this.c, names, pol);
     if (pol.size > 0) await runOk(pol.argv("ovn-nbctl", ["--timeout=30"]), dir, dbs);
     await runOk(["ovn-nbctl", "--timeout=30", "--wait=sb", "sync"], dir, dbs);
-    // What the gateway routers would have learned from the underlay gateway's ARP replies;
-    // ovn-trace reads only SB MAC_Binding, so without it traces stop at an ARP request.
+    // What the gateway routers would have learned from ARP replies on the underlay (its gateway
+    // and the other nodes); ovn-trace reads only SB MAC_Binding, and ofproto/trace cannot ARP.
     const sb = new CtlBatch();
     for (const n of local) {
       const dp = await this.sbFind(zone, "datapath_binding", `external_ids:name=GR_${n.name}`);
-      sb.add(
-        "create",
-        "mac_binding",
-        `datapath=${dp}`,
-        `logical_port=rtoe-GR_${n.name}`,
-        `ip=${quote(this.c.underlay.gateway)}`,
-        `mac=${quote(dockerMac(this.c.underlay.gateway))}`,
-      );
+      const neighbours = [
+        { ip: this.c.underlay.gateway, mac: dockerMac(this.c.underlay.gateway) },
+        ...this.c.nodes.filter((m) => m.name !== n.name).map((m) => ({ ip: m.ip, mac: m.mac })),
+      ];
+      for (const nb of neighbours) {
+        sb.add(
+          "create",
+          "mac_binding",
+          `datapath=${dp}`,
+          `logical_port=rtoe-GR_${n.name}`,
+          `ip=${quote(nb.ip)}`,
+          `mac=${quote(nb.mac)}`,
+        );
+      }
     }
     // OVN before 23.09 leaves remote ports unbound; ovnkube-controller binds them to the remote chassis.
     for (const m of this.c.nodes) {

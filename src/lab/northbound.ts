@@ -11,7 +11,6 @@ export const TRANSIT_SWITCH = "transit_switch";
 export const TRANSIT_SWITCH_TUNNEL_KEY = 16711683;
 export const PHYSNET = "physnet";
 export const EXTERNAL_BRIDGE = "breth0";
-const CONTROLLER = "default-network-controller";
 
 const fams = (c: LabCluster): readonly Family[] => c.families;
 const prefixLen = (cidr: string): string => cidr.split("/")[1] ?? "";
@@ -133,6 +132,23 @@ export function localNode(c: LabCluster, n: LabNode, b: CtlBatch): void {
     const join = n.joinIps[x];
     if (sub !== undefined && join !== undefined)
       b.add("--policy=src-ip", "lr-route-add", CLUSTER_ROUTER, sub, join);
+  }
+  // ovn-kubernetes' priority-1004 policies: pod traffic to this node's own IPs goes to the host
+  // through the management port, not into the gateway router (which owns those IPs).
+  for (const [fam, hostIp] of [
+    [4, n.ip],
+    [6, n.ipv6],
+  ] as const) {
+    const mgmt = n.mgmtIps[fam];
+    if (hostIp === undefined || mgmt === undefined) continue;
+    b.add(
+      "lr-policy-add",
+      CLUSTER_ROUTER,
+      "1004",
+      `inport == "rtos-${n.name}" && ip${fam}.dst == ${hostIp} /* ${n.name} */`,
+      "reroute",
+      mgmt,
+    );
   }
   b.add("lr-route-add", gr, "0.0.0.0/0", c.underlay.gateway, `rtoe-${gr}`);
   if (c.clusterNetwork[4] !== undefined) b.add("lr-nat-add", gr, "snat", n.ip, c.clusterNetwork[4]);
@@ -323,5 +339,3 @@ export function services(c: LabCluster, local: readonly LabNode[], b: CtlBatch):
     b.add("add", "logical_router", `GR_${n.name}`, "load_balancer_group", "@gc", "@gr");
   }
 }
-
-export { CONTROLLER };
