@@ -11,6 +11,7 @@ import {
   labDown,
   labUp,
   nodeEnv,
+  nodeNetns,
   readLabState,
   type LabState,
 } from "../lab/lab.js";
@@ -139,6 +140,8 @@ export function registerLabCommands(program: Command): void {
       `# eval "$(ovnkube-trace lab env ${node})"; then: ovs-vsctl show, ovs-appctl ofproto/trace br-int ..., ovn-nbctl show, ovn-trace ...`,
     );
     out(keys.map((k) => `export ${k}=${env[k] ?? ""}`).join("\n"));
+    const ns = nodeNetns(s, node);
+    if (ns !== undefined) out(`# the node's own links and routes: ip netns exec ${ns} ip -j link`);
   });
 
   dirOpt(
