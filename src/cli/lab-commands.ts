@@ -230,7 +230,7 @@ function renderDemo(title: string, r: TraceReport): string {
     const o = h.outcome;
     const what =
       o.kind === "output"
-        ? `output to "${o.port}"${o.portType ? ` (type ${o.portType})` : ""}`
+        ? `output to "${o.port}"${o.portType ? ` (${o.portType})` : ""}`
         : o.kind === "dropped"
           ? `DROPPED in ${o.where}: ${o.reason}`
           : o.kind === "tunnel"
@@ -242,6 +242,7 @@ function renderDemo(title: string, r: TraceReport): string {
   lines.push(
     `  verdict: ${v.kind === "delivered" ? `delivered to ${v.to.kind === "pod" ? `${v.to.namespace}/${v.to.name}` : v.port} on ${v.node}` : v.kind === "dropped" ? `dropped on ${v.node} in ${v.where}` : v.kind}`,
   );
+  if (v.kind === "dropped" && v.explanation !== undefined) lines.push(`  why: ${v.explanation}`);
   const g = f.groundTruth;
   if (g !== undefined) {
     lines.push(
