@@ -488,7 +488,7 @@ function printTable(rows: readonly Row[]): void {
 async function benchFullTrace(): Promise<Row[]> {
   const r = await benchTraceVsGo(QUICK ? 2 : 5);
   const overhead: Row = {
-    work: "same trace on the lab directly (ovn-trace, ofproto/trace, ovn-detrace runs)",
+    work: "same trace on the lab directly (ovn-trace, ofproto/trace, DB reads for the native detrace)",
     ours: `${r.labOursMs.toFixed(0)} ms in all`,
     baseline: `the same tool runs one after another: ${r.rawMs.toFixed(0)} ms`,
     ratio: `${(r.labOursMs / r.rawMs).toFixed(2)} (our overhead, with parallel runs)`,

@@ -5,6 +5,7 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { KubeBackend } from "../src/cluster/kube/backend.js";
 import { LabBackend } from "../src/cluster/lab/backend.js";
+import { backupScript } from "../src/engine/ovn-dbs.js";
 import { resolveTarget } from "../src/engine/resolve.js";
 import { runTraces } from "../src/engine/trace.js";
 import { EXAMPLES_DIR } from "../src/lab/examples.js";
@@ -111,19 +112,21 @@ async function overheadOnLab(state: LabState, runs: number): Promise<{ oursMs: n
     ours.push(performance.now() - t);
     const hops = reports.flatMap((x) => [...x.forward.hops, ...(x.reply?.hops ?? [])]);
     let sum = 0;
-    for (const h of hops) {
+    const time = async (node: string, argv: readonly string[]): Promise<void> => {
       const t1 = performance.now();
-      await runOnNode(state, h.node, h.command);
-      if (h.detrace !== undefined) await runOnNode(state, h.node, ["sh", "-c", DETRACE], 30_000, h.output);
+      await runOnNode(state, node, argv, 60_000);
       sum += performance.now() - t1;
+    };
+    for (const h of hops) await time(h.node, h.command);
+    // the native detrace reads each zone's NB and SB once
+    for (const node of new Set(hops.filter((h) => h.detrace !== undefined).map((h) => h.node))) {
+      await time(node, ["sh", "-c", backupScript("NB")]);
+      await time(node, ["sh", "-c", backupScript("SB")]);
     }
     raw.push(sum);
   }
   return { oursMs: median(ours), rawMs: median(raw) };
 }
-
-/** ovn-detrace of one hop, as a user runs it by hand on the node. */
-const DETRACE = 'exec ovn-detrace --ovnnb="$OVN_NB_DB" --ovnsb="$OVN_SB_DB"';
 
 export async function benchTraceVsGo(runs = 5): Promise<{
   oursMs: number;

@@ -5,7 +5,7 @@ import { readOvsdbFile } from "../ovsdb/file.js";
 import { describeFailure } from "../ovs/exec.js";
 
 /** `ovsdb-client backup` of the zone's NB and SB, through the node's pod (the sockets it reaches by default). */
-function backupScript(db: "NB" | "SB"): string {
+export function backupScript(db: "NB" | "SB"): string {
   const name = db === "NB" ? "OVN_Northbound" : "OVN_Southbound";
   return `exec ovsdb-client backup "\${OVN_${db}_DB:-unix:/var/run/ovn/ovn${db.toLowerCase()}_db.sock}" ${name}`;
 }

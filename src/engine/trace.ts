@@ -11,6 +11,7 @@ import {
 import { VERSION } from "../version.js";
 import { traceLogical } from "./logical-trace.js";
 import { nodeView, traceOpenFlow, type NodeViews, type OpenFlowEnd } from "./openflow-trace.js";
+import { detrace } from "../explain/detrace.js";
 import { explainDrop, type OvnDatabases } from "../explain/drop.js";
 import { ovnDatabases } from "./ovn-dbs.js";
 import type { Resolution, ResolvedPod } from "./resolve.js";
@@ -23,10 +24,6 @@ export interface TraceOptions {
   readonly allBackends?: boolean;
   readonly srcPort?: number;
 }
-
-/** ovn-detrace as the Go tool runs it, with the node's own NB/SB (the sockets ovnkube-node uses by default). */
-const DETRACE_SCRIPT =
-  'exec ovn-detrace --ovnnb="${OVN_NB_DB:-unix:/var/run/ovn/ovnnb_db.sock}" --ovnsb="${OVN_SB_DB:-unix:/var/run/ovn/ovnsb_db.sock}"';
 
 interface DirectionSpec {
   readonly direction: "forward" | "reply";
@@ -79,43 +76,31 @@ async function inPortOf(b: ClusterBackend, views: NodeViews, p: ResolvedPod): Pr
   return v.interfaces.find((i) => i.bridge === "br-int" && i.ifaceId === p.lsp)?.name ?? p.lsp;
 }
 
-const HOP_MARK = "ovnkube-trace: hop";
-
 /**
- * ovn-detrace on every ofproto/trace hop, one run per node (it reads traces line by line, so the
- * hops of a node go in one input, separated by marker lines it passes through unchanged).
+ * The detrace step, native (explain/detrace.ts prints what ovn-detrace prints): every ofproto/trace
+ * hop annotated from its node's zone databases, which are read once per node per run.
  */
-async function detraceAll(b: ClusterBackend, hops: readonly Hop[]): Promise<Hop[]> {
-  const byNode = new Map<string, number[]>();
-  hops.forEach((h, i) => {
-    if (h.tool === "ofproto/trace") byNode.set(h.node, [...(byNode.get(h.node) ?? []), i]);
-  });
-  const out = [...hops];
-  await Promise.all(
-    [...byNode].map(async ([node, idx]) => {
-      const input = idx.map((i) => `${HOP_MARK} ${i}\n${hops[i]?.output ?? ""}`).join("\n");
-      const r = await b.execOnNode(node, ["sh", "-c", DETRACE_SCRIPT], { stdin: input });
-      const parts = r.stdout.split(new RegExp(`^${HOP_MARK} (\\d+)$`, "m"));
-      const error =
-        r.exitCode === 0
-          ? {}
-          : { error: (r.stderr.trim() || `exit ${r.exitCode}`).split("\n").slice(-2).join(" ") };
-      for (const i of idx) {
-        const at = parts.indexOf(String(i));
-        const h = out[i];
-        if (h === undefined) continue;
-        out[i] = {
+async function detraceAll(
+  b: ClusterBackend,
+  dbs: Map<string, Promise<OvnDatabases>>,
+  hops: readonly Hop[],
+): Promise<Hop[]> {
+  return Promise.all(
+    hops.map(async (h): Promise<Hop> => {
+      if (h.tool !== "ofproto/trace") return h;
+      try {
+        return {
           ...h,
-          detrace: {
-            exitCode: r.exitCode,
-            output: at < 0 ? "" : (parts[at + 1] ?? "").replace(/^\n/, ""),
-            ...error,
-          },
+          detrace: { exitCode: 0, output: detrace(h.output, await ovnDatabases(b, dbs, h.node)) },
+        };
+      } catch (e) {
+        return {
+          ...h,
+          detrace: { exitCode: 1, output: "", error: e instanceof Error ? e.message : String(e) },
         };
       }
     }),
   );
-  return out;
 }
 
 /** Adds the detrace annotations and the detrace check to a direction's report. */
@@ -380,7 +365,7 @@ export async function runTraces(
   const directions = traced.flatMap((x) => (x.reply === undefined ? [x.forward] : [x.forward, x.reply]));
   let annotated = directions.map((x) => x.hops);
   if (o.skipDetrace !== true) {
-    const all = await detraceAll(b, annotated.flat());
+    const all = await detraceAll(b, dbs, annotated.flat());
     let at = 0;
     annotated = annotated.map((hops) => all.slice(at, (at += hops.length)));
   }
