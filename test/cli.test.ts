@@ -151,6 +151,34 @@ describe("ovnkube-trace CLI", () => {
       expect(bad.stderr).toMatch(/pod default\/nosuchpod not found/);
     });
 
+    it("explain annotates a pasted ofproto/trace exactly as the real ovn-detrace does", () => {
+      const r = cli(["lab", "env", "ovn-worker2", "--dir", dir]);
+      const env: NodeJS.ProcessEnv = { PATH: process.env.PATH };
+      for (const m of r.stdout.matchAll(/^export (\w+)=(.*)$/gm)) env[m[1] ?? ""] = m[2];
+      const iface = spawnSync(
+        "ovs-vsctl",
+        ["--bare", "--columns=name", "find", "interface", "external_ids:iface-id=default_web"],
+        { env, encoding: "utf8" },
+      ).stdout.trim();
+      const flow = `in_port=${iface},tcp,dl_src=0a:58:0a:f4:02:04,dl_dst=0a:58:0a:f4:02:01,nw_src=10.244.2.4,nw_dst=10.244.1.3,nw_ttl=64,tcp_src=8080,tcp_dst=40000`;
+      const trace = spawnSync("ovs-appctl", ["ofproto/trace", "br-int", flow], {
+        env,
+        encoding: "utf8",
+      }).stdout;
+      const file = `${newLabDir()}/trace.txt`;
+      writeFileSync(file, trace);
+      const real = spawnSync(
+        "sh",
+        ["-c", 'exec ovn-detrace --ovnnb="$OVN_NB_DB" --ovnsb="$OVN_SB_DB" < "$0"', file],
+        { env, encoding: "utf8" },
+      );
+      expect(real.status).toBe(0);
+      const ours = cli(["explain", file, "--node", "ovn-worker2", "--lab", dir]);
+      expect(ours.code, ours.stderr).toBe(0);
+      expect(ours.stdout).toMatch(/\* Logical flow: /);
+      expect(ours.stdout).toBe(real.stdout);
+    });
+
     it("down stops it", () => {
       const r = cli(["lab", "down", "--dir", dir]);
       expect(r.code).toBe(0);

@@ -5,6 +5,7 @@ import { normalizeGoFlags } from "./argv.js";
 import { VERSION } from "../version.js";
 import { registerDemoCommand, registerLabCommands } from "./lab-commands.js";
 import { registerParseCommand } from "./parse-command.js";
+import { registerExplainCommand } from "./explain-command.js";
 import { registerTraceOptions, traceAction, type TraceFlags } from "./trace-command.js";
 import { EXIT, exitCodeOf } from "./exit-codes.js";
 
@@ -32,6 +33,7 @@ function buildProgram(): Command {
   registerLabCommands(program);
   registerDemoCommand(program);
   registerParseCommand(program);
+  registerExplainCommand(program);
   return program;
 }
 
