@@ -65,12 +65,13 @@ function expectedFromKernel(s: LabState): Record<string, Record<string, number>>
 describe("-dump-udn-vrf-table-ids against the lab (examples/kind-udn.yaml)", () => {
   let s: LabState;
   let names: string[] = [];
+  const dir = newLabDir();
   beforeAll(async () => {
-    s = (await labUp(loadScenarioFile(SCENARIO), newLabDir())).state;
+    s = (await labUp(loadScenarioFile(SCENARIO), dir)).state;
     names = (s.netns ?? []).map((x) => x.name);
   });
   afterAll(async () => {
-    await labDown(s.dir);
+    await labDown(dir);
   });
 
   it("gives each node a network namespace with lo, ovn-k8s-mp0 and one link per UDN, all up", () => {

@@ -406,7 +406,7 @@ class Starter {
     const sbDir = this.l.zone(zone, "sb");
     for (const n of local)
       await runOk(["ovn-sbctl", "--timeout=30", "wait-until", "chassis", n.chassisId], sbDir, dbs);
-    await runOk(["ovn-nbctl", "--timeout=60", "--wait=hv", "sync"], this.l.zone(zone, "nb"), dbs);
+    await runOk(["ovn-nbctl", "--timeout=60", "--wait=hv", "sync"], this.l.zone(zone, "nb"), dbs, 65_000);
     const expectUp = new Set([
       ...local.map((n) => `k8s-${n.name}`),
       ...this.c.pods.filter((p) => !p.hostNetwork && local.some((n) => n.name === p.node)).map((p) => p.lsp),
