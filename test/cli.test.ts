@@ -66,7 +66,7 @@ describe("ovnkube-trace CLI", () => {
     expect(st.stderr).toMatch(/no lab in .*none/);
     const pr = cli(["lab", "probe", "--dir", dir, "--src", "client", "--dst", "web", "--tcp", "--udp"]);
     expect(pr.code).toBe(2);
-    expect(pr.stderr).toMatch(/only one of --tcp, --udp, --icmp/);
+    expect(pr.stderr).toMatch(/exactly one of -tcp, -udp, -icmp/);
     const unknown = cli(["lab", "frobnicate"]);
     expect(unknown.code).toBe(2);
   });

@@ -17,8 +17,8 @@ import {
 } from "../lab/lab.js";
 import { labLayout } from "../lab/layout.js";
 import { loadScenarioFile } from "../lab/load-scenario.js";
-import { describeProbe, probe, type ProbeProtocol, type ProbeTarget } from "../lab/probe.js";
-import { splitRef } from "./argv.js";
+import { describeProbe, probe } from "../lab/probe.js";
+import { addPacketOptions, number, packetTarget, type PacketFlags } from "./packet-flags.js";
 import { progressReporter } from "./progress.js";
 
 const out = (s: string): void => {
@@ -145,71 +145,26 @@ export function registerLabCommands(program: Command): void {
   });
 
   dirOpt(
-    lab
-      .command("probe")
-      .description("inject a real packet at a pod's port and report where it arrived (ground truth)")
-      .requiredOption("--src <POD>", "source pod, NAME or NAMESPACE/NAME")
-      .option("--dst <POD>", "destination pod")
-      .option("--service <SVC>", "destination service (its cluster IP)")
-      .option("--dst-ip <IP>", "destination IP address")
-      .option("--src-namespace <NS>", "namespace of --src", "default")
-      .option("--dst-namespace <NS>", "namespace of --dst / --service", "default")
-      .option("--tcp", "TCP SYN")
-      .option("--udp", "UDP")
-      .option("--icmp", "ICMP / ICMPv6 echo request")
-      .option("--dst-port <PORT>", "destination port", "80")
+    addPacketOptions(
+      lab
+        .command("probe")
+        .description("inject a real packet at a pod's port and report where it arrived (ground truth)"),
+    )
       .option("--src-port <PORT>", "source port (default: a fresh one per probe)")
-      .option("--addr-family <FAMILY>", "ip4 | ip6")
       .option("-o, --output <FORMAT>", "text | json"),
-  ).action(
-    async (o: {
-      dir?: string;
-      src: string;
-      dst?: string;
-      service?: string;
-      dstIp?: string;
-      srcNamespace: string;
-      dstNamespace: string;
-      tcp?: boolean;
-      udp?: boolean;
-      icmp?: boolean;
-      dstPort: string;
-      srcPort?: string;
-      addrFamily?: string;
-      output?: string;
-    }) => {
-      const fmt = outputFormat(o.output);
-      const protos = (["tcp", "udp", "icmp"] as const).filter((p) => o[p] === true);
-      if (protos.length > 1) throw new InputError("give only one of --tcp, --udp, --icmp");
-      const protocol: ProbeProtocol = protos[0] ?? "tcp";
-      const targets = [o.dst, o.service, o.dstIp].filter((x) => x !== undefined);
-      if (targets.length !== 1) throw new InputError("give exactly one of --dst, --service, --dst-ip");
-      const dst: ProbeTarget =
-        o.dst !== undefined
-          ? { kind: "pod", ...splitRef(o.dst, o.dstNamespace) }
-          : o.service !== undefined
-            ? { kind: "service", ...splitRef(o.service, o.dstNamespace) }
-            : { kind: "ip", ip: o.dstIp ?? "" };
-      const port = (v: string, flag: string): number => {
-        const n = Number(v);
-        if (!Number.isInteger(n) || n < 1 || n > 65535)
-          throw new InputError(`${flag} must be a port number (1-65535), not "${v}"`);
-        return n;
-      };
-      if (o.addrFamily !== undefined && o.addrFamily !== "ip4" && o.addrFamily !== "ip6") {
-        throw new InputError(`--addr-family must be ip4 or ip6, not "${o.addrFamily}"`);
-      }
-      const r = await probe(runningLab(dirOf(o)), {
-        src: splitRef(o.src, o.srcNamespace),
-        dst,
-        protocol,
-        dstPort: port(o.dstPort, "--dst-port"),
-        ...(o.srcPort === undefined ? {} : { srcPort: port(o.srcPort, "--src-port") }),
-        ...(o.addrFamily === undefined ? {} : { family: o.addrFamily === "ip6" ? 6 : 4 }),
-      });
-      out(fmt === "json" ? JSON.stringify(r, null, 2) : describeProbe(r));
-    },
-  );
+  ).action(async (o: PacketFlags & { dir?: string; srcPort?: string; output?: string }) => {
+    const fmt = outputFormat(o.output);
+    const t = packetTarget(o, "tcp");
+    const r = await probe(runningLab(dirOf(o)), {
+      src: t.src,
+      dst: t.dst,
+      protocol: t.protocol,
+      dstPort: t.dstPort,
+      ...(o.srcPort === undefined ? {} : { srcPort: number(o.srcPort, "--src-port", 1, 65535) }),
+      ...(t.family === undefined ? {} : { family: t.family }),
+    });
+    out(fmt === "json" ? JSON.stringify(r, null, 2) : describeProbe(r));
+  });
 
   dirOpt(
     lab.command("down").description("stop every lab daemon (by pid) and remove the lab directory"),

@@ -3,32 +3,20 @@ import type { ClusterBackend } from "../cluster/backend.js";
 import { KubeBackend } from "../cluster/kube/backend.js";
 import { LabBackend } from "../cluster/lab/backend.js";
 import { InputError } from "../errors.js";
-import { resolveTarget, type Resolution, type TraceTarget } from "../engine/resolve.js";
+import { resolveTarget, type Resolution } from "../engine/resolve.js";
 import { runTraces } from "../engine/trace.js";
 import { dumpUdnVrfTableIds, formatUdnVrfTableIds } from "../engine/udn.js";
 import { DEFAULT_LAB_DIR } from "../lab/lab.js";
-import type { Family } from "../model/report.js";
 import { firstFailure, renderGoText } from "../render/go-text.js";
-import { splitRef } from "./argv.js";
 import { EXIT } from "./exit-codes.js";
+import { addPacketOptions, number, packetTarget, type PacketFlags } from "./packet-flags.js";
 
 /** The Go ovnkube-trace's flags (single-dash works too), plus ours. */
-export interface TraceFlags {
-  src?: string;
-  dst?: string;
-  service?: string;
-  dstIp?: string;
-  srcNamespace: string;
-  dstNamespace: string;
-  dstPort: string;
-  tcp?: boolean;
-  udp?: boolean;
-  icmp?: boolean;
+export interface TraceFlags extends PacketFlags {
   kubeconfig?: string;
   context?: string;
   loglevel: string;
   ovnConfigNamespace?: string;
-  addrFamily?: string;
   skipDetrace?: boolean;
   dumpUdnVrfTableIds?: boolean;
   allBackends?: boolean;
@@ -38,17 +26,7 @@ export interface TraceFlags {
 }
 
 export function registerTraceOptions(program: Command): void {
-  program
-    .option("--src <POD>", "source pod name (required)")
-    .option("--dst <POD>", "destination pod name")
-    .option("--service <SVC>", "destination service name (ClusterIP or NodePort)")
-    .option("--dst-ip <IP>", "destination IP address (meant for tests to external targets)")
-    .option("--src-namespace <NS>", "namespace of the source pod", "default")
-    .option("--dst-namespace <NS>", "namespace of the destination pod or service", "default")
-    .option("--dst-port <PORT>", "destination port", "80")
-    .option("--tcp", "use TCP")
-    .option("--udp", "use UDP (services too, which the Go tool refuses)")
-    .option("--icmp", "use ICMP / ICMPv6 echo")
+  addPacketOptions(program)
     .option("--kubeconfig <FILE>", "kubeconfig (default $KUBECONFIG, then ~/.kube/config)")
     .option("--context <NAME>", "kubeconfig context")
     .option(
@@ -60,7 +38,6 @@ export function registerTraceOptions(program: Command): void {
       "--ovn-config-namespace <NS>",
       "namespace of the ovnkube-node pods (default: found by label app=ovnkube-node)",
     )
-    .option("--addr-family <FAMILY>", "ip4 | ip6 (default: the source pod's first IP)")
     .option("--skip-detrace", "skip the ovn-detrace step")
     .option(
       "--dump-udn-vrf-table-ids",
@@ -70,44 +47,6 @@ export function registerTraceOptions(program: Command): void {
     .option("-o, --output <FORMAT>", "text | json (the trace reports)", "text")
     .option("--lab [DIR]", `trace on the built-in lab instead of a cluster (default dir ${DEFAULT_LAB_DIR})`)
     .option("--timeout <MS>", "timeout of every exec and API call, in milliseconds", "30000");
-}
-
-function number(v: string, flag: string, min: number, max: number): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw new InputError(`${flag} must be a number from ${min} to ${max}, not "${v}"`);
-  return n;
-}
-
-function targetOf(f: TraceFlags): TraceTarget {
-  if (f.src === undefined)
-    throw new InputError("-src is required: the source pod name", {
-      hint: "ovnkube-trace -src POD -dst POD -tcp",
-    });
-  const protos = (["tcp", "udp", "icmp"] as const).filter((p) => f[p] === true);
-  if (protos.length !== 1) throw new InputError("give exactly one of -tcp, -udp, -icmp");
-  const dests = [f.dst, f.service, f.dstIp].filter((x) => x !== undefined);
-  if (dests.length !== 1) throw new InputError("give exactly one of -dst, -service, -dst-ip");
-  let family: Family | undefined;
-  if (f.addrFamily !== undefined) {
-    if (f.addrFamily !== "ip4" && f.addrFamily !== "ip6")
-      throw new InputError(`-addr-family must be ip4 or ip6, not "${f.addrFamily}"`);
-    family = f.addrFamily === "ip6" ? 6 : 4;
-  }
-  const src = splitRef(f.src, f.srcNamespace);
-  const dst: TraceTarget["dst"] =
-    f.dst !== undefined
-      ? { kind: "pod", ...splitRef(f.dst, f.dstNamespace) }
-      : f.service !== undefined
-        ? { kind: "service", ...splitRef(f.service, f.dstNamespace) }
-        : { kind: "ip", ip: f.dstIp ?? "" };
-  return {
-    src,
-    dst,
-    protocol: protos[0] ?? "tcp",
-    dstPort: number(f.dstPort, "-dst-port", 1, 65535),
-    ...(family === undefined ? {} : { family }),
-  };
 }
 
 function backendOf(f: TraceFlags, timeoutMs: number): ClusterBackend {
@@ -152,7 +91,7 @@ export async function traceAction(f: TraceFlags): Promise<number> {
       await b.close();
     }
   }
-  const target = targetOf(f);
+  const target = packetTarget(f);
   const b = backendOf(f, timeoutMs);
   try {
     const resolution = await resolveTarget(b, target);

@@ -1,0 +1,75 @@
+import type { Command } from "commander";
+import type { TraceTarget } from "../engine/resolve.js";
+import { InputError } from "../errors.js";
+import { splitRef } from "./argv.js";
+
+/** The flags that say which packet: the Go tool's, shared by the trace and `lab probe`. */
+export interface PacketFlags {
+  src?: string;
+  dst?: string;
+  service?: string;
+  dstIp?: string;
+  srcNamespace: string;
+  dstNamespace: string;
+  dstPort: string;
+  tcp?: boolean;
+  udp?: boolean;
+  icmp?: boolean;
+  addrFamily?: string;
+}
+
+export function addPacketOptions(c: Command): Command {
+  return c
+    .option("--src <POD>", "source pod name (NAME or NAMESPACE/NAME)")
+    .option("--dst <POD>", "destination pod name")
+    .option("--service <SVC>", "destination service name (its cluster IP)")
+    .option("--dst-ip <IP>", "destination IP address (meant for tests to external targets)")
+    .option("--src-namespace <NS>", "namespace of the source pod", "default")
+    .option("--dst-namespace <NS>", "namespace of the destination pod or service", "default")
+    .option("--dst-port <PORT>", "destination port", "80")
+    .option("--tcp", "use TCP")
+    .option("--udp", "use UDP (services too, which the Go tool refuses)")
+    .option("--icmp", "use ICMP / ICMPv6 echo")
+    .option("--addr-family <FAMILY>", "ip4 | ip6 (default: the source pod's first IP)");
+}
+
+export function number(v: string, flag: string, min: number, max: number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new InputError(`${flag} must be a number from ${min} to ${max}, not "${v}"`);
+  }
+  return n;
+}
+
+/**
+ * The packet the flags describe. The Go tool wants exactly one of -tcp/-udp; with
+ * `defaultProtocol` (lab probe) none given means that one.
+ */
+export function packetTarget(f: PacketFlags, defaultProtocol?: TraceTarget["protocol"]): TraceTarget {
+  if (f.src === undefined) {
+    throw new InputError("-src is required: the source pod name", {
+      hint: "ovnkube-trace -src POD -dst POD -tcp",
+    });
+  }
+  const protos = (["tcp", "udp", "icmp"] as const).filter((p) => f[p] === true);
+  const protocol = protos.length === 0 ? defaultProtocol : protos.length === 1 ? protos[0] : undefined;
+  if (protocol === undefined) throw new InputError("give exactly one of -tcp, -udp, -icmp");
+  const dests = [f.dst, f.service, f.dstIp].filter((x) => x !== undefined);
+  if (dests.length !== 1) throw new InputError("give exactly one of -dst, -service, -dst-ip");
+  if (f.addrFamily !== undefined && f.addrFamily !== "ip4" && f.addrFamily !== "ip6") {
+    throw new InputError(`-addr-family must be ip4 or ip6, not "${f.addrFamily}"`);
+  }
+  const dst: TraceTarget["dst"] =
+    f.dst !== undefined
+      ? { kind: "pod", ...splitRef(f.dst, f.dstNamespace) }
+      : f.service !== undefined
+        ? { kind: "service", ...splitRef(f.service, f.dstNamespace) }
+        : { kind: "ip", ip: f.dstIp ?? "" };
+  return {
+    src: splitRef(f.src, f.srcNamespace),
+    dst,
+    protocol,
+    dstPort: number(f.dstPort, "-dst-port", 1, 65535),
+    ...(f.addrFamily === undefined ? {} : { family: f.addrFamily === "ip6" ? 6 : 4 }),
+  };
+}
