@@ -351,15 +351,11 @@ interface LineInfo {
   readonly stage?: ParsedStageLine;
 }
 
-interface ParsedStageLine {
-  readonly table: number;
-  readonly stageName?: string;
-  readonly codeLocation?: string;
-  readonly match?: string;
-  readonly priority?: number;
-  readonly uuid?: string;
-  readonly noMatch: boolean;
-}
+/** What a stage line itself says (the rest of a stage comes from its section). */
+type ParsedStageLine = Pick<
+  OvnTraceStage,
+  "table" | "stageName" | "codeLocation" | "match" | "priority" | "uuid" | "noMatch"
+>;
 
 function leadingSpaces(text: string): number {
   return text.length - text.trimStart().length;
