@@ -6,6 +6,7 @@ import { VERSION } from "../version.js";
 import { registerDemoCommand, registerLabCommands } from "./lab-commands.js";
 import { registerParseCommand } from "./parse-command.js";
 import { registerExplainCommand } from "./explain-command.js";
+import { registerSnapshotCommands } from "./snapshot-commands.js";
 import { registerTraceOptions, traceAction, type TraceFlags } from "./trace-command.js";
 import { EXIT, exitCodeOf } from "./exit-codes.js";
 
@@ -34,6 +35,7 @@ function buildProgram(): Command {
   registerDemoCommand(program);
   registerParseCommand(program);
   registerExplainCommand(program);
+  registerSnapshotCommands(program);
   return program;
 }
 

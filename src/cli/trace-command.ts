@@ -1,42 +1,29 @@
 import type { Command } from "commander";
-import type { ClusterBackend } from "../cluster/backend.js";
-import { KubeBackend } from "../cluster/kube/backend.js";
-import { LabBackend } from "../cluster/lab/backend.js";
 import { InputError } from "../errors.js";
 import { resolveTarget, type Resolution } from "../engine/resolve.js";
 import { runTraces } from "../engine/trace.js";
 import { dumpUdnVrfTableIds, formatUdnVrfTableIds } from "../engine/udn.js";
-import { DEFAULT_LAB_DIR } from "../lab/lab.js";
 import { firstFailure, renderGoText } from "../render/go-text.js";
+import { addClusterOptions, openBackend, type ClusterFlags } from "./cluster-options.js";
 import { EXIT } from "./exit-codes.js";
 import { addPacketOptions, number, packetTarget, type PacketFlags } from "./packet-flags.js";
 
 /** The Go ovnkube-trace's flags (single-dash works too), plus ours. */
-export interface TraceFlags extends PacketFlags {
-  kubeconfig?: string;
-  context?: string;
+export interface TraceFlags extends PacketFlags, ClusterFlags {
   loglevel: string;
-  ovnConfigNamespace?: string;
   skipDetrace?: boolean;
   dumpUdnVrfTableIds?: boolean;
   allBackends?: boolean;
   output: string;
-  lab?: string | boolean;
   timeout: string;
 }
 
 export function registerTraceOptions(program: Command): void {
-  addPacketOptions(program)
-    .option("--kubeconfig <FILE>", "kubeconfig (default $KUBECONFIG, then ~/.kube/config)")
-    .option("--context <NAME>", "kubeconfig context")
+  addClusterOptions(addPacketOptions(program))
     .option(
       "--loglevel <N>",
       "0: verdict lines; 2: + tool outputs; 4: + command lines; 5: + resolution details",
       "0",
-    )
-    .option(
-      "--ovn-config-namespace <NS>",
-      "namespace of the ovnkube-node pods (default: found by label app=ovnkube-node)",
     )
     .option("--skip-detrace", "skip the ovn-detrace step")
     .option(
@@ -45,23 +32,7 @@ export function registerTraceOptions(program: Command): void {
     )
     .option("--all-backends", "trace to every backend of a service, not just the first")
     .option("-o, --output <FORMAT>", "text | json (the trace reports)", "text")
-    .option("--lab [DIR]", `trace on the built-in lab instead of a cluster (default dir ${DEFAULT_LAB_DIR})`)
     .option("--timeout <MS>", "timeout of every exec and API call, in milliseconds", "30000");
-}
-
-function backendOf(f: TraceFlags, timeoutMs: number): ClusterBackend {
-  if (f.lab !== undefined && f.lab !== false) {
-    return LabBackend.open(
-      typeof f.lab === "string" ? f.lab : (process.env.OVNKUBE_TRACE_LAB_DIR ?? DEFAULT_LAB_DIR),
-    );
-  }
-  return new KubeBackend({
-    ...(f.kubeconfig === undefined ? {} : { kubeconfig: f.kubeconfig }),
-    ...(f.context === undefined ? {} : { context: f.context }),
-    ...(f.ovnConfigNamespace === undefined ? {} : { ovnNamespace: f.ovnConfigNamespace }),
-    requestTimeoutMs: timeoutMs,
-    execTimeoutMs: timeoutMs,
-  });
 }
 
 function resolutionText(r: Resolution): string {
@@ -83,7 +54,7 @@ export async function traceAction(f: TraceFlags): Promise<number> {
   const loglevel = number(f.loglevel, "-loglevel", 0, 10);
   const timeoutMs = number(f.timeout, "--timeout", 100, 3_600_000);
   if (f.dumpUdnVrfTableIds === true) {
-    const b = backendOf(f, timeoutMs);
+    const b = await openBackend(f, timeoutMs);
     try {
       process.stdout.write(`${formatUdnVrfTableIds(await dumpUdnVrfTableIds(b))}\n`);
       return EXIT.ok;
@@ -92,7 +63,7 @@ export async function traceAction(f: TraceFlags): Promise<number> {
     }
   }
   const target = packetTarget(f);
-  const b = backendOf(f, timeoutMs);
+  const b = await openBackend(f, timeoutMs);
   try {
     const resolution = await resolveTarget(b, target);
     if (loglevel >= 5) process.stderr.write(`${resolutionText(resolution)}\n`);

@@ -35,8 +35,11 @@ export interface ClusterBackend {
   readNode(name: string): Promise<NodeObject>;
   listNodes(options?: ListOptions): Promise<NodeObject[]>;
   readNamespace(name: string): Promise<NamespaceObject>;
+  listNamespaces(): Promise<NamespaceObject[]>;
   readService(namespace: string, name: string): Promise<ServiceObject>;
-  listEndpointSlices(namespace: string, options?: ListOptions): Promise<EndpointSliceObject[]>;
+  /** Services of a namespace, or of all namespaces when `namespace` is undefined. */
+  listServices(namespace: string | undefined): Promise<ServiceObject[]>;
+  listEndpointSlices(namespace: string | undefined, options?: ListOptions): Promise<EndpointSliceObject[]>;
   listNetworkPolicies(namespace: string | undefined): Promise<NetworkPolicyObject[]>;
   /**
    * Runs argv where ovnkube-node runs on that node (OVS and that node's OVN databases reachable

@@ -77,9 +77,11 @@ export class ObjectStore {
   readNode = (name: string): NodeObject => this.read("Node", "node", undefined, name) as NodeObject;
   listNodes = (o?: ListOptions): NodeObject[] => this.list("Node", undefined, o) as NodeObject[];
   readNamespace = (name: string): NamespaceObject => this.read("Namespace", "namespace", undefined, name);
+  listNamespaces = (): NamespaceObject[] => this.list("Namespace", undefined);
   readService = (ns: string, name: string): ServiceObject =>
     this.read("Service", "service", ns, name) as ServiceObject;
-  listEndpointSlices = (ns: string, o?: ListOptions): EndpointSliceObject[] =>
+  listServices = (ns: string | undefined): ServiceObject[] => this.list("Service", ns) as ServiceObject[];
+  listEndpointSlices = (ns: string | undefined, o?: ListOptions): EndpointSliceObject[] =>
     this.list("EndpointSlice", ns, o);
   listNetworkPolicies = (ns: string | undefined): NetworkPolicyObject[] => this.list("NetworkPolicy", ns);
 }

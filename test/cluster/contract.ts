@@ -44,6 +44,17 @@ export function backendContract(getBackend: () => ClusterBackend): void {
         .flatMap((e) => e.addresses)
         .sort(),
     ).toEqual(["10.244.0.3", "10.244.2.3"]);
+    const allSlices = await b.listEndpointSlices(undefined);
+    expect(new Set(allSlices.map((s) => s.metadata?.namespace))).toEqual(new Set(["default", "kube-system"]));
+    const services = await b.listServices(undefined);
+    expect(services.map((s) => `${s.metadata?.namespace ?? ""}/${s.metadata?.name ?? ""}`)).toContain(
+      "kube-system/kube-dns",
+    );
+    expect((await b.listServices("kube-system")).every((s) => s.metadata?.namespace === "kube-system")).toBe(
+      true,
+    );
+    const namespaces = (await b.listNamespaces()).map((n) => n.metadata?.name);
+    expect(namespaces).toEqual(expect.arrayContaining(["default", "kube-system"]));
     const pols = await b.listNetworkPolicies("default");
     expect(pols.map((p) => p.metadata?.name)).toEqual(["allow-8080"]);
     const node = await b.readNode("ovn-worker");

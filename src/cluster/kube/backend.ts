@@ -196,11 +196,31 @@ export class KubeBackend implements ClusterBackend {
     );
   }
 
-  async listEndpointSlices(namespace: string, o: ListOptions = {}): Promise<EndpointSliceObject[]> {
+  async listNamespaces(): Promise<NamespaceObject[]> {
+    const list = await this.call("namespaces", "list namespaces", () => this.core.listNamespace());
+    return list.items;
+  }
+
+  async listServices(namespace: string | undefined): Promise<ServiceObject[]> {
+    const list = await this.call(`svcs/${namespace ?? "*"}`, "list services", () =>
+      namespace === undefined
+        ? this.core.listServiceForAllNamespaces()
+        : this.core.listNamespacedService({ namespace }),
+    );
+    return list.items;
+  }
+
+  async listEndpointSlices(
+    namespace: string | undefined,
+    o: ListOptions = {},
+  ): Promise<EndpointSliceObject[]> {
     const list = await this.call(
-      `eps/${namespace}/${o.labelSelector ?? ""}`,
-      `list endpointslices in ${namespace}`,
-      () => this.discovery.listNamespacedEndpointSlice({ namespace, ...o }),
+      `eps/${namespace ?? "*"}/${o.labelSelector ?? ""}`,
+      `list endpointslices${namespace === undefined ? "" : ` in ${namespace}`}`,
+      () =>
+        namespace === undefined
+          ? this.discovery.listEndpointSliceForAllNamespaces({ ...o })
+          : this.discovery.listNamespacedEndpointSlice({ namespace, ...o }),
     );
     return list.items;
   }

@@ -52,8 +52,11 @@ export class LabBackend implements ClusterBackend {
   readNode = (name: string) => answer(() => this.store.readNode(name));
   listNodes = (o?: ListOptions) => answer(() => this.store.listNodes(o));
   readNamespace = (name: string) => answer(() => this.store.readNamespace(name));
+  listNamespaces = () => answer(() => this.store.listNamespaces());
   readService = (ns: string, name: string) => answer(() => this.store.readService(ns, name));
-  listEndpointSlices = (ns: string, o?: ListOptions) => answer(() => this.store.listEndpointSlices(ns, o));
+  listServices = (ns: string | undefined) => answer(() => this.store.listServices(ns));
+  listEndpointSlices = (ns: string | undefined, o?: ListOptions) =>
+    answer(() => this.store.listEndpointSlices(ns, o));
   listNetworkPolicies = (ns: string | undefined) => answer(() => this.store.listNetworkPolicies(ns));
 
   async execOnNode(

@@ -1,0 +1,115 @@
+import { existsSync } from "node:fs";
+import { DEFAULT_TIMEOUT_MS, run, type ExecResult } from "../../ovs/exec.js";
+import { readOvsdbFile } from "../../ovsdb/file.js";
+import { snapshotPaths } from "../../snapshot/format.js";
+import { readSnapshot, type Snapshot } from "../../snapshot/read.js";
+import {
+  readReplica,
+  replicaNodeEnv,
+  replicaRunning,
+  startReplica,
+  stopReplica,
+  type ReplicaState,
+} from "../../snapshot/replica.js";
+import {
+  ClusterUnreachableError,
+  type ClusterBackend,
+  type ListOptions,
+  type NodeExecOptions,
+} from "../backend.js";
+import { ObjectStore } from "../object-store.js";
+
+const answer = <T>(f: () => T): Promise<T> => Promise.resolve().then(f);
+
+/** The Kubernetes objects of a snapshot: its kubernetes.json, or derived from its OVN databases. */
+async function objectsOf(snap: Snapshot): Promise<unknown[]> {
+  const file = snap.manifest.kubernetes?.file ?? snapshotPaths.kubernetes;
+  if (existsSync(snap.path(file)) && snap.usable(file) !== undefined)
+    return (JSON.parse(snap.text(file)) as { items: unknown[] }).items;
+  const read = (f: string | undefined) => {
+    const ok = f === undefined ? undefined : snap.usable(f);
+    if (ok === undefined) return undefined;
+    try {
+      return readOvsdbFile(snap.bytes(ok));
+    } catch {
+      return undefined;
+    }
+  };
+  const { kubernetesFromOvn } = await import("../../snapshot/kubernetes-from-ovn.js");
+  return kubernetesFromOvn(snap.manifest.zones.map((z) => ({ nb: read(z.nb), sb: read(z.sb) })));
+}
+
+const recorded = (argv: readonly string[], exitCode: number, stdout: string, stderr: string): ExecResult => ({
+  argv,
+  exitCode,
+  stdout,
+  stderr,
+  timedOut: false,
+  durationMs: 0,
+});
+
+/**
+ * An offline snapshot as a cluster: Kubernetes objects from the snapshot, commands run against its
+ * local replica (started on demand and stopped on close, or the one `snapshot start` left running).
+ */
+export class SnapshotBackend implements ClusterBackend {
+  readonly kind = "snapshot";
+  readonly description: string;
+  private readonly store: ObjectStore;
+
+  private constructor(
+    readonly snap: Snapshot,
+    readonly replica: ReplicaState,
+    private readonly ownsReplica: boolean,
+    objects: readonly unknown[],
+  ) {
+    this.description = `snapshot ${snap.dir} (${snap.manifest.source.kind}: ${snap.manifest.source.description})`;
+    this.store = new ObjectStore(objects);
+  }
+
+  static async open(dir: string): Promise<SnapshotBackend> {
+    const snap = readSnapshot(dir);
+    const objects = await objectsOf(snap);
+    const running = readReplica(dir);
+    if (running !== undefined && replicaRunning(running))
+      return new SnapshotBackend(snap, running, false, objects);
+    return new SnapshotBackend(snap, await startReplica(dir), true, objects);
+  }
+
+  readPod = (ns: string, name: string) => answer(() => this.store.readPod(ns, name));
+  listPods = (ns: string | undefined, o?: ListOptions) => answer(() => this.store.listPods(ns, o));
+  readNode = (name: string) => answer(() => this.store.readNode(name));
+  listNodes = (o?: ListOptions) => answer(() => this.store.listNodes(o));
+  readNamespace = (name: string) => answer(() => this.store.readNamespace(name));
+  listNamespaces = () => answer(() => this.store.listNamespaces());
+  readService = (ns: string, name: string) => answer(() => this.store.readService(ns, name));
+  listServices = (ns: string | undefined) => answer(() => this.store.listServices(ns));
+  listEndpointSlices = (ns: string | undefined, o?: ListOptions) =>
+    answer(() => this.store.listEndpointSlices(ns, o));
+  listNetworkPolicies = (ns: string | undefined) => answer(() => this.store.listNetworkPolicies(ns));
+
+  async execOnNode(
+    node: string,
+    argv: readonly string[],
+    options: NodeExecOptions = {},
+  ): Promise<ExecResult> {
+    const n = this.snap.manifest.nodes.find((x) => x.name === node);
+    if (n === undefined) throw new ClusterUnreachableError(`the snapshot has no node "${node}"`);
+    // The one runtime fact a replica cannot reproduce: the node's kernel links (UDN VRF table ids).
+    if (argv.length === 3 && argv[0] === "ip" && argv[1] === "-j" && argv[2] === "link") {
+      const f = n.runtime.ipLink === undefined ? undefined : this.snap.usable(n.runtime.ipLink);
+      return f === undefined
+        ? recorded(argv, 1, "", `the snapshot has no \`ip -j link\` of node ${node}`)
+        : recorded(argv, 0, this.snap.text(f), "");
+    }
+    return run(argv, {
+      env: replicaNodeEnv(this.replica, node),
+      timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      ...(options.stdin === undefined ? {} : { input: options.stdin }),
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsReplica) await stopReplica(this.snap.dir);
+  }
+}

@@ -1,0 +1,319 @@
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync, rmSync, truncateSync, writeFileSync, cpSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ClusterBackend } from "../../src/cluster/backend.js";
+import { LabBackend } from "../../src/cluster/lab/backend.js";
+import { SnapshotBackend } from "../../src/cluster/snapshot/backend.js";
+import { resolveTarget } from "../../src/engine/resolve.js";
+import { runTraces } from "../../src/engine/trace.js";
+import { EXAMPLES_DIR } from "../../src/lab/examples.js";
+import { labDown, labUp, type LabState } from "../../src/lab/lab.js";
+import { labLayout } from "../../src/lab/layout.js";
+import { loadScenarioFile } from "../../src/lab/load-scenario.js";
+import type { Hop, TraceReport } from "../../src/model/report.js";
+import { isAlive } from "../../src/ovs/daemon.js";
+import { run } from "../../src/ovs/exec.js";
+import type { SnapshotManifest } from "../../src/snapshot/format.js";
+import { readReplica, replicaDir } from "../../src/snapshot/replica.js";
+import { CASES, client, type Case } from "../helpers/cases.js";
+import { newLabDir } from "../helpers/lab.js";
+import { serveLab } from "../helpers/serve-lab.js";
+import type { ExecRequest, TestApiServer } from "../k8s-api/server.js";
+
+/**
+ * Offline snapshots, end to end: collected from the lab through the test API server (the same
+ * read-only execs a real cluster gets), replayed in a local replica, and traced there. Every
+ * offline verdict must equal the live one on the same matrix as the fidelity test (whose verdicts
+ * equal real packets).
+ */
+const CLI = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
+const SCENARIO = `${EXAMPLES_DIR}kind-dualstack.yaml`;
+const SRC_PORT = 41234;
+
+function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
+    child.on("close", (code) => {
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** What a verdict says, without the trace-text line references (recirculation ids differ). */
+function meaning(v: unknown): unknown {
+  if (v === undefined) return undefined;
+  return JSON.parse(JSON.stringify(v, (k, x: unknown) => (k === "source" ? undefined : x))) as unknown;
+}
+
+const hopSummary = (h: Hop): string => `${h.tool}@${h.node}: ${JSON.stringify(meaning(h.outcome))}`;
+
+async function traceAll(b: ClusterBackend, c: Case): Promise<TraceReport[]> {
+  const r = await resolveTarget(b, c.target);
+  return runTraces(b, r, { skipDetrace: true, allBackends: true, srcPort: SRC_PORT });
+}
+
+function expectSameReports(live: TraceReport[], offline: TraceReport[], what: string): void {
+  expect(offline.length, what).toBe(live.length);
+  live.forEach((l, i) => {
+    const o = offline[i];
+    for (const dir of ["forward", "reply"] as const) {
+      expect(meaning(o?.[dir]?.verdict), `${what}: ${dir} verdict`).toEqual(meaning(l[dir]?.verdict));
+      expect(o?.[dir]?.hops.map(hopSummary), `${what}: ${dir} hops`).toEqual(l[dir]?.hops.map(hopSummary));
+    }
+  });
+}
+
+/** The last `Datapath actions` of an ofproto/trace with odp port numbers named (they differ on a replica). */
+async function namedActions(b: ClusterBackend, node: string, argv: readonly string[]): Promise<string> {
+  const [trace, dpif] = await Promise.all([
+    b.execOnNode(node, argv),
+    b.execOnNode(node, ["ovs-appctl", "dpif/show"]),
+  ]);
+  const names = new Map<string, string>();
+  for (const line of dpif.stdout.split("\n")) {
+    const m = /^\s+(\S+) \d+\/(\d+):/.exec(line);
+    if (m?.[1] !== undefined && m[2] !== undefined) names.set(m[2], m[1]);
+  }
+  const actions = [...trace.stdout.matchAll(/^Datapath actions: (.*)$/gm)].at(-1)?.[1] ?? "(none)";
+  return actions
+    .replace(/recirc\(0x[0-9a-f]+\)/g, "recirc(X)")
+    .replace(/out_port\((\d+)\)/g, (_, p: string) => `out_port(${names.get(p) ?? p})`)
+    .replace(/(^|[,(])(\d+)(?=[,)]|$)/g, (_, pre: string, p: string) => `${pre}${names.get(p) ?? p}`);
+}
+
+describe.each(["interconnect", "central"] as const)("snapshot of a %s lab", (shape) => {
+  let state: LabState;
+  let server: TestApiServer;
+  let live: LabBackend;
+  let offline: SnapshotBackend;
+  let snap: string;
+  let manifest: SnapshotManifest;
+  const execs: ExecRequest[] = [];
+  const liveReports = new Map<string, TraceReport[]>();
+
+  beforeAll(async () => {
+    state = (await labUp(loadScenarioFile(SCENARIO, shape), newLabDir())).state;
+    server = await serveLab(state, { recordExecs: execs });
+    const scratch = newLabDir();
+    snap = join(scratch, "snap");
+    const t0 = performance.now();
+    const r = await cli([
+      "snapshot",
+      "collect",
+      "--cluster",
+      "--kubeconfig",
+      server.writeKubeconfig(scratch),
+      "--out",
+      snap,
+      "-o",
+      "json",
+    ]);
+    const collectMs = Math.round(performance.now() - t0);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    manifest = JSON.parse(r.stdout) as SnapshotManifest;
+    const t1 = performance.now();
+    offline = await SnapshotBackend.open(snap);
+    process.stdout.write(
+      `snapshot (${shape}): collect ${String(collectMs)} ms (CLI, through the API), replica start ${String(Math.round(performance.now() - t1))} ms\n`,
+    );
+    live = LabBackend.open(state.dir);
+  });
+  afterAll(async () => {
+    await offline.close();
+    await server.close();
+    await labDown(state.dir);
+  });
+
+  it("collects every node and zone of the scenario, and the Kubernetes objects, with read-only commands", () => {
+    expect(manifest.shape).toBe(shape);
+    expect(manifest.nodes.map((n) => n.name).sort()).toEqual(state.cluster.nodes.map((n) => n.name).sort());
+    expect(manifest.zones.length).toBe(shape === "central" ? 1 : state.cluster.nodes.length);
+    for (const n of manifest.nodes) {
+      expect(n.status, n.name).toBe("complete");
+      expect(n.bridges.map((b) => b.name).sort()).toEqual(["br-int", "breth0"]);
+    }
+    for (const z of manifest.zones)
+      expect(
+        [z.nb, z.sb].every((f) => f !== undefined),
+        z.name,
+      ).toBe(true);
+    const objects = JSON.parse(readFileSync(labLayout(state.dir).kubernetesFile, "utf8")) as {
+      items: unknown[];
+    };
+    expect(manifest.kubernetes?.objects).toBe(objects.items.length);
+    expect(manifest.problems).toEqual([]);
+    const readOnly =
+      /^(ovs-vsctl (--version|list-br)|ovn-controller --version|ovsdb-client backup |ovs-ofctl .*(dump-flows|dump-groups|dump-meters|dump-tlv-map) |ovs-appctl (dpif\/show|ovs\/route\/show|tnl\/neigh\/show|fdb\/show )|ip -j link|sh -c exec ovsdb-client backup )/;
+    expect(execs.length).toBeGreaterThan(0);
+    for (const e of execs) expect(e.command.join(" ")).toMatch(readOnly);
+  });
+
+  it.each(CASES.map((c) => [c.name, c] as const))(
+    "%s: the offline trace equals the live one",
+    async (name, c) => {
+      const l = await traceAll(live, c);
+      liveReports.set(name, l);
+      expectSameReports(l, await traceAll(offline, c), name);
+    },
+  );
+
+  it("replay: every ofproto/trace of the matrix gives the same datapath actions on the replica (by port name)", async () => {
+    let compared = 0;
+    for (const reports of liveReports.values()) {
+      for (const h of reports.flatMap((r) => [...r.forward.hops, ...(r.reply?.hops ?? [])])) {
+        if (h.tool !== "ofproto/trace") continue;
+        const [a, b] = await Promise.all([
+          namedActions(live, h.node, h.command),
+          namedActions(offline, h.node, h.command),
+        ]);
+        expect(b, `${h.node}: ${h.command.join(" ")}`).toBe(a);
+        compared++;
+      }
+    }
+    expect(compared).toBeGreaterThan(CASES.length);
+  });
+
+  it("a service trace with detrace: the native annotations read the replica's databases", async () => {
+    const c: Case = {
+      name: "kube-dns",
+      target: {
+        src: client,
+        dst: { kind: "service", namespace: "kube-system", name: "kube-dns" },
+        protocol: "udp",
+        dstPort: 53,
+        family: 4,
+      },
+    };
+    const detraced = async (b: ClusterBackend) =>
+      (await runTraces(b, await resolveTarget(b, c.target), { skipDetrace: false, srcPort: SRC_PORT }))[0];
+    const [l, o] = [await detraced(live), await detraced(offline)];
+    const text = (r: TraceReport | undefined) =>
+      (r?.forward.hops ?? []).map((h) =>
+        (h.detrace?.output ?? "").replace(/recirc\(0x[0-9a-f]+\)|recirc_id=0x[0-9a-f]+/g, "R"),
+      );
+    expect(text(o).join("").length).toBeGreaterThan(0);
+    expect(text(o).map((t) => t.replace(/dec_ttl\(\)/g, "dec_ttl"))).toEqual(
+      text(l).map((t) => t.replace(/dec_ttl\(\)/g, "dec_ttl")),
+    );
+  });
+});
+
+describe("snapshot commands and bad input", () => {
+  let state: LabState;
+  let snap: string;
+  beforeAll(async () => {
+    state = (await labUp(loadScenarioFile(`${EXAMPLES_DIR}kind.yaml`), newLabDir())).state;
+    snap = join(newLabDir(), "snap");
+    const r = await cli(["snapshot", "collect", "--lab", state.dir, "--out", snap]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/collected in \d+ ms/);
+  });
+  afterAll(async () => {
+    await cli(["snapshot", "stop", snap]);
+    await labDown(state.dir);
+  });
+
+  it("start, show (sockets and an activate script that works by hand), trace on the running replica, stop", async () => {
+    const started = await cli(["snapshot", "start", snap]);
+    expect(started.code, started.stderr).toBe(0);
+    expect(started.stdout).toMatch(/started in \d+ ms/);
+    const s = readReplica(snap);
+    expect(s?.nodes.map((n) => n.name).sort()).toEqual(state.cluster.nodes.map((n) => n.name).sort());
+    const show = await cli(["snapshot", "show", snap]);
+    expect(show.stdout).toContain(`${replicaDir(snap)}/activate`);
+    for (const n of state.cluster.nodes)
+      expect(show.stdout).toContain(`node ${n.name} (zone ${n.zone}): complete`);
+    const node = state.cluster.nodes[1]?.name ?? "";
+    const byHand = await run([
+      "bash",
+      "-c",
+      `. "$1" "$2" && ovs-vsctl br-exists br-int && ovs-vsctl get open_vswitch . external_ids:hostname && ovn-sbctl --bare --columns=hostname list chassis`,
+      "activate",
+      join(replicaDir(snap), "activate"),
+      node,
+    ]);
+    expect(byHand.exitCode, byHand.stderr).toBe(0);
+    expect(byHand.stdout.split("\n").map((l) => l.replace(/"/g, ""))).toContain(node);
+    // a trace uses the running replica and leaves it running
+    const t = await cli([
+      "--snapshot",
+      snap,
+      "-src",
+      "client",
+      "-dst",
+      "web",
+      "-tcp",
+      "-dst-port",
+      "8080",
+      "-skip-detrace",
+    ]);
+    expect(t.code, t.stderr).toBe(0);
+    expect(t.stdout).toContain("ofproto/trace source pod to destination pod indicates success");
+    expect(s?.daemons.every((d) => isAlive(d.pid))).toBe(true);
+    const stopped = await cli(["snapshot", "stop", snap]);
+    expect(stopped.stdout).toMatch(new RegExp(`stopped ${String(s?.daemons.length ?? -1)} daemons`));
+    expect(s?.daemons.some((d) => isAlive(d.pid))).toBe(false);
+    expect(existsSync(replicaDir(snap))).toBe(false);
+  });
+
+  it("a trace on a stopped snapshot starts its replica for the run and stops it afterwards", async () => {
+    const t = await cli([
+      "--snapshot",
+      snap,
+      "-src",
+      "client",
+      "-dst",
+      "web",
+      "-tcp",
+      "-dst-port",
+      "80",
+      "-skip-detrace",
+    ]);
+    expect(t.code).toBe(1);
+    expect(t.stdout).toMatch(/indicates failure from client to web/);
+    expect(existsSync(replicaDir(snap))).toBe(false);
+  });
+
+  it("not a snapshot, a damaged database, a node without OVS data: named, and the rest still serves", async () => {
+    const missing = await cli(["--snapshot", "/nonexistent/snap", "-src", "client", "-dst", "web", "-tcp"]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^error: \/nonexistent\/snap is not a snapshot/);
+    expect(missing.stderr).not.toMatch(/\n\s+at /);
+
+    const broken = join(newLabDir(), "broken");
+    cpSync(snap, broken, { recursive: true });
+    const m = JSON.parse(readFileSync(join(broken, "manifest.json"), "utf8")) as SnapshotManifest;
+    const [a, b] = m.nodes;
+    // a truncated SB of one zone, and one node whose conf.db is gone
+    const sb = m.zones.find((z) => z.name === a?.zone)?.sb ?? "";
+    truncateSync(join(broken, sb), 100);
+    rmSync(join(broken, b?.confDb ?? ""));
+    const show = await cli(["snapshot", "show", broken]);
+    expect(show.stdout).toContain(`damaged: ${sb}`);
+    expect(show.stdout).toContain(`damaged: ${b?.confDb ?? ""}`);
+    const started = await cli(["snapshot", "start", broken]);
+    expect(started.code, started.stderr).toBe(0);
+    expect(started.stdout).toMatch(
+      new RegExp(`zone ${a?.zone ?? ""}: NB unix:\\S+\\s+SB -\\n\\s+problem: no usable SB database`),
+    );
+    expect(started.stdout).toMatch(
+      new RegExp(`node ${b?.name ?? ""}: no OVS\\n\\s+problem: no usable conf.db`),
+    );
+    // the intact node still answers ofproto/trace
+    const c = m.nodes[2]?.name ?? "";
+    const r = readReplica(broken);
+    expect(r?.nodes.find((n) => n.name === c)?.ovs).toBe(true);
+    await cli(["snapshot", "stop", broken]);
+    writeFileSync(join(broken, "manifest.json"), "{");
+    const bad = await cli(["snapshot", "show", broken]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/manifest.json is not valid JSON/);
+  });
+});
