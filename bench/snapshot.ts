@@ -6,7 +6,6 @@ import { labDown, labUp } from "../src/lab/lab.js";
 import { loadScenarioFile } from "../src/lab/load-scenario.js";
 import { collectFromBackend } from "../src/snapshot/collect.js";
 import { startReplica, stopReplica } from "../src/snapshot/replica.js";
-import { median } from "./ovsdb-load.js";
 
 export interface SnapshotTimings {
   readonly nodes: number;
