@@ -1,4 +1,8 @@
-import { downAllTestLabs } from "./helpers/lab.js";
+import { beginTestRun, downAllTestLabs } from "./helpers/lab.js";
+
+export function setup(): void {
+  beginTestRun();
+}
 
 /** Whatever happens in the tests, no lab daemon outlives the suite. */
 export async function teardown(): Promise<void> {

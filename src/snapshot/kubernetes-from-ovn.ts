@@ -6,13 +6,15 @@
  *
  * Sources (ovn-kubernetes go-controller): pod ports `<ns>_<pod>` with external_ids {namespace, pod=true}
  * (base_network_controller_pods.go; secondary networks add k8s.ovn.org/network, k8s.ovn.org/nad,
- * k8s.ovn.org/topology and prefix the port with the network name, util.GetSecondaryNetworkLogicalPortName),
+ * k8s.ovn.org/topology and name the port `<nad with - and / as .>_<ns>_<pod>`,
+ * util.GetSecondaryNetworkLogicalPortName; their switch's k8s.ovn.org/role says primary or secondary),
  * options:iface-id-ver = the pod uid; node switch `<node>` with other_config subnet/ipv6_prefix,
  * rtos-/stor-<node>, k8s-<node> (management port), GR_<node> (options:chassis), rtoe-GR_<node> (node IPs
  * and breth0's MAC), rtoj-GR_<node>, rtots-/tstor-<node> (interconnect: requested-tnl-key = node id; a remote
  * node's port is type remote with external_ids:node), cluster router routes with external_ids:ic-node;
  * load balancers `Service_<ns>/<name>_<PROTO>_<scope>` with external_ids k8s.ovn.org/kind=Service and
- * k8s.ovn.org/owner=<ns>/<name> (controller/services/lb_config.go); ACLs and port groups with
+ * k8s.ovn.org/owner=<ns>/<name> (controller/services/lb_config.go; a node port's VIP is a node IP, a
+ * masquerade address or a `^NODEIP...` chassis template variable); ACLs and port groups with
  * k8s.ovn.org/owner-type=NetworkPolicy and k8s.ovn.org/name=<ns>:<policy> (libovsdb/ops/db_object_ids.go).
  *
  * What cannot be derived, and why:

@@ -4,25 +4,35 @@ import { readFileSync } from "node:fs";
 import { parse } from "yaml";
 import { labDown } from "../../src/lab/lab.js";
 
-/** Every lab a test starts lives under this root, so the global teardown can stop leftovers. */
-export const TEST_LAB_ROOT = "/tmp/otl-test";
+/**
+ * Every lab a test run starts lives under this run's own root, so that its global teardown stops its
+ * leftovers and never the labs of another run going on at the same time.
+ */
+const TEST_LAB_ROOT = "/tmp/otl-test";
+const runRoot = (): string => join(TEST_LAB_ROOT, process.env.OTL_TEST_RUN ?? `p${String(process.pid)}`);
 
 export function newLabDir(): string {
-  mkdirSync(TEST_LAB_ROOT, { recursive: true });
-  return mkdtempSync(join(TEST_LAB_ROOT, "l"));
+  mkdirSync(runRoot(), { recursive: true });
+  return mkdtempSync(join(runRoot(), "l"));
+}
+
+/** Names this run (the global setup's process): workers inherit it and put their labs under it. */
+export function beginTestRun(): void {
+  process.env.OTL_TEST_RUN = `r${String(process.pid)}`;
 }
 
 export async function downAllTestLabs(): Promise<number> {
+  const root = runRoot();
   let n = 0;
   let dirs: string[] = [];
   try {
-    dirs = readdirSync(TEST_LAB_ROOT);
+    dirs = readdirSync(root);
   } catch {
     return 0;
   }
-  for (const d of dirs) n += await labDown(join(TEST_LAB_ROOT, d));
+  for (const d of dirs) n += await labDown(join(root, d));
   // what is left are scratch dirs (kubeconfigs, bad scenario files): no daemon runs from them
-  rmSync(TEST_LAB_ROOT, { recursive: true, force: true });
+  rmSync(root, { recursive: true, force: true });
   return n;
 }
 
