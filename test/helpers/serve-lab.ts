@@ -11,6 +11,8 @@ import {
 export interface ServeLabOptions extends Partial<TestApiServerOptions> {
   /** Every exec request the server gets is appended here. */
   readonly recordExecs?: ExecRequest[];
+  /** Execs into this node's pods fail as a kubelet does when the container is gone. */
+  readonly failNode?: string;
 }
 
 /**
@@ -18,7 +20,7 @@ export interface ServeLabOptions extends Partial<TestApiServerOptions> {
  * `options` override the server's (a different `exec`, `forbid`, `execDelayMs`, ...).
  */
 export async function serveLab(s: LabState, options: ServeLabOptions = {}): Promise<TestApiServer> {
-  const { recordExecs, ...overrides } = options;
+  const { recordExecs, failNode, ...overrides } = options;
   const objects = JSON.parse(readFileSync(labLayout(s.dir).kubernetesFile, "utf8")) as {
     items: Record<string, unknown>[];
   };
@@ -36,13 +38,10 @@ export async function serveLab(s: LabState, options: ServeLabOptions = {}): Prom
     token: "lab-token",
     exec: async (req) => {
       recordExecs?.push(req);
-      const r = await runOnNode(
-        s,
-        nodeOf(req.namespace, req.pod),
-        req.command,
-        20_000,
-        req.stdin?.toString(),
-      );
+      const node = nodeOf(req.namespace, req.pod);
+      if (node === failNode)
+        return { exitCode: 137, stdout: "", stderr: 'container not found ("ovnkube-controller")' };
+      const r = await runOnNode(s, node, req.command, 20_000, req.stdin?.toString());
       return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr };
     },
     ...overrides,

@@ -18,7 +18,7 @@ import { run } from "../../src/ovs/exec.js";
 import type { SnapshotManifest } from "../../src/snapshot/format.js";
 import { readReplica, replicaDir } from "../../src/snapshot/replica.js";
 import { CASES, client, type Case } from "../helpers/cases.js";
-import { newLabDir } from "../helpers/lab.js";
+import { examplePods, newLabDir } from "../helpers/lab.js";
 import { serveLab } from "../helpers/serve-lab.js";
 import type { ExecRequest, TestApiServer } from "../k8s-api/server.js";
 
@@ -296,6 +296,54 @@ describe("snapshot commands and bad input", () => {
     expect(t.code).toBe(1);
     expect(t.stdout).toMatch(/indicates failure from client to web/);
     expect(existsSync(replicaDir(snap))).toBe(false);
+  });
+
+  it("a node that cannot be collected is recorded in the manifest, the others are complete", async () => {
+    // a node that neither the client nor the web server is on (from the scenario as written)
+    const used = examplePods(`${EXAMPLES_DIR}kind.yaml`)
+      .filter((p) => p.name === "client" || p.name === "web")
+      .map((p) => p.node);
+    const failing = state.cluster.nodes.find((n) => !used.includes(n.name))?.name ?? "";
+    const server = await serveLab(state, { failNode: failing });
+    try {
+      const scratch = newLabDir();
+      const out = join(scratch, "partial");
+      const r = await cli([
+        "snapshot",
+        "collect",
+        "--cluster",
+        "--kubeconfig",
+        server.writeKubeconfig(scratch),
+        "--out",
+        out,
+        "-o",
+        "json",
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      const m = JSON.parse(r.stdout) as SnapshotManifest;
+      for (const n of m.nodes) expect(n.status, n.name).toBe(n.name === failing ? "failed" : "complete");
+      expect(m.nodes.find((n) => n.name === failing)?.error).toMatch(/container not found/);
+      expect(m.problems.join("\n")).toContain(`node ${failing}: failed`);
+      // its zone's databases could not be read either (interconnect: the node holds them)
+      expect(m.zones.find((z) => z.name === failing)?.missing).toEqual(["NB", "SB"]);
+      // the rest still traces: pod to pod between the two collected nodes
+      const t = await cli([
+        "--snapshot",
+        out,
+        "-src",
+        "client",
+        "-dst",
+        "web",
+        "-tcp",
+        "-dst-port",
+        "8080",
+        "-skip-detrace",
+      ]);
+      expect(t.code, t.stderr).toBe(0);
+      expect(t.stdout).toContain("ovs-appctl ofproto/trace source pod to destination pod indicates success");
+    } finally {
+      await server.close();
+    }
   });
 
   it("not a snapshot, a damaged database, a node without OVS data: named, and the rest still serves", async () => {
