@@ -4,7 +4,7 @@ import { backupScript } from "../engine/ovn-dbs.js";
 import { InputError, OvnkTraceError } from "../errors.js";
 import { describeFailure, type ExecResult } from "../ovs/exec.js";
 import { readOvsdbFile } from "../ovsdb/file.js";
-import { restorableFlows, restorableGroups } from "./restorable.js";
+import { restorableFlows, restorableGroups } from "./flow-dump.js";
 import {
   snapshotPaths,
   type SnapshotBridge,
@@ -13,7 +13,8 @@ import {
   type SnapshotRuntime,
   type SnapshotZone,
 } from "./format.js";
-import { SnapshotWriter } from "./writer.js";
+import { withNewSnapshot } from "./sos-assemble.js";
+import type { SnapshotWriter } from "./writer.js";
 
 export interface CollectProgress {
   /** One node finished (ok or not): `done` of `total`. */
@@ -118,8 +119,10 @@ class NodeCollector {
     const n = this.name;
     return {
       name: br,
-      ...(flows === undefined ? {} : { flows: this.w.write(p.flows(n, br), restorableFlows(flows)) }),
-      ...(groups === undefined ? {} : { groups: this.w.write(p.groups(n, br), restorableGroups(groups)) }),
+      ...(flows === undefined ? {} : { flows: this.w.write(p.flows(n, br), restorableFlows(flows).text) }),
+      ...(groups === undefined
+        ? {}
+        : { groups: this.w.write(p.groups(n, br), restorableGroups(groups).text) }),
       ...(meters === undefined ? {} : { meters: this.w.write(p.meters(n, br), meters) }),
       ...(tlv === undefined ? {} : { tlvMap: this.w.write(p.tlvMap(n, br), tlv) }),
       ...(fdb === undefined ? {} : { fdb: this.w.write(p.fdb(n, br), fdb) }),
@@ -212,13 +215,7 @@ async function zoneDb(
  * state no database holds, and each zone's NB and SB. Only read-only commands run on the nodes.
  */
 export async function collectFromBackend(b: ClusterBackend, o: CollectOptions): Promise<SnapshotManifest> {
-  const w = new SnapshotWriter(o.out);
-  try {
-    return await collect(b, o, w);
-  } catch (e) {
-    w.abandon();
-    throw e;
-  }
+  return withNewSnapshot(o.out, (w) => collect(b, o, w));
 }
 
 async function collect(b: ClusterBackend, o: CollectOptions, w: SnapshotWriter): Promise<SnapshotManifest> {

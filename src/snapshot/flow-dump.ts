@@ -109,5 +109,5 @@ export function isUsableDump(d: RestorableDump): boolean {
 
 /** Whether any flow sends packets to a meter (they need the meters to be restored too). */
 export function flowsUseMeters(restored: string): boolean {
-  return /\bactions=.*(?:^|[,=(])meter:\d/m.test(restored);
+  return /\bactions=(?:.*[,(])?meter:\d/m.test(restored);
 }

@@ -1,19 +1,11 @@
 /**
  * Finds the sos reports in what the user gave (an archive or a directory) and gives read access to
- * the few files of each that a snapshot needs. Archives are listed with `tar -t` first and only those
- * members are extracted, into a scratch directory the caller removes. Reads never leave a report's
+ * the few files of each that a snapshot needs. Only those members of an archive are extracted (one tar
+ * pass, wildcards), into a scratch directory the caller removes. Reads never leave a report's
  * directory, whatever symlinks it holds.
  */
 
-import {
-  lstatSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  realpathSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { basename, join, sep } from "node:path";
 import { InputError } from "../errors.js";
 import { describeFailure, run, type ExecResult } from "../ovs/exec.js";
@@ -54,22 +46,22 @@ export const OVN_DB_DIRS = [
   "var/lib/ovn",
 ] as const;
 
-const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&");
-
-/** Members of a report worth extracting (paths relative to its top directory). */
-const WANTED: readonly RegExp[] = [
-  /^sos_commands\/openvswitch\/[^/]+$/,
-  /^sos_commands\/ovn[^/]*\/[^/]+$/,
-  /^sos_commands\/rpm\/[^/]+$/,
-  /^sos_commands\/host\/hostname[^/]*$/,
-  /^(?:etc\/)?hostname$/,
-  new RegExp(`^(?:${CONF_DB_DIRS.map(escapeRe).join("|")})/conf\\.db$`),
-  new RegExp(`^(?:${OVN_DB_DIRS.map(escapeRe).join("|")})/ovn[ns]b_db\\.db$`),
+/**
+ * Members of a report worth extracting, relative to its top directory, as tar wildcards (`*` matches
+ * `/` too). The marker directories themselves are extracted without their contents (--no-recursion),
+ * so that a report with nothing else is still found.
+ */
+export const WANTED_MEMBERS: readonly string[] = [
+  ...REPORT_MARKERS,
+  "sos_commands/openvswitch/*",
+  "sos_commands/ovn*/*",
+  "sos_commands/rpm/*",
+  "sos_commands/host/hostname*",
+  "hostname",
+  "etc/hostname",
+  ...CONF_DB_DIRS.map((d) => `${d}/conf.db`),
+  ...OVN_DB_DIRS.flatMap((d) => [`${d}/ovnnb_db.db`, `${d}/ovnsb_db.db`]),
 ];
-
-export function isWantedMember(relative: string): boolean {
-  return WANTED.some((re) => re.test(relative));
-}
 
 /** Opens one input: an extracted report directory (or a directory of several) or an archive. */
 export async function openSosInput(input: string, scratch: string): Promise<OpenedSosInput> {
@@ -77,27 +69,26 @@ export async function openSosInput(input: string, scratch: string): Promise<Open
   try {
     isDir = statSync(input).isDirectory();
   } catch (e) {
-    throw new InputError(
-      `${input}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file or directory" : String(e)}`,
-      {
-        hint: "give a sos report archive (.tar.xz, .tar.gz, .tgz, .tar) or an extracted sos report directory",
-      },
-    );
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InputError(`${input}: ${code === "ENOENT" ? "no such file or directory" : String(e)}`, {
+      hint: "give a sos report archive (.tar.xz, .tar.gz, .tgz, .tar) or an extracted sos report directory",
+    });
   }
-  return isDir ? openDirectory(input) : openArchive(input, scratch);
+  return isDir ? reportsIn(input, input, []) : openArchive(input, scratch);
 }
 
-function openDirectory(input: string): OpenedSosInput {
-  const roots = findReportDirs(input, 0);
+/** The reports under `dir`; their origin is `input`, plus the report's path when there are several. */
+function reportsIn(input: string, dir: string, problems: string[]): OpenedSosInput {
+  const roots = findReportDirs(dir, 0);
   const multiple = roots.length > 1;
   return {
     reports: roots.map((root) => ({
-      origin: multiple ? `${input} (${root.slice(input.length).replace(/^\/+/, "")})` : input,
+      origin: multiple ? `${input} (${root.slice(dir.length).replace(/^\/+/, "")})` : input,
       root,
-      label: basename(root),
+      label: root === dir ? archiveStem(input) : basename(root),
       problems: [],
     })),
-    problems: [],
+    problems,
   };
 }
 
@@ -127,95 +118,68 @@ function findReportDirs(dir: string, depth: number): string[] {
     .flatMap((name) => findReportDirs(join(dir, name), depth + 1));
 }
 
-/** A member name as `tar -t` lists it, without a leading `./`. */
-function normalise(member: string): string {
-  return member.replace(/^(?:\.\/)+/, "");
+/** tar's complaints, without those about wanted members the archive does not have. */
+function tarErrors(r: ExecResult): string[] {
+  if (r.timedOut) return [`tar timed out after ${r.durationMs} ms`];
+  const lines = r.stderr
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(
+      (l) =>
+        l !== "" &&
+        !/: Not found in archive$/.test(l) &&
+        !/^(?:\S*\/)?tar: Exiting with failure status/.test(l),
+    );
+  if (lines.length === 0 && r.exitCode > 2) return [describeFailure(r)];
+  return lines;
 }
 
-/** Report top directories among the members: the path before a `sos_commands` or `sos_logs` component. */
-export function reportPrefixes(members: readonly string[]): string[] {
-  const prefixes = new Set<string>();
-  for (const m of members) {
-    const parts = normalise(m).split("/");
-    const i = parts.findIndex((p, k) => k < parts.length - 1 && REPORT_MARKERS.includes(p));
-    if (i >= 0 && i <= MAX_REPORT_DEPTH) prefixes.add(parts.slice(0, i).join("/"));
-  }
-  const sorted = [...prefixes].sort((a, b) => a.length - b.length || a.localeCompare(b));
-  // a report inside another one's tree (a copied sos_logs, say) is part of that report
-  return sorted.filter((p) => !sorted.some((q) => q !== p && (q === "" || p.startsWith(`${q}/`))));
-}
-
-function tarFailure(input: string, r: ExecResult): string {
-  const why = r.stderr.trim().split("\n").filter(Boolean);
-  if (r.timedOut) return `tar timed out after ${r.durationMs} ms`;
-  return why.length > 0 ? why.slice(0, 3).join(" | ") : describeFailure(r).replace(`${input}: `, "");
-}
-
+/**
+ * Extracts the wanted members of an archive in one pass (GNU tar detects the compression itself),
+ * then finds the reports in what came out.
+ */
 async function openArchive(input: string, scratch: string): Promise<OpenedSosInput> {
-  const problems: string[] = [];
-  const listed = await run(["tar", "-t", "--quoting-style=literal", "-f", input], {
-    timeoutMs: TAR_TIMEOUT_MS,
-  });
-  const members = listed.stdout.split("\n").filter((m) => m !== "");
-  if (listed.exitCode !== 0 || listed.timedOut) {
-    const why = tarFailure(input, listed);
-    if (members.length === 0) {
-      throw new InputError(`${input} is not a readable archive: ${why}`, {
+  const dest = mkdtempSync(join(scratch, "x-"));
+  const patterns = WANTED_MEMBERS.flatMap((p) => [p, `*/${p}`]);
+  const x = await run(
+    [
+      "tar",
+      "-x",
+      "-f",
+      input,
+      "-C",
+      dest,
+      "--no-same-owner",
+      "--no-same-permissions",
+      "--warning=no-timestamp",
+      "--no-recursion",
+      "--wildcards",
+      "--wildcards-match-slash",
+      "--anchored",
+      "--",
+      ...patterns,
+    ],
+    { timeoutMs: TAR_TIMEOUT_MS },
+  );
+  const errors = tarErrors(x);
+  const found = reportsIn(input, dest, []);
+  if (found.reports.length === 0) {
+    if (errors.length > 0) {
+      throw new InputError(`${input} is not a readable archive: ${errors.slice(0, 3).join(" | ")}`, {
         hint: "give a sos report as .tar.xz, .tar.gz, .tgz or .tar, or extract it and give the directory",
       });
     }
-    problems.push(
-      `${input} is damaged (${why}): read the ${members.length} members listed before the damage`,
-    );
-  }
-  const prefixes = reportPrefixes(members);
-  if (prefixes.length === 0) {
     throw new InputError(`${input} is not a sos report: it has no sos_commands/ or sos_logs/ directory`, {
-      hint: "give the archive sos report (sosreport-<host>-....tar.xz) produced on the node",
+      hint: "give the sos report archive (sosreport-<host>-....tar.xz) taken on the node",
     });
   }
-  const wanted = members.filter((m) => {
-    const n = normalise(m);
-    return prefixes.some((p) => {
-      const rel = p === "" ? n : n.startsWith(`${p}/`) ? n.slice(p.length + 1) : undefined;
-      return rel !== undefined && isWantedMember(rel);
-    });
-  });
-  const dest = mkdtempSync(join(scratch, "x-"));
-  if (wanted.length > 0) {
-    const listFile = join(scratch, `${basename(dest)}.members`);
-    writeFileSync(listFile, wanted.map((m) => `${m}\0`).join(""));
-    const x = await run(
-      [
-        "tar",
-        "-x",
-        "-f",
-        input,
-        "-C",
-        dest,
-        "--no-same-owner",
-        "--no-same-permissions",
-        "--warning=no-timestamp",
-        "--null",
-        "--verbatim-files-from",
-        "-T",
-        listFile,
-      ],
-      { timeoutMs: TAR_TIMEOUT_MS },
-    );
-    if ((x.exitCode !== 0 || x.timedOut) && problems.length === 0)
-      problems.push(`${input}: tar could not extract everything (${tarFailure(input, x)}); read what it did`);
-  }
-  const multiple = prefixes.length > 1;
-  return {
-    reports: prefixes.map((p) => ({
-      origin: multiple ? `${input} (${p})` : input,
-      root: p === "" ? dest : join(dest, p),
-      label: p === "" ? archiveStem(input) : (p.split("/").at(-1) ?? p),
-      problems: [],
-    })),
-    problems,
-  };
+  const problems =
+    errors.length === 0
+      ? []
+      : [
+          `${input} could not be read to the end (${errors.slice(0, 3).join(" | ")}): used what was extracted`,
+        ];
+  return { reports: found.reports, problems };
 }
 
 /** `sosreport-x-2026.tar.xz` → `sosreport-x-2026`. */

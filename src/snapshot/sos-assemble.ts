@@ -4,8 +4,6 @@
  * zone every node belongs to and the cluster's shape.
  */
 
-import { existsSync, readdirSync, rmSync } from "node:fs";
-import { join } from "node:path";
 import {
   snapshotPaths,
   type SnapshotBridge,
@@ -309,13 +307,11 @@ function optional<K extends string>(key: K, value: string | undefined | false): 
  * when it did not exist before, emptied when it was an empty directory.
  */
 export async function withNewSnapshot<T>(out: string, body: (w: SnapshotWriter) => Promise<T>): Promise<T> {
-  const existed = existsSync(out);
   const writer = new SnapshotWriter(out);
   try {
     return await body(writer);
   } catch (e) {
-    if (!existed) rmSync(out, { recursive: true, force: true });
-    else for (const entry of readdirSync(out)) rmSync(join(out, entry), { recursive: true, force: true });
+    writer.abandon();
     throw e;
   }
 }

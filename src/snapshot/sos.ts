@@ -4,7 +4,7 @@
  * a scratch directory removed afterwards.
  */
 
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { InputError } from "../errors.js";
@@ -39,6 +39,10 @@ export async function collectFromSos(
   opts: CollectFromSosOptions = {},
 ): Promise<SnapshotManifest> {
   if (inputs.length === 0) throw new InputError("no sos report given", { hint: SOS_HINT });
+  // a mistyped path is a mistake to fix, not a node that failed
+  const absent = inputs.filter((i) => !existsSync(i));
+  if (absent.length > 0)
+    throw new InputError(`no such file or directory: ${absent.join(", ")}`, { hint: SOS_HINT });
   const progress = opts.progress ?? (() => undefined);
   const scratch = mkdtempSync(join(tmpdir(), "ovnkube-trace-sos-"));
   try {
