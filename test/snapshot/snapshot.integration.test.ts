@@ -347,6 +347,25 @@ describe("snapshot commands and bad input", () => {
   });
 
   it("not a snapshot, a damaged database, a node without OVS data: named, and the rest still serves", async () => {
+    const scratch = newLabDir();
+    const noSource = await cli(["snapshot", "collect", "--out", join(scratch, "a")]);
+    expect(noSource.code).toBe(2);
+    expect(noSource.stderr).toMatch(/give exactly one source/);
+    const noArchive = await cli([
+      "snapshot",
+      "collect",
+      "--sos",
+      join(scratch, "nope.tar.xz"),
+      "--out",
+      join(scratch, "b"),
+    ]);
+    expect(noArchive.code).toBe(2);
+    expect(noArchive.stderr).toMatch(/nope\.tar\.xz/);
+    expect(noArchive.stderr).not.toMatch(/\n\s+at /);
+    expect(existsSync(join(scratch, "b"))).toBe(false);
+    const notEmpty = await cli(["snapshot", "collect", "--lab", state.dir, "--out", snap]);
+    expect(notEmpty.code).toBe(2);
+    expect(notEmpty.stderr).toMatch(/is not empty/);
     const missing = await cli(["--snapshot", "/nonexistent/snap", "-src", "client", "-dst", "web", "-tcp"]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/^error: \/nonexistent\/snap is not a snapshot/);
