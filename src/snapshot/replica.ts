@@ -176,6 +176,19 @@ async function restoreFdb(
   }
 }
 
+/** `meter=N flags bands=` followed by one `type=...` line per band → one add-meter argument per meter. */
+export function meterSpecs(dump: string): string[] {
+  const specs: string[] = [];
+  for (const line of dump.split("\n").map((l) => l.trim())) {
+    if (line.startsWith("meter=")) specs.push(line);
+    else if (line.startsWith("type=") && specs.length > 0) {
+      const last = specs.pop() ?? "";
+      specs.push(last.endsWith("=") ? `${last}${line}` : `${last} ${line}`);
+    }
+  }
+  return specs;
+}
+
 async function restoreBridge(
   snap: Snapshot,
   b: SnapshotBridge,
@@ -185,6 +198,14 @@ async function restoreBridge(
   const tlv = b.tlvMap === undefined ? undefined : tlvMapArg(snap.text(b.tlvMap));
   if (tlv !== undefined)
     await step(["ovs-ofctl", "add-tlv-map", b.name, tlv], dir, problems, `${b.name} tlv-map`);
+  // flows that use a meter are refused when it does not exist: meters go first
+  for (const spec of b.meters === undefined ? [] : meterSpecs(snap.text(b.meters)))
+    await step(
+      ["ovs-ofctl", "-O", "OpenFlow15", "add-meter", b.name, spec],
+      dir,
+      problems,
+      `${b.name} meter`,
+    );
   if (b.groups !== undefined && snap.text(b.groups).trim() !== "") {
     await step(
       ["ovs-ofctl", "-O", "OpenFlow15", "add-groups", b.name, snap.path(b.groups)],
