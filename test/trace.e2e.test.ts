@@ -1,6 +1,5 @@
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cliAsync } from "./helpers/cli.js";
 import { EXAMPLES_DIR } from "../src/lab/examples.js";
 import { labDown, labUp, nodeNetns, type LabState } from "../src/lab/lab.js";
 import { loadScenarioFile } from "../src/lab/load-scenario.js";
@@ -14,7 +13,6 @@ import type { TestApiServer } from "./k8s-api/server.js";
  * against the test API server that serves the lab's objects and runs each exec in the lab node of
  * its pod. Expected outcomes come from the scenario as written (and are the lab probes' ground truth).
  */
-const CLI = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
 const SCENARIO = `${EXAMPLES_DIR}kind-dualstack.yaml`;
 const declared = examplePods(SCENARIO);
 const web = declared.find((p) => p.name === "web");
@@ -22,19 +20,7 @@ const sameNode = declared.find(
   (p) => p.node === declared.find((x) => x.name === "client")?.node && p.name !== "client",
 );
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    // asynchronous: the test API server answers from this very process
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
-    child.on("close", (code) => {
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const cli = cliAsync;
 
 describe.each(["central", "interconnect"] as const)(
   "ovnkube-trace through the Kubernetes API (%s lab)",

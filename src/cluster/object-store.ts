@@ -85,3 +85,26 @@ export class ObjectStore {
     this.list("EndpointSlice", ns, o);
   listNetworkPolicies = (ns: string | undefined): NetworkPolicyObject[] => this.list("NetworkPolicy", ns);
 }
+
+/** Runs a synchronous lookup so that its error rejects the promise, as an API call would. */
+const answer = <T>(f: () => T): Promise<T> => Promise.resolve().then(f);
+
+/** The Kubernetes half of a backend whose objects are held in memory (the lab, a snapshot). */
+export abstract class StoreBackedObjects {
+  constructor(private readonly store: ObjectStore) {}
+  readPod = (ns: string, name: string): Promise<PodObject> => answer(() => this.store.readPod(ns, name));
+  listPods = (ns: string | undefined, o?: ListOptions): Promise<PodObject[]> =>
+    answer(() => this.store.listPods(ns, o));
+  readNode = (name: string): Promise<NodeObject> => answer(() => this.store.readNode(name));
+  listNodes = (o?: ListOptions): Promise<NodeObject[]> => answer(() => this.store.listNodes(o));
+  readNamespace = (name: string): Promise<NamespaceObject> => answer(() => this.store.readNamespace(name));
+  listNamespaces = (): Promise<NamespaceObject[]> => answer(() => this.store.listNamespaces());
+  readService = (ns: string, name: string): Promise<ServiceObject> =>
+    answer(() => this.store.readService(ns, name));
+  listServices = (ns: string | undefined): Promise<ServiceObject[]> =>
+    answer(() => this.store.listServices(ns));
+  listEndpointSlices = (ns: string | undefined, o?: ListOptions): Promise<EndpointSliceObject[]> =>
+    answer(() => this.store.listEndpointSlices(ns, o));
+  listNetworkPolicies = (ns: string | undefined): Promise<NetworkPolicyObject[]> =>
+    answer(() => this.store.listNetworkPolicies(ns));
+}

@@ -1,8 +1,7 @@
-import { spawn } from "node:child_process";
 import { existsSync, readFileSync, rmSync, truncateSync, writeFileSync, cpSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cliAsync } from "../helpers/cli.js";
 import type { ClusterBackend } from "../../src/cluster/backend.js";
 import { LabBackend } from "../../src/cluster/lab/backend.js";
 import { SnapshotBackend } from "../../src/cluster/snapshot/backend.js";
@@ -28,22 +27,10 @@ import type { ExecRequest, TestApiServer } from "../k8s-api/server.js";
  * offline verdict must equal the live one on the same matrix as the fidelity test (whose verdicts
  * equal real packets).
  */
-const CLI = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
 const SCENARIO = `${EXAMPLES_DIR}kind-dualstack.yaml`;
 const SRC_PORT = 41234;
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
-    child.on("close", (code) => {
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const cli = cliAsync;
 
 /** What a verdict says, without the trace-text line references (recirculation ids differ). */
 function meaning(v: unknown): unknown {

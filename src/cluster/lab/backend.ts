@@ -3,29 +3,20 @@ import { LabStateError } from "../../errors.js";
 import { deadDaemons, readLabState, runOnNode, type LabState } from "../../lab/lab.js";
 import { labLayout } from "../../lab/layout.js";
 import { DEFAULT_TIMEOUT_MS, type ExecResult } from "../../ovs/exec.js";
-import {
-  ClusterUnreachableError,
-  type ClusterBackend,
-  type ListOptions,
-  type NodeExecOptions,
-} from "../backend.js";
-import { ObjectStore } from "../object-store.js";
-
-/** Runs a synchronous lookup so that its error rejects the promise, as an API call would. */
-const answer = <T>(f: () => T): Promise<T> => Promise.resolve().then(f);
+import { ClusterUnreachableError, type ClusterBackend, type NodeExecOptions } from "../backend.js";
+import { ObjectStore, StoreBackedObjects } from "../object-store.js";
 
 /** The built-in lab as a cluster: its Kubernetes objects from kubernetes.json, execs in its node environments. */
-export class LabBackend implements ClusterBackend {
+export class LabBackend extends StoreBackedObjects implements ClusterBackend {
   readonly kind = "lab";
   readonly description: string;
-  private readonly store: ObjectStore;
 
   constructor(readonly state: LabState) {
-    this.description = `lab "${state.cluster.name}" (${state.cluster.shape}) in ${state.dir}`;
     const list = JSON.parse(readFileSync(labLayout(state.dir).kubernetesFile, "utf8")) as {
       items: unknown[];
     };
-    this.store = new ObjectStore(list.items);
+    super(new ObjectStore(list.items));
+    this.description = `lab "${state.cluster.name}" (${state.cluster.shape}) in ${state.dir}`;
   }
 
   /** The running lab in `dir`, or an error that says how to start one. */
@@ -46,18 +37,6 @@ export class LabBackend implements ClusterBackend {
     }
     return new LabBackend(s);
   }
-
-  readPod = (ns: string, name: string) => answer(() => this.store.readPod(ns, name));
-  listPods = (ns: string | undefined, o?: ListOptions) => answer(() => this.store.listPods(ns, o));
-  readNode = (name: string) => answer(() => this.store.readNode(name));
-  listNodes = (o?: ListOptions) => answer(() => this.store.listNodes(o));
-  readNamespace = (name: string) => answer(() => this.store.readNamespace(name));
-  listNamespaces = () => answer(() => this.store.listNamespaces());
-  readService = (ns: string, name: string) => answer(() => this.store.readService(ns, name));
-  listServices = (ns: string | undefined) => answer(() => this.store.listServices(ns));
-  listEndpointSlices = (ns: string | undefined, o?: ListOptions) =>
-    answer(() => this.store.listEndpointSlices(ns, o));
-  listNetworkPolicies = (ns: string | undefined) => answer(() => this.store.listNetworkPolicies(ns));
 
   async execOnNode(
     node: string,

@@ -11,15 +11,8 @@ import {
   stopReplica,
   type ReplicaState,
 } from "../../snapshot/replica.js";
-import {
-  ClusterUnreachableError,
-  type ClusterBackend,
-  type ListOptions,
-  type NodeExecOptions,
-} from "../backend.js";
-import { ObjectStore } from "../object-store.js";
-
-const answer = <T>(f: () => T): Promise<T> => Promise.resolve().then(f);
+import { ClusterUnreachableError, type ClusterBackend, type NodeExecOptions } from "../backend.js";
+import { ObjectStore, StoreBackedObjects } from "../object-store.js";
 
 /** The Kubernetes objects of a snapshot: its kubernetes.json, or derived from its OVN databases. */
 async function objectsOf(snap: Snapshot): Promise<unknown[]> {
@@ -52,10 +45,9 @@ const recorded = (argv: readonly string[], exitCode: number, stdout: string, std
  * An offline snapshot as a cluster: Kubernetes objects from the snapshot, commands run against its
  * local replica (started on demand and stopped on close, or the one `snapshot start` left running).
  */
-export class SnapshotBackend implements ClusterBackend {
+export class SnapshotBackend extends StoreBackedObjects implements ClusterBackend {
   readonly kind = "snapshot";
   readonly description: string;
-  private readonly store: ObjectStore;
 
   private constructor(
     readonly snap: Snapshot,
@@ -63,8 +55,8 @@ export class SnapshotBackend implements ClusterBackend {
     private readonly ownsReplica: boolean,
     objects: readonly unknown[],
   ) {
+    super(new ObjectStore(objects));
     this.description = `snapshot ${snap.dir} (${snap.manifest.source.kind}: ${snap.manifest.source.description})`;
-    this.store = new ObjectStore(objects);
   }
 
   static async open(dir: string): Promise<SnapshotBackend> {
@@ -75,18 +67,6 @@ export class SnapshotBackend implements ClusterBackend {
       return new SnapshotBackend(snap, running, false, objects);
     return new SnapshotBackend(snap, await startReplica(dir), true, objects);
   }
-
-  readPod = (ns: string, name: string) => answer(() => this.store.readPod(ns, name));
-  listPods = (ns: string | undefined, o?: ListOptions) => answer(() => this.store.listPods(ns, o));
-  readNode = (name: string) => answer(() => this.store.readNode(name));
-  listNodes = (o?: ListOptions) => answer(() => this.store.listNodes(o));
-  readNamespace = (name: string) => answer(() => this.store.readNamespace(name));
-  listNamespaces = () => answer(() => this.store.listNamespaces());
-  readService = (ns: string, name: string) => answer(() => this.store.readService(ns, name));
-  listServices = (ns: string | undefined) => answer(() => this.store.listServices(ns));
-  listEndpointSlices = (ns: string | undefined, o?: ListOptions) =>
-    answer(() => this.store.listEndpointSlices(ns, o));
-  listNetworkPolicies = (ns: string | undefined) => answer(() => this.store.listNetworkPolicies(ns));
 
   async execOnNode(
     node: string,
