@@ -173,10 +173,18 @@ describe("ovnkube-trace CLI", () => {
         { env, encoding: "utf8" },
       );
       expect(real.status).toBe(0);
-      const ours = cli(["explain", file, "--node", "ovn-worker2", "--lab", dir]);
+      const ours = cli(["explain", file, "--node", "ovn-worker2", "--lab", dir, "--format", "detrace"]);
       expect(ours.code, ours.stderr).toBe(0);
       expect(ours.stdout).toMatch(/\* Logical flow: /);
       expect(ours.stdout).toBe(real.stdout);
+      // the default output: a summary, then the trace with ovn-detrace's annotations and the decoded values
+      const decoded = cli(["explain", file, "--node", "ovn-worker2", "--lab", dir]);
+      expect(decoded.code, decoded.stderr).toBe(0);
+      expect(decoded.stdout).toMatch(
+        /^ofproto\/trace on ovn-worker2:\n {2}in port: +in_port=\d+ = interface \S+ \(port default_web, pod default\/web\)/,
+      );
+      for (const line of real.stdout.split("\n").filter((l) => l.startsWith("  * ")))
+        expect(decoded.stdout).toContain(line);
     });
 
     it("down stops it", () => {

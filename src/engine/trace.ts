@@ -5,6 +5,8 @@ import {
   type DirectionReport,
   type Endpoint,
   type Hop,
+  type ServiceBackendSummary,
+  type SummaryEndpoint,
   type TraceReport,
   type Verdict,
 } from "../model/report.js";
@@ -13,6 +15,8 @@ import { traceLogical } from "./logical-trace.js";
 import { nodeView, traceOpenFlow, type NodeViews, type OpenFlowEnd } from "./openflow-trace.js";
 import { detrace } from "../explain/detrace.js";
 import { explainDrop, type OvnDatabases } from "../explain/drop.js";
+import { OvnDecoder } from "../explain/decode.js";
+import { directionSummary, type SummaryInput } from "../explain/summary.js";
 import { ovnDatabases } from "./ovn-dbs.js";
 import type { Resolution, ResolvedPod } from "./resolve.js";
 import { contains, parseCidr, parseIp } from "../net/ip.js";
@@ -35,6 +39,8 @@ interface DirectionSpec {
   /** The logical port a successful trace ends on, or "external" for traffic leaving the cluster. */
   readonly expect: string;
   readonly lbDst?: { readonly ip: string; readonly port: number };
+  /** The pod the packet is meant to reach (a service's backend), for the summary. */
+  readonly dstPod?: ResolvedPod;
 }
 
 function podEndpoint(p: ResolvedPod): Endpoint {
@@ -192,6 +198,85 @@ async function explained(
   }
 }
 
+/**
+ * Names the Kubernetes objects of a successful verdict: the Service of a backend reached through it, the
+ * gateway a packet left through and what its SNAT address is (the zone's NAT rows, read only then).
+ */
+async function named(
+  b: ClusterBackend,
+  dbs: Map<string, Promise<OvnDatabases>>,
+  v: Verdict,
+  d: DirectionSpec,
+  lastLogical: Hop | undefined,
+): Promise<Verdict> {
+  if (v.kind === "delivered" && d.to.kind === "service")
+    return { ...v, service: { kind: "Service", namespace: d.to.namespace, name: d.to.name } };
+  if (v.kind !== "left-cluster") return v;
+  const lo = lastLogical?.outcome;
+  const gwNode =
+    lo?.kind === "output" && lo.portType === "localnet" ? /^[^_]+_(.+)$/.exec(lo.port)?.[1] : undefined;
+  const gateway = gwNode === undefined ? {} : { gateway: `gateway router of node ${gwNode}` };
+  if (v.snatIp === undefined) return { ...v, ...gateway };
+  try {
+    const s = new OvnDecoder(await ovnDatabases(b, dbs, v.node)).describeSnat("snat", v.snatIp);
+    return { ...v, ...gateway, snat: s.meaning, ...(s.objects === undefined ? {} : { objects: s.objects }) };
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    return { ...v, ...gateway, snat: `unknown (could not read the OVN databases of ${v.node}: ${why})` };
+  }
+}
+
+/** What the summary of a direction needs besides its hops and verdict. */
+type SummaryBase = Omit<SummaryInput, "hops" | "verdict" | "sourcesOf">;
+const summaryBases = new WeakMap<DirectionReport, SummaryBase>();
+
+async function summaryEndpoint(
+  b: ClusterBackend,
+  views: NodeViews,
+  p: ResolvedPod,
+): Promise<SummaryEndpoint> {
+  const v = await nodeView(b, views, p.node).catch(() => undefined);
+  const iface = p.hostNetwork
+    ? undefined
+    : v?.interfaces.find((i) => i.bridge === "br-int" && i.ifaceId === p.lsp);
+  return {
+    kind: "pod",
+    namespace: p.namespace,
+    name: p.name,
+    node: p.node,
+    ip: p.ip,
+    ...(p.mac === "" ? {} : { mac: p.mac }),
+    ...(iface === undefined ? {} : { iface: iface.name }),
+    ...(iface?.ofport === undefined ? {} : { ofport: iface.ofport }),
+  };
+}
+
+const hostPort = (ip: string, port: number): string => `${ip.includes(":") ? `[${ip}]` : ip}:${port}`;
+
+async function summaryBase(b: ClusterBackend, views: NodeViews, d: DirectionSpec): Promise<SummaryBase> {
+  const source = await summaryEndpoint(b, views, d.from);
+  const destination: SummaryEndpoint =
+    d.dstPod !== undefined
+      ? await summaryEndpoint(b, views, d.dstPod)
+      : d.to.kind === "pod"
+        ? { kind: "pod", namespace: d.to.namespace, name: d.to.name, node: d.to.node, ip: d.to.ip }
+        : d.to.kind === "node"
+          ? { kind: "node", name: d.to.name, node: d.to.name, ip: d.to.ip }
+          : { kind: d.to.kind, ip: d.to.ip };
+  const serviceBackend: ServiceBackendSummary | undefined =
+    d.to.kind === "service" && d.lbDst !== undefined
+      ? {
+          service: { kind: "Service", namespace: d.to.namespace, name: d.to.name },
+          vip: hostPort(d.to.ip, d.to.port),
+          backend: hostPort(d.lbDst.ip, d.lbDst.port),
+          ...(d.dstPod === undefined
+            ? {}
+            : { pod: { kind: "Pod", namespace: d.dstPod.namespace, name: d.dstPod.name } }),
+        }
+      : undefined;
+  return { source, destination, ...(serviceBackend === undefined ? {} : { serviceBackend }) };
+}
+
 async function traceDirection(
   b: ClusterBackend,
   dbs: Map<string, Promise<OvnDatabases>>,
@@ -285,7 +370,17 @@ async function traceDirection(
     },
   ];
 
-  return {
+  const verdict = await named(
+    b,
+    dbs,
+    await explained(b, dbs, verdictOf(end, lastLogical, known), end, {
+      src: d.from.lsp,
+      ...(d.expect === "external" ? {} : { dst: d.expect }),
+    }),
+    d,
+    lastLogical,
+  );
+  const report: DirectionReport = {
     packet: {
       direction: d.direction,
       family: r.family,
@@ -297,11 +392,10 @@ async function traceDirection(
     },
     checks,
     hops: [...logical, ...openflow.hops],
-    verdict: await explained(b, dbs, verdictOf(end, lastLogical, known), end, {
-      src: d.from.lsp,
-      ...(d.expect === "external" ? {} : { dst: d.expect }),
-    }),
+    verdict,
   };
+  summaryBases.set(report, await summaryBase(b, views, d));
+  return report;
 }
 
 /** Traces the connection both ways (for each chosen service backend), every tool run in parallel where independent. */
@@ -346,6 +440,7 @@ export async function runTraces(
           dstPort: t.dstPort,
           expect: t.pod === undefined ? "external" : t.pod.hostNetwork ? `host:${t.pod.node}` : t.pod.lsp,
           ...(t.lb === undefined ? {} : { lbDst: t.lb }),
+          ...(t.pod === undefined ? {} : { dstPod: t.pod }),
         }),
         t.pod === undefined
           ? Promise.resolve(undefined)
@@ -357,6 +452,7 @@ export async function runTraces(
               srcPort: t.lb?.port ?? t.dstPort,
               dstPort: srcPort,
               expect: r.src.hostNetwork ? `host:${r.src.node}` : r.src.lsp,
+              dstPod: r.src,
             }),
       ]);
       return { t, forward, reply };
@@ -369,9 +465,24 @@ export async function runTraces(
     let at = 0;
     annotated = annotated.map((hops) => all.slice(at, (at += hops.length)));
   }
+  // the zone databases this run read (for detrace, drops, SNAT) name the tunnels' ports in the summaries
+  const loaded = new Map<string, OvnDatabases>();
+  for (const [node, p] of dbs) {
+    const v = await p.catch(() => undefined);
+    if (v !== undefined) loaded.set(node, v);
+  }
   const finish = (x: DirectionReport): DirectionReport => {
     const hops = annotated[directions.indexOf(x)] ?? x.hops;
-    return o.skipDetrace === true ? x : withDetrace(x, hops);
+    const done = o.skipDetrace === true ? x : withDetrace(x, hops);
+    const base = summaryBases.get(x);
+    if (base === undefined) return done;
+    const summary = directionSummary({
+      ...base,
+      hops: done.hops,
+      verdict: done.verdict,
+      sourcesOf: (node) => loaded.get(node),
+    });
+    return { ...done, summary };
   };
   return traced.map(({ t, forward, reply }): TraceReport => ({
     schemaVersion: REPORT_SCHEMA_VERSION,

@@ -482,23 +482,44 @@ function pendingOf(dbs: DetraceDatabases, line: string): Pending[] {
 }
 
 /**
+ * ovn-detrace's annotation lines, keyed by the index of the input line they are printed before (the number of
+ * lines for those printed after the last one): each flow block's annotations come before the line that
+ * starts the next block.
+ */
+export function detraceAnnotations(traceText: string, dbs: DetraceDatabases): Map<number, string[]> {
+  const lines = readLines(traceText);
+  const at = new Map<number, string[]>();
+  let pending: Pending[] = [];
+  const flush = (before: number) => {
+    const out: string[] = [];
+    for (const p of pending) p((l) => out.push(l));
+    pending = [];
+    if (out.length > 0) at.set(before, out);
+  };
+  lines.forEach((line, i) => {
+    if (pending.length > 0 && (TABLE_ID.test(line) || pyStrip(line) === "")) flush(i);
+    pending.push(...pendingOf(dbs, line));
+  });
+  flush(lines.length);
+  return at;
+}
+
+/** The input lines as the script reads them (universal newlines). */
+export function traceLines(traceText: string): string[] {
+  return readLines(traceText);
+}
+
+/**
  * ovn-detrace's output for an ofproto/trace output: the same lines (trimmed), each flow block followed by
  * what its cookies point at, and the script's final empty line.
  */
 export function detrace(traceText: string, dbs: DetraceDatabases): string {
-  const lines: string[] = [];
-  const out: Emit = (l) => lines.push(l);
-  let pending: Pending[] = [];
-  const flush = () => {
-    for (const p of pending) p(out);
-    pending = [];
-  };
-  for (const line of readLines(traceText)) {
-    if (pending.length > 0 && (TABLE_ID.test(line) || pyStrip(line) === "")) flush();
-    out(pyStrip(line));
-    pending.push(...pendingOf(dbs, line));
-  }
-  flush();
-  out("");
-  return `${lines.join("\n")}\n`;
+  const lines = readLines(traceText);
+  const at = detraceAnnotations(traceText, dbs);
+  const out: string[] = [];
+  lines.forEach((line, i) => {
+    out.push(...(at.get(i) ?? []), pyStrip(line));
+  });
+  out.push(...(at.get(lines.length) ?? []), "");
+  return `${out.join("\n")}\n`;
 }

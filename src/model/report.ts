@@ -146,6 +146,8 @@ export type Verdict =
       readonly to: Endpoint;
       readonly node: string;
       readonly port: string;
+      /** The Service whose load balancer chose this backend, for a trace to a service. */
+      readonly service?: KubeObjectRef;
       /** Addresses as the receiver sees them (after NAT). */
       readonly srcIp?: string;
       readonly dstIp?: string;
@@ -160,7 +162,17 @@ export type Verdict =
       readonly explanation?: string;
       readonly objects?: readonly KubeObjectRef[];
     }
-  | { readonly kind: "left-cluster"; readonly node: string; readonly via: string; readonly snatIp?: string }
+  | {
+      readonly kind: "left-cluster";
+      readonly node: string;
+      readonly via: string;
+      readonly snatIp?: string;
+      /** The gateway it left through, in Kubernetes terms ("gateway router of node ovn-worker"). */
+      readonly gateway?: string;
+      /** What the SNAT address is: the node's IP on its gateway router, an EgressIP (from the NB NAT row). */
+      readonly snat?: string;
+      readonly objects?: readonly KubeObjectRef[];
+    }
   | { readonly kind: "rejected"; readonly node: string; readonly reason: string }
   | { readonly kind: "unknown"; readonly reason: string };
 
@@ -182,12 +194,75 @@ export interface Check {
   readonly detail: string;
 }
 
+/** One end of a direction, as the summary shows it. */
+export interface SummaryEndpoint {
+  readonly kind: "pod" | "service" | "node" | "external";
+  readonly namespace?: string;
+  readonly name?: string;
+  readonly node?: string;
+  readonly ip?: string;
+  readonly mac?: string;
+  /** The pod's OVS interface on br-int and its OpenFlow port number. */
+  readonly iface?: string;
+  readonly ofport?: number;
+}
+
+/** The load balancer's choice on a trace to a service. */
+export interface ServiceBackendSummary {
+  readonly service: KubeObjectRef;
+  /** The service address the packet was sent to ("10.96.0.10:53"). */
+  readonly vip: string;
+  /** The backend it was DNATed to ("10.244.2.3:53"). */
+  readonly backend: string;
+  readonly pod?: KubeObjectRef;
+}
+
+/** One geneve tunnel the packet crossed between two nodes. */
+export interface TunnelSummary {
+  readonly fromNode: string;
+  readonly toNode: string;
+  /** The VNI: the tunnel key of the logical datapath the packet travels in. */
+  readonly vni: number;
+  readonly vniHex: string;
+  /** That datapath's name, when the source zone's databases were read. */
+  readonly datapath?: string;
+  /** The remote tunnel endpoint (the destination node's encap IP). */
+  readonly remoteIp?: string;
+  /** OVN's Geneve option: the logical ingress and egress port keys, and their names when known. */
+  readonly ingressPortKey?: number;
+  readonly egressPortKey?: number;
+  readonly ingressPort?: string;
+  readonly egressPort?: string;
+}
+
+/** What the source address was translated to when the packet left the cluster. */
+export interface SnatSummary {
+  readonly ip: string;
+  /** "the IP of node ovn-worker: SNAT by its gateway router GR_ovn-worker", "EgressIP ...", or "unknown (...)". */
+  readonly description: string;
+  readonly objects?: readonly KubeObjectRef[];
+}
+
+/** One direction at a glance: who talked to whom, through what, and what happened and why. */
+export interface DirectionSummary {
+  readonly source: SummaryEndpoint;
+  readonly destination: SummaryEndpoint;
+  readonly serviceBackend?: ServiceBackendSummary;
+  readonly tunnels: readonly TunnelSummary[];
+  readonly snat?: SnatSummary;
+  readonly verdict: Verdict["kind"];
+  /** The verdict and its reason, in Kubernetes terms when the databases say. */
+  readonly reason: string;
+  readonly objects?: readonly KubeObjectRef[];
+}
+
 export interface DirectionReport {
   readonly packet: PacketSpec;
   readonly checks: readonly Check[];
   readonly hops: readonly Hop[];
   readonly verdict: Verdict;
   readonly groundTruth?: GroundTruth;
+  readonly summary?: DirectionSummary;
 }
 
 export interface TraceReport {

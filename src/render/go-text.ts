@@ -1,4 +1,12 @@
-import type { Check, DirectionReport, Hop, TraceReport, Verdict } from "../model/report.js";
+import type {
+  Check,
+  DirectionReport,
+  DirectionSummary,
+  Hop,
+  SummaryEndpoint,
+  TraceReport,
+  Verdict,
+} from "../model/report.js";
 
 /**
  * The Go ovnkube-trace's text output, kept line for line at -loglevel 0 ("<step> indicates
@@ -50,17 +58,66 @@ export function describeVerdict(v: Verdict): string {
           : v.to.kind === "node"
             ? `the host of ${v.to.name}`
             : v.port;
-      return `delivered to ${to} on ${v.node} (port ${v.port})`;
+      const via =
+        v.service === undefined ? "" : ` (backend of Service ${v.service.namespace ?? ""}/${v.service.name})`;
+      return `delivered to ${to}${via} on ${v.node} (port ${v.port})`;
     }
     case "dropped":
       return `dropped on ${v.node} at ${v.where}: ${v.reason}${v.explanation === undefined ? "" : `\n  why: ${v.explanation}`}`;
-    case "left-cluster":
-      return `left the cluster on ${v.node} through ${v.via}${v.snatIp === undefined ? "" : ` with source NAT to ${v.snatIp}`}`;
+    case "left-cluster": {
+      const gw = v.gateway === undefined ? "" : ` (${v.gateway})`;
+      const nat =
+        v.snatIp === undefined
+          ? ""
+          : ` with source NAT to ${v.snatIp}${v.snat === undefined ? "" : ` (${v.snat})`}`;
+      return `left the cluster on ${v.node} through ${v.via}${gw}${nat}`;
+    }
     case "rejected":
       return `rejected on ${v.node}: ${v.reason}`;
     case "unknown":
       return `unknown: ${v.reason}`;
   }
+}
+
+function endpointText(e: SummaryEndpoint): string {
+  const who =
+    e.kind === "pod"
+      ? `pod ${e.namespace ?? ""}/${e.name ?? ""}${e.node === undefined ? "" : ` on ${e.node}`}`
+      : e.kind === "node"
+        ? `node ${e.name ?? ""}`
+        : e.kind;
+  const port =
+    e.ofport === undefined ? "" : `, ofport ${e.ofport}${e.iface === undefined ? "" : ` (${e.iface})`}`;
+  return [who, e.ip, e.mac].filter((x) => x !== undefined && x !== "").join(", ") + port;
+}
+
+/** The summary block of one direction (printed after the verdicts, at every loglevel). */
+export function summaryLines(s: DirectionSummary, label: string): string[] {
+  const out = [`summary (${label}):`];
+  const row = (k: string, v: string): void => {
+    out.push(`  ${`${k}:`.padEnd(13)}${v}`);
+  };
+  row("source", endpointText(s.source));
+  row("destination", endpointText(s.destination));
+  const sb = s.serviceBackend;
+  if (sb !== undefined)
+    row(
+      "service",
+      `Service ${sb.service.namespace ?? ""}/${sb.service.name} ${sb.vip} → backend ${sb.backend}${sb.pod === undefined ? "" : ` (pod ${sb.pod.namespace ?? ""}/${sb.pod.name})`}`,
+    );
+  for (const t of s.tunnels) {
+    const ports =
+      t.ingressPortKey === undefined || t.egressPortKey === undefined
+        ? ""
+        : `, ports ${t.ingressPort ?? t.ingressPortKey} → ${t.egressPort ?? t.egressPortKey}`;
+    row(
+      "tunnel",
+      `${t.fromNode} → ${t.toNode}${t.remoteIp === undefined ? "" : ` (${t.remoteIp})`}, id ${t.vniHex} (${t.vni}${t.datapath === undefined ? "" : `: ${t.datapath}`})${ports}`,
+    );
+  }
+  if (s.snat !== undefined) row("SNAT", `${s.snat.ip} = ${s.snat.description}`);
+  row("verdict", s.reason);
+  return out;
 }
 
 function hopTitle(h: Hop): string {
@@ -98,6 +155,7 @@ export function renderGoText(reports: readonly TraceReport[], o: TextOptions): s
       }
     }
     for (const [d, label] of dirs) out.push(`verdict (${label}): ${describeVerdict(d.verdict)}`);
+    for (const [d, label] of dirs) if (d.summary !== undefined) out.push(...summaryLines(d.summary, label));
   }
   return out.join("\n");
 }

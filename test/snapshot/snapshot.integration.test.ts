@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, rmSync, truncateSync, writeFileSync, cpSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { cliAsync } from "../helpers/cli.js";
 import type { ClusterBackend } from "../../src/cluster/backend.js";
 import { LabBackend } from "../../src/cluster/lab/backend.js";
@@ -265,6 +266,43 @@ describe("snapshot commands and bad input", () => {
     expect(stopped.stdout).toMatch(new RegExp(`stopped ${String(s?.daemons.length ?? -1)} daemons`));
     expect(s?.daemons.some((d) => isAlive(d.pid))).toBe(false);
     expect(existsSync(replicaDir(snap))).toBe(false);
+  });
+
+  it("explain reads the snapshot's databases: the same annotations and decoded names as on the live lab", async () => {
+    // client -> kube-dns, as the scenario declares them
+    const scenario = parse(readFileSync(`${EXAMPLES_DIR}kind.yaml`, "utf8")) as {
+      services: { name: string; clusterIPs: string[] }[];
+    };
+    const client = examplePods(`${EXAMPLES_DIR}kind.yaml`).find((p) => p.name === "client");
+    const dns = scenario.services.find((x) => x.name === "kube-dns")?.clusterIPs[0] ?? "";
+    const node = client?.node ?? "";
+    const live = LabBackend.open(state.dir);
+    const iface = await live.execOnNode(node, [
+      "ovs-vsctl",
+      "--bare",
+      "--columns=name",
+      "find",
+      "interface",
+      "external_ids:iface-id=default_client",
+    ]);
+    const trace = await live.execOnNode(node, [
+      "ovs-appctl",
+      "ofproto/trace",
+      "br-int",
+      `in_port=${iface.stdout.trim()},udp,nw_src=${client?.ips[0] ?? ""},nw_dst=${dns},udp_dst=53`,
+    ]);
+    expect(trace.exitCode, trace.stderr).toBe(0);
+    const file = join(newLabDir(), "trace.txt");
+    writeFileSync(file, trace.stdout);
+    for (const format of ["detrace", "decoded"]) {
+      const [l, o] = await Promise.all([
+        cli(["explain", file, "--node", node, "--format", format, "--lab", state.dir]),
+        cli(["explain", file, "--node", node, "--format", format, "--snapshot", snap]),
+      ]);
+      expect(o.code, o.stderr).toBe(0);
+      expect(o.stdout.length).toBeGreaterThan(trace.stdout.length);
+      expect(o.stdout, format).toBe(l.stdout);
+    }
   });
 
   it("a trace on a stopped snapshot starts its replica for the run and stops it afterwards", async () => {

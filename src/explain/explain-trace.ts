@@ -1,0 +1,847 @@
+import type { DatapathAction, OfprotoTraceDocument } from "../model/ofproto-trace.js";
+import type { OvnTraceDocument } from "../model/ovn-trace.js";
+import type { KubeObjectRef } from "../model/report.js";
+import { externalIds, stringColumn, tableRows } from "../ovsdb/index.js";
+import { parseDatapathActions, tunnelOf } from "../parsers/datapath-actions.js";
+import { lastTableStep, parseOfprotoTrace } from "../parsers/ofproto-trace.js";
+import { parseOvnTraces } from "../parsers/ovn-trace.js";
+import {
+  OvnDecoder,
+  SWITCH_REG0_BITS,
+  datapathText,
+  parseNumber,
+  type DecodeSources,
+  type DecodedValue,
+} from "./decode.js";
+import { explainDrop } from "./drop.js";
+import { datapathMeaning } from "./owners.js";
+
+/**
+ * A pasted trace explained: every line's numbers decoded (ofproto/trace) or its logical objects named in
+ * Kubernetes terms (ovn-trace), and a summary of where the packet came from, went through and ended, and
+ * why. Pure: reads the databases it is given, any of which may be missing.
+ */
+
+export interface DecodedLine {
+  /** 0-based index of the input line the values belong to. */
+  readonly index: number;
+  readonly values: readonly DecodedValue[];
+}
+
+export interface TunnelCrossing {
+  readonly vni: number;
+  readonly vniHex: string;
+  /** The tunnel key's datapath (the VNI). */
+  readonly datapath: DecodedValue;
+  readonly remoteIp?: string;
+  readonly remoteNode?: string;
+  /** Both logical ports of OVN's Geneve option, when the trace shows it. */
+  readonly ports?: DecodedValue;
+}
+
+export type ExplainVerdictKind = "delivered" | "tunnel" | "left-cluster" | "dropped" | "rejected" | "unknown";
+
+export interface ExplainVerdict {
+  readonly kind: ExplainVerdictKind;
+  /** One sentence: where and why, in Kubernetes terms when the databases say. */
+  readonly text: string;
+  readonly objects: readonly KubeObjectRef[];
+}
+
+export interface ExplainSummary {
+  readonly inPort?: DecodedValue;
+  readonly outPort?: DecodedValue;
+  /** Logical datapaths the packet went through, in order. */
+  readonly datapaths: readonly DecodedValue[];
+  readonly tunnels: readonly TunnelCrossing[];
+  /** The load balancer backend the packet was DNATed to (with its Service and pod). */
+  readonly backend?: DecodedValue;
+  /** The source NAT address (a node's IP, an EgressIP). */
+  readonly snat?: DecodedValue;
+  readonly verdict: ExplainVerdict;
+}
+
+export interface ExplainedTrace {
+  readonly tool: "ofproto/trace" | "ovn-trace";
+  readonly summary: ExplainSummary;
+  readonly lines: readonly DecodedLine[];
+}
+
+// --- ofproto/trace ------------------------------------------------------------------------------------
+
+const MATCH_FIELDS = new Set([
+  "metadata",
+  "reg0",
+  "xxreg0",
+  "xreg0",
+  "reg11",
+  "reg12",
+  "reg13",
+  "reg14",
+  "reg15",
+  "in_port",
+  "tun_id",
+  "tun_metadata0",
+  "tun_src",
+  "tun_dst",
+  "ct_zone",
+]);
+const ZONE_REGS = new Set(["reg11", "reg12", "reg13", "ct_zone"]);
+/** Where reg0 sits in the wider registers (xxreg0 = reg0..reg3, xreg0 = reg0:reg1, most significant first). */
+const REG0_OFFSET: Readonly<Record<string, number>> = { reg0: 0, xreg0: 32, xxreg0: 96 };
+const NOW_FIELD: Readonly<Record<string, string>> = {
+  OXM_OF_METADATA: "metadata",
+  NXM_NX_TUN_ID: "tun_id",
+  NXM_NX_TUN_METADATA0: "tun_metadata0",
+};
+
+interface OutputEvent {
+  readonly pass: number;
+  readonly bridge: string;
+  readonly ofport?: number;
+  readonly normal?: boolean;
+}
+
+/** Walks the trace line by line, with the bridge, datapath and tunnel key in force at each line. */
+class OfprotoWalker {
+  readonly lines: DecodedLine[] = [];
+  readonly datapaths: number[] = [];
+  readonly outputs: OutputEvent[] = [];
+  /** The last logical ports named in reg14/reg15 of the last pass. */
+  readonly lastPort: { reg14?: string; reg15?: string } = {};
+  private pass = -1;
+  private bridges: { name: string; indent: number }[] = [];
+  private metadata: number | undefined;
+  private tunId: number | undefined;
+  private announced = new Map<string, string>();
+  private passTunIds: (number | undefined)[] = [];
+
+  constructor(
+    private readonly d: OvnDecoder,
+    private readonly text: readonly string[],
+  ) {
+    this.passTunIds = passTunnelKeys(text);
+  }
+
+  run(): void {
+    this.text.forEach((line, i) => {
+      const values = this.decodeLine(line);
+      if (values.length > 0) this.lines.push({ index: i, values });
+    });
+  }
+
+  private get bridge(): string {
+    return this.bridges.at(-1)?.name ?? this.d.sources.node?.integrationBridge ?? "br-int";
+  }
+
+  private decodeLine(raw: string): DecodedValue[] {
+    const line = raw.trimEnd();
+    const indent = line.length - line.trimStart().length;
+    const trimmed = line.trim();
+    if (trimmed === "" || /^\*/.test(trimmed)) return [];
+    const flow = /^Flow: (.*)$/.exec(line);
+    if (flow !== null) {
+      this.pass++;
+      this.bridges = [];
+      this.announced = new Map();
+      this.tunId = this.passTunIds[this.pass];
+      delete this.lastPort.reg14;
+      delete this.lastPort.reg15;
+      return this.matchValues(flow[1] ?? "", true);
+    }
+    const final = /^Final flow: (.*)$/.exec(line);
+    if (final !== null) return this.matchValues(final[1] ?? "", true);
+    if (
+      /^(?:Megaflow|Trace reached|Translation failed|recirc\(|Replacing|\s*(?:Initial|Modified) flow)/.test(
+        trimmed,
+      )
+    )
+      return [];
+    const dpActions = /^Datapath actions: (.*)$/.exec(line);
+    if (dpActions !== null) return this.datapathActionValues(dpActions[1] ?? "");
+    while (this.bridges.length > 0 && (this.bridges.at(-1)?.indent ?? 0) > indent) this.bridges.pop();
+    const bridge = /^bridge\("([^"]+)"\)$/.exec(trimmed);
+    if (bridge !== null) {
+      this.bridges.push({ name: bridge[1] ?? "", indent });
+      return [];
+    }
+    const table = /^(\d+)\.\s+(.*)$/.exec(trimmed);
+    if (table !== null) return this.tableValues(table[2] ?? "");
+    if (trimmed.startsWith("clone(")) return []; // its actions are printed again, one per line, below it
+    return this.actionValues(trimmed);
+  }
+
+  /** `name=value` items of a flow or of a rule's match; a match's metadata applies to the whole line. */
+  private matchValues(text: string, wholeFlow: boolean): DecodedValue[] {
+    const items = new Map<string, string>();
+    for (const item of text.split(",")) {
+      const eq = item.indexOf("=");
+      if (eq > 0) items.set(item.slice(0, eq).trim(), item.slice(eq + 1).trim());
+    }
+    const md = items.get("metadata");
+    if (md !== undefined) this.metadata = parseNumber(md);
+    const tun = items.get("tun_id");
+    if (tun !== undefined) this.tunId = parseNumber(tun);
+    const out: DecodedValue[] = [];
+    for (const [field, value] of items) {
+      if (!MATCH_FIELDS.has(field) || value === "ANY") continue;
+      if (this.announced.get(field) === value) continue;
+      this.announced.set(field, value);
+      const v = this.decodeField(field, value, wholeFlow);
+      if (v !== undefined) out.push(v);
+    }
+    return out;
+  }
+
+  private tableValues(rest: string): DecodedValue[] {
+    const match = rest.split(/, priority \d+/)[0] ?? "";
+    const out = /^No match/.test(rest) ? [] : this.matchValues(match, false);
+    if (
+      this.metadata !== undefined &&
+      /(^|,)metadata=/.test(match) &&
+      this.datapaths.at(-1) !== this.metadata
+    )
+      this.datapaths.push(this.metadata);
+    const cookie = /cookie (0x[0-9a-f]+)/.exec(rest)?.[1];
+    const c = cookie === undefined ? undefined : this.d.describeCookie(cookie);
+    if (c !== undefined) out.push(c);
+    return out;
+  }
+
+  private actionValues(line: string): DecodedValue[] {
+    const out: DecodedValue[] = [];
+    const set = /^set_field:(\S+?)->(\w+)$/.exec(line);
+    if (set !== null) {
+      const [, value = "", field = ""] = set;
+      if (field === "metadata") this.metadata = parseNumber(value);
+      if (field === "tun_id") this.tunId = parseNumber(value);
+      this.announced.set(field, value);
+      const v = this.decodeField(field, value, false, true);
+      if (v !== undefined) out.push(v);
+      return out;
+    }
+    const now = /^-> (\w+)\[(\d+)(?:\.\.(\d+))?\] is now (\S+)$/.exec(line);
+    if (now !== null) {
+      const [, reg = "", lo = "0", , value = ""] = now;
+      if (reg === "NXM_NX_XXREG0") {
+        const bit = Number(lo) - 96;
+        const v = this.reg0Bit(`NXM_NX_XXREG0[${lo}]`, value, bit);
+        return v === undefined ? [] : [v];
+      }
+      const regNum = /^NXM_NX_REG(\d+)$/.exec(reg)?.[1];
+      const field = regNum !== undefined ? `reg${regNum}` : NOW_FIELD[reg];
+      if (field === undefined) return [];
+      if (field === "metadata") this.metadata = parseNumber(value);
+      if (field === "tun_id") this.tunId = parseNumber(value);
+      if (lo === "0") this.announced.set(field, value);
+      const v = this.decodeField(field, value, false, true);
+      return v === undefined ? [] : [v];
+    }
+    const move = /^move:\S+->NXM_NX_XXREG0\[(\d+)\]$/.exec(line);
+    if (move !== null) return []; // its value follows on the "-> ... is now" line
+    const output = /^output:(\d+)$/.exec(line);
+    if (output !== null) {
+      const port = Number(output[1]);
+      this.outputs.push({ pass: this.pass, bridge: this.bridge, ofport: port });
+      out.push(this.d.describeOfport("output", output[1] ?? "", this.bridge));
+      return out;
+    }
+    if (line === "NORMAL") this.outputs.push({ pass: this.pass, bridge: this.bridge, normal: true });
+    const tunnel = /^-> tunneling to (\S+) via/.exec(line);
+    if (tunnel !== null) out.push(this.d.describeEncapIp("tunnel to", tunnel[1] ?? ""));
+    const nat = /^nat\((src|dst)=([^,)]+)/.exec(line);
+    if (nat !== null) out.push(this.natValue(nat[1] ?? "", nat[2] ?? ""));
+    return out;
+  }
+
+  private natValue(direction: string, addr: string): DecodedValue {
+    return direction === "dst"
+      ? this.d.describeBackend("nat(dst)", addr)
+      : this.d.describeSnat("nat(src)", addr.replace(/^\[|\]$/g, "").replace(/-.*$/, ""));
+  }
+
+  private datapathActionValues(text: string): DecodedValue[] {
+    let actions: DatapathAction[];
+    try {
+      actions = parseDatapathActions(text);
+    } catch {
+      return [];
+    }
+    const out: DecodedValue[] = [];
+    const visit = (list: readonly DatapathAction[]): void => {
+      for (const a of list) {
+        if (a.kind === "ct") {
+          if (a.zone !== null) out.push(this.d.describeCtZone("ct zone", String(a.zone)));
+          if (a.nat?.addr != null) {
+            const addr = a.nat.addr.includes(":") ? `[${a.nat.addr}]` : a.nat.addr;
+            out.push(
+              this.natValue(a.nat.direction ?? "", a.nat.port === null ? addr : `${addr}:${a.nat.port}`),
+            );
+          }
+        }
+        if (a.kind === "clone" || a.kind === "sample") visit(a.actions);
+      }
+    };
+    visit(actions);
+    const t = tunnelOf(actions);
+    if (t !== null && t.vni !== null) {
+      const raw = `0x${t.vni.toString(16)}`;
+      out.push(this.d.describeDatapath("vni", raw, t.vni));
+      if (t.ovnEgressPortKey !== null) {
+        const opt = ((t.ovnIngressPortKey ?? 0) * 0x10000 + t.ovnEgressPortKey).toString(16);
+        out.push(this.d.describeTunnelPorts("geneve ports", `0x${opt}`, t.vni));
+      }
+      if (t.dst !== null) out.push(this.d.describeEncapIp("tunnel to", t.dst));
+    }
+    return out;
+  }
+
+  private reg0Bit(field: string, value: string, bit: number): DecodedValue | undefined {
+    if (bit < 0 || bit > 31) return undefined;
+    const on = parseNumber(value) === 1 ? 1n : 0n;
+    const v = this.d.describeReg0Bits(
+      field,
+      `0x${(on << BigInt(bit)).toString(16)}/0x${(1n << BigInt(bit)).toString(16)}`,
+      0,
+      this.metadata,
+    );
+    return v === undefined ? undefined : { ...v, raw: value };
+  }
+
+  private decodeField(
+    field: string,
+    value: string,
+    wholeFlow: boolean,
+    isSet = false,
+  ): DecodedValue | undefined {
+    const n = parseNumber(value);
+    switch (field) {
+      case "metadata":
+        return this.d.describeDatapath(field, value);
+      case "tun_id":
+        return this.d.describeDatapath(field, value);
+      case "reg14":
+      case "reg15": {
+        if (n === 0 && isSet) return undefined;
+        const v = this.d.describePort(field, value, this.metadata);
+        const name =
+          n === undefined || this.metadata === undefined ? undefined : this.d.portName(this.metadata, n);
+        if (name !== undefined) this.lastPort[field] = name;
+        return v;
+      }
+      case "reg11":
+      case "reg12":
+      case "reg13":
+      case "ct_zone":
+        if (n === 0) return undefined;
+        return ZONE_REGS.has(field) ? this.d.describeCtZone(field, value) : undefined;
+      case "in_port":
+        return this.d.describeOfport(field, value, this.bridge);
+      case "tun_metadata0":
+        return this.d.describeTunnelPorts(field, value, this.tunId);
+      case "tun_src":
+      case "tun_dst":
+        return this.d.describeEncapIp(field, value);
+      case "reg0":
+      case "xreg0":
+      case "xxreg0": {
+        const offset = REG0_OFFSET[field] ?? 0;
+        if (!value.includes("/")) {
+          // a whole flow's reg0: the bits that are set
+          if (!wholeFlow || field !== "reg0" || n === undefined || n === 0) return undefined;
+          const v = this.d.describeReg0Bits(field, `${value}/${value}`, 0, this.metadata);
+          return v === undefined ? undefined : { ...v, raw: value };
+        }
+        return this.d.describeReg0Bits(field, value, offset, this.metadata);
+      }
+      default:
+        return undefined;
+    }
+  }
+}
+
+/** Per pass, the tunnel key the packet came in with (tun_id in any flow line, or moved into metadata). */
+function passTunnelKeys(lines: readonly string[]): (number | undefined)[] {
+  const keys: (number | undefined)[] = [];
+  let pass = -1;
+  let movedFromTunnel = false;
+  for (const line of lines) {
+    if (line.startsWith("Flow: ")) {
+      pass++;
+      keys.push(undefined);
+    }
+    if (pass < 0 || keys[pass] !== undefined) continue;
+    const t = /(?:^|[,: ])tun_id=(0x[0-9a-f]+)/.exec(line)?.[1];
+    if (t !== undefined) keys[pass] = parseNumber(t);
+    if (/move:NXM_NX_TUN_ID\[0\.\.23\]->OXM_OF_METADATA/.test(line)) movedFromTunnel = true;
+    const now = /-> OXM_OF_METADATA\[0\.\.23\] is now (0x[0-9a-f]+)/.exec(line)?.[1];
+    if (movedFromTunnel && now !== undefined) {
+      keys[pass] = parseNumber(now);
+      movedFromTunnel = false;
+    }
+  }
+  return keys;
+}
+
+function splitLines(text: string): string[] {
+  const lines = text.split(/\r\n|\r|\n/);
+  if (lines.at(-1) === "") lines.pop();
+  return lines;
+}
+
+function dpOutputs(actions: readonly DatapathAction[]): boolean {
+  return actions.some(
+    (a) =>
+      a.kind === "output" ||
+      a.kind === "tnl_push" ||
+      a.kind === "set_tunnel" ||
+      ((a.kind === "clone" || a.kind === "sample") && dpOutputs(a.actions)),
+  );
+}
+
+function ruleCookieOfController(actions: readonly DatapathAction[]): string | undefined {
+  for (const a of actions) {
+    if (a.kind !== "userspace") continue;
+    const c = /rule_cookie=(0x[0-9a-f]+)/.exec(a.text)?.[1];
+    if (c !== undefined) return c;
+  }
+  return undefined;
+}
+
+const objectsOf = (...vs: (DecodedValue | undefined)[]): KubeObjectRef[] =>
+  vs.flatMap((v) => v?.objects ?? []);
+
+/** A drop or reject explained from the logical flow of its cookie (NetworkPolicy, Service without endpoints...). */
+function whyDropped(
+  d: OvnDecoder,
+  where: { cookie?: string; lflowUuid?: string },
+  pods: { src?: string; dst?: string },
+): { text: string; objects: readonly KubeObjectRef[] } {
+  const { nb, sb } = d.sources;
+  const key = where.cookie ?? where.lflowUuid;
+  if (key === undefined)
+    return { text: "no logical flow to explain it (the last step has no cookie)", objects: [] };
+  if (nb === undefined || sb === undefined)
+    return {
+      text: `unknown (${key}: the ${nb === undefined ? "northbound" : "southbound"} database is missing)`,
+      objects: [],
+    };
+  const e = explainDrop({ nb, sb }, where, pods);
+  return e === undefined ? { text: `unknown (${key})`, objects: [] } : { text: e.text, objects: e.objects };
+}
+
+function podPort(d: OvnDecoder, name: string | undefined): string | undefined {
+  if (name === undefined) return undefined;
+  return d.portMeaning(name)?.objects.some((o) => o.kind === "Pod") === true ? name : undefined;
+}
+
+/** Explains a `ovs-appctl ofproto/trace` output (plain or already annotated by ovn-detrace). */
+export function explainOfprotoTrace(text: string, sources: DecodeSources): ExplainedTrace {
+  const d = new OvnDecoder(sources);
+  const lines = splitLines(text);
+  const w = new OfprotoWalker(d, lines);
+  w.run();
+  let doc: OfprotoTraceDocument | undefined;
+  try {
+    doc = parseOfprotoTrace(text);
+  } catch {
+    doc = undefined;
+  }
+  const firstFlow = doc?.passes[0]?.flow.values ?? {};
+  const tunSrc = firstFlow.tun_src;
+  const inPort =
+    tunSrc !== undefined
+      ? d.describeEncapIp("from tunnel", tunSrc)
+      : firstFlow.in_port === undefined
+        ? undefined
+        : d.describeOfport("in_port", firstFlow.in_port);
+  const datapaths = w.datapaths.map((k) => d.describeDatapath("metadata", `0x${k.toString(16)}`, k));
+  const allActions = doc?.passes.flatMap((p) => p.datapathActions.actions) ?? [];
+  const tunnels: TunnelCrossing[] = [];
+  let backend: DecodedValue | undefined;
+  let snat: DecodedValue | undefined;
+  for (const a of flattenActions(allActions)) {
+    if (a.kind === "ct" && a.nat?.addr != null && a.nat.direction !== null) {
+      const addr = a.nat.addr.includes(":") ? `[${a.nat.addr}]` : a.nat.addr;
+      if (a.nat.direction === "dst")
+        backend ??= d.describeBackend("backend", a.nat.port === null ? addr : `${addr}:${a.nat.port}`);
+      else snat ??= d.describeSnat("snat", a.nat.addr);
+    }
+  }
+  const last = doc?.passes.at(-1);
+  const lastActions = last?.datapathActions.actions ?? [];
+  const t = tunnelOf(lastActions);
+  if (t !== null && t.vni !== null) {
+    const remoteNode = t.dst === null ? undefined : d.nodeOfEncapIp(t.dst);
+    const opt =
+      t.ovnEgressPortKey === null ? undefined : (t.ovnIngressPortKey ?? 0) * 0x10000 + t.ovnEgressPortKey;
+    tunnels.push({
+      vni: t.vni,
+      vniHex: `0x${t.vni.toString(16)}`,
+      datapath: d.describeDatapath("vni", `0x${t.vni.toString(16)}`, t.vni),
+      ...(t.dst === null ? {} : { remoteIp: t.dst }),
+      ...(remoteNode === undefined ? {} : { remoteNode }),
+      ...(opt === undefined
+        ? {}
+        : { ports: d.describeTunnelPorts("geneve ports", `0x${opt.toString(16)}`, t.vni) }),
+    });
+  }
+  const lastPass = (doc?.passes.length ?? 1) - 1;
+  const finalOut = [...w.outputs]
+    .reverse()
+    .find(
+      (o) =>
+        o.pass === lastPass &&
+        (o.normal === true || d.interfaceOf(o.ofport ?? -1, o.bridge)?.type !== "patch"),
+    );
+  const intBridge = sources.node?.integrationBridge ?? "br-int";
+  let outPort: DecodedValue | undefined;
+  let verdict: ExplainVerdict;
+  const pods = { ...(podPort(d, w.lastPort.reg14) === undefined ? {} : { src: w.lastPort.reg14 }) };
+  if (doc === undefined) {
+    verdict = { kind: "unknown", text: "unknown (the trace could not be read)", objects: [] };
+  } else if (tunnels[0] !== undefined) {
+    const tu = tunnels[0];
+    outPort = tu.ports;
+    verdict = {
+      kind: "tunnel",
+      text: `sent through the tunnel to ${tu.remoteNode === undefined ? `${tu.remoteIp ?? "?"} (node unknown)` : `node ${tu.remoteNode}`} with tunnel id ${tu.vniHex} (${tu.vni}: ${d.datapath(tu.vni)?.name ?? "unknown datapath"})${egressName(tu)}`,
+      objects: objectsOf(tu.datapath, tu.ports),
+    };
+  } else if (dpOutputs(lastActions) && finalOut !== undefined) {
+    const gateway = datapaths.find(
+      (x) => x.objects?.some((o) => o.kind === "Node") && /\(gateway router of node /.test(x.meaning),
+    );
+    if (finalOut.bridge === intBridge && finalOut.ofport !== undefined) {
+      outPort = d.describeOfport("output", String(finalOut.ofport), finalOut.bridge);
+      verdict = { kind: "delivered", text: `delivered to ${outPort.meaning}`, objects: objectsOf(outPort) };
+    } else {
+      outPort =
+        finalOut.ofport === undefined
+          ? {
+              field: "output",
+              raw: "NORMAL",
+              meaning: `bridge ${finalOut.bridge} (NORMAL switching)`,
+              known: true,
+            }
+          : d.describeOfport("output", String(finalOut.ofport), finalOut.bridge);
+      const via = gateway === undefined ? "" : ` through the ${gatewayText(gateway)}`;
+      const nat = snat === undefined ? "" : `, source NAT to ${snat.raw} (${snat.meaning})`;
+      verdict = {
+        kind: "left-cluster",
+        text: `left the cluster on bridge ${finalOut.bridge}${via}${nat}`,
+        objects: objectsOf(gateway, snat),
+      };
+    }
+  } else {
+    const reject = ruleCookieOfController(lastActions);
+    const rejectFlow = reject === undefined ? undefined : d.cookieRows(reject).logicalFlow;
+    if (
+      reject !== undefined &&
+      rejectFlow !== undefined &&
+      /\breject\b/.test(stringColumn(rejectFlow, "actions") ?? "")
+    ) {
+      const c = d.describeCookie(reject);
+      const lb = c?.objects?.find((o) => o.kind === "Service");
+      const why =
+        lb !== undefined
+          ? `Service ${lb.namespace ?? ""}/${lb.name} has no endpoints: its load balancer rejects the connection`
+          : (c?.meaning ?? `logical flow ${externalIds(rejectFlow)["stage-name"] ?? ""} rejects`);
+      verdict = { kind: "rejected", text: `rejected (${reject}): ${why}`, objects: objectsOf(c) };
+    } else if (lastActions.at(-1)?.kind === "recirc") {
+      const lb = lastActions.some((a) => a.kind === "hash");
+      verdict = {
+        kind: "unknown",
+        text: lb
+          ? "unknown: the trace stops at a load balancer's select group (hash, then recirculation): trace again with a dp_hash=N in the flow to pick a backend"
+          : "unknown: the trace stops at a recirculation (trace again with --ct-next to follow it)",
+        objects: [],
+      };
+    } else {
+      const step = last === undefined ? null : lastTableStep(last);
+      const cookie = step?.cookie ?? undefined;
+      const dst = podPort(d, w.lastPort.reg15);
+      const why = whyDropped(d, cookie === undefined ? {} : { cookie }, {
+        ...pods,
+        ...(dst === undefined ? {} : { dst }),
+      });
+      const where =
+        step === null
+          ? ""
+          : ` in ${step.bridge} table ${step.table}${cookie === undefined ? "" : ` (cookie ${cookie})`}`;
+      verdict = { kind: "dropped", text: `dropped${where}: ${why.text}`, objects: why.objects };
+    }
+  }
+  return {
+    tool: "ofproto/trace",
+    summary: {
+      ...(inPort === undefined ? {} : { inPort }),
+      ...(outPort === undefined ? {} : { outPort }),
+      datapaths,
+      tunnels,
+      ...(backend === undefined ? {} : { backend }),
+      ...(snat === undefined ? {} : { snat }),
+      verdict,
+    },
+    lines: w.lines,
+  };
+}
+
+/** "gateway router of node X" from a gateway router's decoded datapath. */
+function gatewayText(dp: DecodedValue): string {
+  return /gateway router of node \S+/.exec(dp.meaning)?.[0] ?? dp.meaning;
+}
+
+/** ", towards port X" from the tunnel's egress port (the Geneve option's low 16 bits). */
+function egressName(t: TunnelCrossing): string {
+  const m = t.ports === undefined ? undefined : /egress \d+ = port (\S+)/.exec(t.ports.meaning)?.[1];
+  return m === undefined ? "" : `, to its port ${m}`;
+}
+
+function flattenActions(actions: readonly DatapathAction[]): DatapathAction[] {
+  return actions.flatMap((a) =>
+    a.kind === "clone" || a.kind === "sample" ? [a, ...flattenActions(a.actions)] : [a],
+  );
+}
+
+// --- ovn-trace ----------------------------------------------------------------------------------------
+
+const PIPELINE = /^\s*(ingress|egress)\(dp="([^"]*)"(?:, inport="([^"]*)")?(?:, outport="([^"]*)")?\)/;
+const STAGE = /^\s*\d+\. .*, uuid ([0-9a-f]{8})\s*$/;
+
+/** Explains an `ovn-trace` output: the logical stages already carry names; this adds their Kubernetes objects. */
+export function explainOvnTrace(text: string, sources: DecodeSources): ExplainedTrace {
+  const d = new OvnDecoder(sources);
+  const lines = splitLines(text);
+  const decoded: DecodedLine[] = [];
+  const datapathNames: string[] = [];
+  let inPort: DecodedValue | undefined;
+  let lastStage: string | undefined;
+  let switchPipeline = false;
+  let rejectedBy: string | undefined;
+  lines.forEach((line, index) => {
+    const values: DecodedValue[] = [];
+    const stageName = /^\s*\d+\. (l[sr])_(?:in|out)_\w+ /.exec(line)?.[1];
+    if (stageName !== undefined) switchPipeline = stageName === "ls";
+    const inReg = /^# \S*\breg14=(0x[0-9a-f]+)/.exec(line)?.[1];
+    if (inReg !== undefined) {
+      // the microflow's logical inport, in the datapath of the first pipeline
+      const first = lines.map((l) => PIPELINE.exec(l)?.[2]).find((x) => x !== undefined);
+      const key = first === undefined ? undefined : datapathKeyByName(d, first);
+      values.push(d.describePort("reg14", inReg, key));
+    }
+    const p = PIPELINE.exec(line);
+    if (p !== null) {
+      const [, , dp = "", inport, outport] = p;
+      if (datapathNames.at(-1) !== dp) datapathNames.push(dp);
+      values.push(datapathByName(d, dp));
+      if (inport !== undefined) {
+        const v = namedPort(d, "inport", inport);
+        inPort ??= v;
+        values.push(v);
+      }
+      if (outport !== undefined) values.push(namedPort(d, "outport", outport));
+    }
+    const stage = STAGE.exec(line)?.[1];
+    if (stage !== undefined) {
+      lastStage = stage;
+      const c = d.describeCookie(stage);
+      if (c !== undefined) values.push({ ...c, field: "uuid" });
+    }
+    if (/^\s*reject\b/.test(line)) rejectedBy ??= lastStage ?? "";
+    if (switchPipeline) values.push(...reg0BitNames(line));
+    const lb = /\bct_lb(?:_mark)?\(backends=([^);]*)\)/.exec(line)?.[1];
+    if (lb !== undefined)
+      for (const b of lb.split(",").filter((x) => x !== ""))
+        values.push(d.describeBackend("backend", b.split("=")[0] ?? b));
+    const snat = /^\s*ct_snat\((?:ip[46]\.src=)?([^)=]+)\)/.exec(line)?.[1];
+    if (snat !== undefined) values.push(d.describeSnat("ct_snat", snat.trim()));
+    const out = /^\s*outport = "([^"]+)";/.exec(line)?.[1] ?? /\/\* output to "([^"]+)"/.exec(line)?.[1];
+    if (out !== undefined) values.push(namedPort(d, "outport", out));
+    if (values.length > 0) decoded.push({ index, values });
+  });
+  let doc: OvnTraceDocument | undefined;
+  try {
+    doc = parseOvnTraces(text).find((x) => x.form === "detailed") ?? parseOvnTraces(text)[0];
+  } catch {
+    doc = undefined;
+  }
+  const datapaths = datapathNames.map((n) => datapathByName(d, n));
+  const tunnels: TunnelCrossing[] = [];
+  let backend: DecodedValue | undefined;
+  let snat: DecodedValue | undefined;
+  for (const l of decoded)
+    for (const v of l.values) {
+      if (v.field === "ct_snat") snat ??= v;
+    }
+  const dnat = lines
+    .map((l) => /^\s*ct_(?:lb_mark|lb|dnat)\(ip[46]\.dst=([^)\s]+)\)/.exec(l)?.[1])
+    .find((x) => x !== undefined);
+  if (dnat !== undefined) backend = d.describeBackend("backend", dnat);
+  let outPort: DecodedValue | undefined;
+  let verdict: ExplainVerdict;
+  const v = doc?.verdict;
+  if (v === undefined)
+    verdict = { kind: "unknown", text: "unknown (the trace could not be read)", objects: [] };
+  else if (rejectedBy !== undefined) {
+    const c = rejectedBy === "" ? undefined : d.describeCookie(rejectedBy);
+    const svc = c?.objects?.find((o) => o.kind === "Service");
+    const why =
+      svc !== undefined
+        ? `Service ${svc.namespace ?? ""}/${svc.name} has no endpoints: its load balancer rejects the connection`
+        : (c?.meaning ?? `logical flow ${rejectedBy} rejects it`);
+    verdict = {
+      kind: "rejected",
+      text: `rejected (logical flow ${rejectedBy}): ${why}`,
+      objects: objectsOf(c),
+    };
+  } else if (v.kind === "output") {
+    outPort = namedPort(d, "outport", v.port);
+    if (v.portType === "remote") {
+      const t = remotePortTunnel(d, v.port);
+      if (t !== undefined) tunnels.push(t);
+      verdict = {
+        kind: "tunnel",
+        text: `output to ${v.port}, a port in another zone${t === undefined ? "" : `: tunnel id ${t.vniHex} (${t.vni}) to ${t.remoteNode === undefined ? "an unknown node" : `node ${t.remoteNode}`}`}`,
+        objects: objectsOf(outPort),
+      };
+    } else if (v.portType === "localnet") {
+      const gw = datapaths.find((x) => x.raw.startsWith("GR_"));
+      const nat = snat === undefined ? "" : `, source NAT to ${snat.raw} (${snat.meaning})`;
+      verdict = {
+        kind: "left-cluster",
+        text: `left the cluster through ${v.port}${gw === undefined ? "" : `, ${gatewayText(gw)}`}${nat}`,
+        objects: objectsOf(outPort, gw, snat),
+      };
+    } else
+      verdict = {
+        kind: "delivered",
+        text: `output to ${outPort.raw} (${outPort.meaning})`,
+        objects: objectsOf(outPort),
+      };
+  } else if (v.kind === "dropped") {
+    const dst = podPort(d, lastOutport(lines));
+    const src = inPort === undefined ? undefined : podPort(d, inPort.raw);
+    const why = whyDropped(d, v.uuid === undefined ? {} : { lflowUuid: v.uuid }, {
+      ...(src === undefined ? {} : { src }),
+      ...(dst === undefined ? {} : { dst }),
+    });
+    const where = [v.datapath, v.stage].filter((x) => x !== undefined).join(" ");
+    verdict = {
+      kind: "dropped",
+      text: `dropped${where === "" ? "" : ` in ${where}`}: ${v.uuid === undefined ? v.message : why.text}`,
+      objects: why.objects,
+    };
+  } else verdict = { kind: "unknown", text: `ovn-trace could not trace: ${v.message}`, objects: [] };
+  return {
+    tool: "ovn-trace",
+    summary: {
+      ...(inPort === undefined ? {} : { inPort }),
+      ...(outPort === undefined ? {} : { outPort }),
+      datapaths,
+      tunnels,
+      ...(backend === undefined ? {} : { backend }),
+      ...(snat === undefined ? {} : { snat }),
+      verdict,
+    },
+    lines: decoded,
+  };
+}
+
+/** `reg0[N]` in a logical switch's action or match, named as ovn-northd names the bit. */
+function reg0BitNames(line: string): DecodedValue[] {
+  const seen = new Set<number>();
+  const out: DecodedValue[] = [];
+  for (const m of line.matchAll(/\breg0\[(\d+)\]/g)) {
+    const bit = Number(m[1]);
+    const n = SWITCH_REG0_BITS[bit];
+    if (n === undefined || seen.has(bit)) continue;
+    seen.add(bit);
+    out.push({
+      field: `reg0[${String(bit)}]`,
+      raw: `reg0[${String(bit)}]`,
+      meaning: `${n[0]} (${n[1]})`,
+      known: true,
+    });
+  }
+  return out;
+}
+
+function lastOutport(lines: readonly string[]): string | undefined {
+  let port: string | undefined;
+  for (const l of lines) port = PIPELINE.exec(l)?.[4] ?? port;
+  return port;
+}
+
+function namedPort(d: OvnDecoder, field: string, name: string): DecodedValue {
+  const m = d.portMeaning(name);
+  return m === undefined
+    ? {
+        field,
+        raw: name,
+        meaning: `unknown (no pod or ovn-kubernetes port ${d.sources.nb === undefined ? "known: no northbound database" : "by that name"})`,
+        known: false,
+      }
+    : {
+        field,
+        raw: name,
+        meaning: m.text,
+        known: true,
+        ...(m.objects.length === 0 ? {} : { objects: m.objects }),
+      };
+}
+
+function datapathKeyByName(d: OvnDecoder, name: string): number | undefined {
+  const sb = d.sources.sb;
+  const row =
+    sb === undefined
+      ? undefined
+      : tableRows(sb, "Datapath_Binding").find((r) => externalIds(r).name === name);
+  return row === undefined ? undefined : Number(row.columns.tunnel_key);
+}
+
+function datapathByName(d: OvnDecoder, name: string): DecodedValue {
+  const sb = d.sources.sb;
+  const key = datapathKeyByName(d, name);
+  const info = key === undefined ? undefined : d.datapath(key);
+  if (info !== undefined)
+    return {
+      field: "dp",
+      raw: name,
+      meaning: datapathText(info),
+      known: true,
+      ...(info.meaning === undefined ? {} : { objects: info.meaning.objects }),
+    };
+  const m = datapathMeaning(name, undefined, new Set());
+  return m === undefined
+    ? {
+        field: "dp",
+        raw: name,
+        meaning: `unknown (${sb === undefined ? "no southbound database" : "no datapath by that name"})`,
+        known: false,
+      }
+    : { field: "dp", raw: name, meaning: m.text, known: true, objects: m.objects };
+}
+
+/** The tunnel a `remote` port is reached by: its datapath's key (the VNI), its own key, and its chassis. */
+function remotePortTunnel(d: OvnDecoder, port: string): TunnelCrossing | undefined {
+  const sb = d.sources.sb;
+  if (sb === undefined) return undefined;
+  const pb = tableRows(sb, "Port_Binding").find((r) => stringColumn(r, "logical_port") === port);
+  const dpRow =
+    pb === undefined
+      ? undefined
+      : tableRows(sb, "Datapath_Binding").find((r) => r.uuid === stringColumn(pb, "datapath"));
+  const vni = dpRow === undefined ? undefined : Number(dpRow.columns.tunnel_key);
+  if (pb === undefined || vni === undefined) return undefined;
+  const chassis = tableRows(sb, "Chassis").find((c) => c.uuid === stringColumn(pb, "chassis"));
+  const host = chassis === undefined ? /^tstor-(.+)$/.exec(port)?.[1] : stringColumn(chassis, "hostname");
+  const key = Number(pb.columns.tunnel_key);
+  return {
+    vni,
+    vniHex: `0x${vni.toString(16)}`,
+    datapath: d.describeDatapath("vni", `0x${vni.toString(16)}`, vni),
+    ...(host === undefined ? {} : { remoteNode: host }),
+    ports: d.describePort("egress", `0x${key.toString(16)}`, vni),
+  };
+}
