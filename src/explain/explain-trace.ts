@@ -67,6 +67,27 @@ export interface ExplainedTrace {
   readonly lines: readonly DecodedLine[];
 }
 
+/** The summary's parts as the explainers gather them, the optional ones possibly undefined. */
+type SummaryParts = Omit<ExplainSummary, "inPort" | "outPort" | "backend" | "snat"> &
+  Record<"inPort" | "outPort" | "backend" | "snat", DecodedValue | undefined>;
+
+function explained(
+  tool: ExplainedTrace["tool"],
+  p: SummaryParts,
+  lines: readonly DecodedLine[],
+): ExplainedTrace {
+  const summary: ExplainSummary = {
+    ...(p.inPort === undefined ? {} : { inPort: p.inPort }),
+    ...(p.outPort === undefined ? {} : { outPort: p.outPort }),
+    datapaths: p.datapaths,
+    tunnels: p.tunnels,
+    ...(p.backend === undefined ? {} : { backend: p.backend }),
+    ...(p.snat === undefined ? {} : { snat: p.snat }),
+    verdict: p.verdict,
+  };
+  return { tool, summary, lines };
+}
+
 // --- ofproto/trace ------------------------------------------------------------------------------------
 
 const MATCH_FIELDS = new Set([
@@ -572,19 +593,7 @@ export function explainOfprotoTrace(text: string, sources: DecodeSources): Expla
       verdict = { kind: "dropped", text: `dropped${where}: ${why.text}`, objects: why.objects };
     }
   }
-  return {
-    tool: "ofproto/trace",
-    summary: {
-      ...(inPort === undefined ? {} : { inPort }),
-      ...(outPort === undefined ? {} : { outPort }),
-      datapaths,
-      tunnels,
-      ...(backend === undefined ? {} : { backend }),
-      ...(snat === undefined ? {} : { snat }),
-      verdict,
-    },
-    lines: w.lines,
-  };
+  return explained("ofproto/trace", { inPort, outPort, datapaths, tunnels, backend, snat, verdict }, w.lines);
 }
 
 /** "gateway router of node X" from a gateway router's decoded datapath. */
@@ -733,19 +742,7 @@ export function explainOvnTrace(text: string, sources: DecodeSources): Explained
       objects: why.objects,
     };
   } else verdict = { kind: "unknown", text: `ovn-trace could not trace: ${v.message}`, objects: [] };
-  return {
-    tool: "ovn-trace",
-    summary: {
-      ...(inPort === undefined ? {} : { inPort }),
-      ...(outPort === undefined ? {} : { outPort }),
-      datapaths,
-      tunnels,
-      ...(backend === undefined ? {} : { backend }),
-      ...(snat === undefined ? {} : { snat }),
-      verdict,
-    },
-    lines: decoded,
-  };
+  return explained("ovn-trace", { inPort, outPort, datapaths, tunnels, backend, snat, verdict }, decoded);
 }
 
 /** `reg0[N]` in a logical switch's action or match, named as ovn-northd names the bit. */

@@ -19,7 +19,7 @@ const SPACE = 0x20;
 const COMMA = 0x2c;
 
 /** Flow-mod flags, printed as bare words followed by a space (lib/ofp-flow.c). */
-const FLOW_FLAGS = new Set([
+export const FLOW_FLAGS: ReadonlySet<string> = new Set([
   "send_flow_rem",
   "check_overlap",
   "reset_counts",
@@ -31,7 +31,7 @@ const FLOW_FLAGS = new Set([
 ]);
 
 /** Keys that are never match fields, so `key=value ` (space, not comma) still belongs before the match. */
-const PREFIX_KEYS = new Set([
+export const PREFIX_KEYS: ReadonlySet<string> = new Set([
   "cookie",
   "duration",
   "table",

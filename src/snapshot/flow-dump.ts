@@ -4,6 +4,8 @@
  * `ovs-ofctl -O OpenFlow15 --bundle replace-flows` and `add-groups` accept the file as it is.
  */
 
+import { FLOW_FLAGS, PREFIX_KEYS } from "../parsers/dump-flows.js";
+
 /** What a dump becomes, and what had to be left out of it. */
 export interface RestorableDump {
   /** The entries, one per line, newline-terminated ("" when there are none). */
@@ -18,32 +20,8 @@ export interface RestorableDump {
 /** `OFPST_FLOW reply (OF1.5) (xid=0x2): flags=[more]`, `NXST_FLOW reply (xid=0x4):`, `OFPST_GROUP_DESC reply ...`. */
 const REPLY_HEADER = /^[A-Z][A-Z0-9_]* (?:reply )?(?:\(OF\d+(?:\.\d+)?\) )?\(xid=0x[0-9a-fA-F]+\):/;
 
-/** Printed before the match as `key=value, ` (lib/ofp-flow.c); the statistics among them are dropped. */
-const PREFIX_KEYS = new Set([
-  "cookie",
-  "duration",
-  "table",
-  "n_packets",
-  "n_bytes",
-  "idle_timeout",
-  "hard_timeout",
-  "importance",
-  "idle_age",
-  "hard_age",
-]);
+/** The prefix keys (PREFIX_KEYS) that are statistics: dropped; flow-mod flags (FLOW_FLAGS) stay. */
 const STATISTICS = new Set(["duration", "n_packets", "n_bytes", "idle_age", "hard_age"]);
-/** Flow-mod flags, printed as bare words followed by a space; they are part of the flow, so they stay. */
-const FLOW_FLAGS = new Set([
-  "send_flow_rem",
-  "check_overlap",
-  "reset_counts",
-  "no_packet_counts",
-  "no_byte_counts",
-  "allow_hidden_fields",
-  "no_readonly_table",
-  "emerg",
-]);
-
 const PREFIX_ITEM = /([a-z_]+)(=[^\s,]*)?(, | )/y;
 
 /** One flow line without its statistics, or undefined when the line is not a flow. */

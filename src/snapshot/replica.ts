@@ -276,9 +276,11 @@ async function startNode(
     state.daemons.push({ ...d, owner: n.name });
     save();
   };
+  let confDb: OvsdbDatabase;
   try {
+    confDb = readOvsdbFile(snap.bytes(conf));
     await started("ovsdb-server", [`--remote=punix:${join(dir, "db.sock")}`, join(dir, "conf.db")]);
-    await step(stripLiveOnly(readOvsdbFile(snap.bytes(conf))), dir, problems, "strip live-only settings");
+    await step(stripLiveOnly(confDb), dir, problems, "strip live-only settings");
     // system: the system datapath and system/internal netdevs become userspace dummies (nothing
     // touches the host), while tunnel ports keep their real types (override would make them dummies
     // too, and ofproto/trace would no longer encapsulate).
@@ -287,7 +289,6 @@ async function startNode(
     problems.push(`OVS does not start on this node's conf.db: ${errorText(e)}`);
     return { ...base, ovs: false, problems };
   }
-  const confDb = readOvsdbFile(snap.bytes(conf));
   for (const b of n.bridges) {
     await restoreBridge(snap, b, dir, problems);
     await restoreFdb(snap, b, confDb, dir, problems);
@@ -300,13 +301,14 @@ async function startNode(
  * Starts the local replica of a snapshot: an ovsdb-server per zone database, and per node an
  * ovsdb-server on its conf.db (stripped of live-only settings) and a dummy-datapath ovs-vswitchd
  * with its tlv-maps, groups, flows and tunnel routes restored. No ovn-controller runs: the flows
- * stay exactly as collected. Idempotent: a running replica is returned as is.
+ * stay exactly as collected. Idempotent: a running replica is returned as is. `opened`: the snapshot
+ * already read (and checksummed) by the caller.
  */
-export async function startReplica(snapshot: string): Promise<ReplicaState> {
+export async function startReplica(snapshot: string, opened?: Snapshot): Promise<ReplicaState> {
   const existing = readReplica(snapshot);
   if (existing !== undefined && replicaRunning(existing)) return existing;
   if (existing !== undefined) await stopReplica(snapshot);
-  const snap = readSnapshot(snapshot);
+  const snap = opened ?? readSnapshot(snapshot);
   const t0 = performance.now();
   const dir = replicaDir(snapshot);
   rmSync(dir, { recursive: true, force: true });

@@ -65,7 +65,7 @@ export class SnapshotBackend extends StoreBackedObjects implements ClusterBacken
     const running = readReplica(dir);
     if (running !== undefined && replicaRunning(running))
       return new SnapshotBackend(snap, running, false, objects);
-    return new SnapshotBackend(snap, await startReplica(dir), true, objects);
+    return new SnapshotBackend(snap, await startReplica(dir, snap), true, objects);
   }
 
   async execOnNode(
