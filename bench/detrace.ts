@@ -19,7 +19,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { LabBackend } from "../src/cluster/lab/backend.js";
+import { LabBackend } from "../src/backends/lab/backend.js";
 import { resolveTarget, type TraceTarget } from "../src/engine/resolve.js";
 import { runTraces } from "../src/engine/trace.js";
 import { detrace } from "../src/explain/detrace.js";

@@ -1,6 +1,6 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { LabBackend } from "../src/cluster/lab/backend.js";
+import { LabBackend } from "../src/backends/lab/backend.js";
 import { EXAMPLES_DIR } from "../src/lab/examples.js";
 import { labDown, labUp } from "../src/lab/lab.js";
 import { loadScenarioFile } from "../src/lab/load-scenario.js";

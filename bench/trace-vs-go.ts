@@ -3,9 +3,9 @@
 // execs it runs, one after another, each through `bash -c` in the ovnkube-node pod), both through
 // the same Kubernetes API (the test API server) on the same lab, in one run.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { KubeBackend } from "../src/cluster/kube/backend.js";
-import { LabBackend } from "../src/cluster/lab/backend.js";
-import { backupScript } from "../src/engine/ovn-dbs.js";
+import { KubeBackend } from "../src/backends/kube/backend.js";
+import { LabBackend } from "../src/backends/lab/backend.js";
+import { backupScript } from "../src/cluster/node-databases.js";
 import { resolveTarget } from "../src/engine/resolve.js";
 import { runTraces } from "../src/engine/trace.js";
 import { EXAMPLES_DIR } from "../src/lab/examples.js";

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LabBackend } from "../src/cluster/lab/backend.js";
-import { ovnDatabases } from "../src/engine/ovn-dbs.js";
+import { LabBackend } from "../src/backends/lab/backend.js";
+import { ovnDatabases } from "../src/cluster/node-databases.js";
 import { resolveTarget, type TraceTarget } from "../src/engine/resolve.js";
 import { runTraces } from "../src/engine/trace.js";
 import { detrace, KNOWN_DIFFERENCES, type DetraceDatabases } from "../src/explain/detrace.js";

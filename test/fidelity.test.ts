@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LabBackend } from "../src/cluster/lab/backend.js";
+import { LabBackend } from "../src/backends/lab/backend.js";
 import { resolveTarget, type TraceTarget } from "../src/engine/resolve.js";
 import { runTraces } from "../src/engine/trace.js";
 import { EXAMPLES_DIR } from "../src/lab/examples.js";

@@ -3,7 +3,7 @@ import { Ajv } from "ajv";
 import { format, resolveConfig } from "prettier";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateSchema, SCHEMAS } from "../scripts/gen-schemas.js";
-import { defaultDemoCases, runDemoCase } from "../src/lab/demo.js";
+import { defaultDemoCases, runDemoCase } from "../src/app/demo.js";
 import { EXAMPLES_DIR } from "../src/lab/examples.js";
 import { labDown, labUp, type LabState } from "../src/lab/lab.js";
 import { loadScenarioFile } from "../src/lab/load-scenario.js";

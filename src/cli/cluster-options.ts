@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { ClusterBackend } from "../cluster/backend.js";
-import { KubeBackend } from "../cluster/kube/backend.js";
-import { LabBackend } from "../cluster/lab/backend.js";
+import { KubeBackend } from "../backends/kube/backend.js";
+import { LabBackend } from "../backends/lab/backend.js";
 import { InputError } from "../errors.js";
 import { DEFAULT_LAB_DIR } from "../lab/lab.js";
 
@@ -38,7 +38,7 @@ export async function openBackend(f: ClusterFlags, timeoutMs?: number): Promise<
   if (lab && f.snapshot !== undefined) throw new InputError("give --lab or --snapshot, not both");
   if (f.snapshot !== undefined) {
     // loaded on demand: the snapshot machinery is not needed by live traces
-    const { SnapshotBackend } = await import("../cluster/snapshot/backend.js");
+    const { SnapshotBackend } = await import("../backends/snapshot/backend.js");
     return SnapshotBackend.open(f.snapshot);
   }
   if (lab) return LabBackend.open(labDirOf(f.lab as string | true));

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { InputError } from "../errors.js";
-import { explainOnBackend, explainRequest } from "../explain/explain-output.js";
+import { explainOnBackend, explainRequest } from "../app/explain.js";
 import { addClusterOptions, openBackend, type ClusterFlags } from "./cluster-options.js";
 
 /**

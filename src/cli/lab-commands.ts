@@ -2,7 +2,7 @@ import { mkdtempSync } from "node:fs";
 import type { Command } from "commander";
 import { InputError, LabStateError } from "../errors.js";
 import type { ClusterShape } from "../lab/scenario.js";
-import { defaultDemoCases, runDemoCase } from "../lab/demo.js";
+import { defaultDemoCases, runDemoCase } from "../app/demo.js";
 import type { TraceReport } from "../model/report.js";
 import { DEFAULT_SCENARIO } from "../lab/examples.js";
 import {

@@ -7,7 +7,25 @@ import type {
   ServiceObject,
 } from "./kube-objects.js";
 import { InputError, ProcessError } from "../errors.js";
-import type { ExecResult } from "../ovs/exec.js";
+
+/** The result of running a command: a failed command is data, not an exception. */
+export interface ExecResult {
+  readonly argv: readonly string[];
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly timedOut: boolean;
+  readonly durationMs: number;
+}
+
+/** One line naming a failed command, for error messages. */
+export function describeFailure(r: ExecResult): string {
+  const full = r.argv.join(" ");
+  const cmd = full.length > 160 ? `${full.slice(0, 160)} …` : full;
+  if (r.timedOut) return `${cmd}: timed out after ${r.durationMs} ms`;
+  const why = r.stderr.trim() || r.stdout.trim() || "no output";
+  return `${cmd}: exit ${r.exitCode}: ${why.split("\n").slice(-3).join(" | ")}`;
+}
 
 /** Kubernetes list filters, as the API server takes them. */
 export interface ListOptions {

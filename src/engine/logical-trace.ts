@@ -1,7 +1,7 @@
 import type { HopOutcome, Hop, Step } from "../model/report.js";
-import type { ExecResult } from "../ovs/exec.js";
 import { ovnTraceStages, parseOvnTrace } from "../parsers/ovn-trace.js";
-import { ParseError } from "../parsers/parse-error.js";
+import type { ExecResult } from "../cluster/backend.js";
+import { ParseError } from "../errors.js";
 
 /**
  * The logical half of a trace: `ovn-trace` in the source node's zone and, on an interconnect

@@ -1,6 +1,6 @@
 import type { ClusterBackend } from "../cluster/backend.js";
 import { ProcessError } from "../errors.js";
-import { describeFailure } from "../ovs/exec.js";
+import { describeFailure } from "../cluster/backend.js";
 
 /** One OVS interface of a node, as ovs-vsctl and dpif/show describe it. */
 export interface NodeInterface {

@@ -7,8 +7,8 @@ import type {
 } from "../model/ofproto-trace.js";
 import type { Family, Hop, HopOutcome, L4Protocol, Step } from "../model/report.js";
 import { lastTableStep, parseOfprotoTrace, tableSteps } from "../parsers/ofproto-trace.js";
-import { ParseError } from "../parsers/parse-error.js";
 import { loadNodeView, type NodeInterface, type NodeView } from "./node-view.js";
+import { ParseError } from "../errors.js";
 
 /**
  * ofproto/trace on every node the packet visits: from the source pod's OVS port, across geneve

@@ -14,12 +14,13 @@ import { VERSION } from "../version.js";
 import { traceLogical } from "./logical-trace.js";
 import { nodeView, traceOpenFlow, type NodeViews, type OpenFlowEnd } from "./openflow-trace.js";
 import { detrace } from "../explain/detrace.js";
-import { explainDrop, type OvnDatabases } from "../explain/drop.js";
+import { explainDrop } from "../explain/drop.js";
 import { OvnDecoder } from "../explain/decode.js";
 import { directionSummary, type SummaryInput } from "../explain/summary.js";
-import { ovnDatabases } from "./ovn-dbs.js";
+import { ovnDatabases } from "../cluster/node-databases.js";
 import type { Resolution, ResolvedPod } from "./resolve.js";
 import { contains, parseCidr, parseIp } from "../net/ip.js";
+import type { OvnDatabases } from "../model/ovsdb.js";
 
 export interface TraceOptions {
   /** Skip the ovn-detrace step (as the Go tool's -skip-detrace). */

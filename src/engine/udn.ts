@@ -31,23 +31,16 @@
  */
 import type { ClusterBackend } from "../cluster/backend.js";
 import type { NodeObject } from "../cluster/kube-objects.js";
-import { ProcessError } from "../errors.js";
-import { describeFailure } from "../ovs/exec.js";
-import { ParseError } from "../parsers/parse-error.js";
+import { describeFailure } from "../cluster/backend.js";
+import { mgmtLinkName } from "../cluster/mgmt-link.js";
+import { ParseError, ProcessError } from "../errors.js";
 
 export const NETWORK_IDS_ANNOTATION = "k8s.ovn.org/network-ids";
 export const DEFAULT_NETWORK_NAME = "default";
-const MGMT_LINK_PREFIX = "ovn-k8s-mp";
 const ROUTING_TABLE_ID_START = 1000;
-const LINUX_IFNAME_MAX = 15;
 
 /** node name → network name → VRF routing table id. */
 export type UdnVrfTableIds = Record<string, Record<string, number>>;
-
-/** The host management link of a network: ovn-k8s-mp<id>, cut to 15 characters as ovn-kubernetes does. */
-export function mgmtLinkName(networkId: number): string {
-  return `${MGMT_LINK_PREFIX}${networkId}`.slice(0, LINUX_IFNAME_MAX);
-}
 
 /** ovn-kubernetes' CalculateRouteTableID: the VRF table of a network is its mgmt link's ifindex + 1000. */
 export function routeTableId(ifindex: number): number {

@@ -1,3 +1,4 @@
+import type { DecodedValue } from "../model/explanation.js";
 import type { KubeObjectRef } from "../model/report.js";
 import type { OvsdbAtom, OvsdbDatabase, OvsdbRow } from "../model/ovsdb.js";
 import {
@@ -55,19 +56,6 @@ export interface DecodeSources {
   readonly nb?: OvsdbDatabase;
   readonly sb?: OvsdbDatabase;
   readonly node?: NodeOvs;
-}
-
-/** One value of a trace with what it stands for. */
-export interface DecodedValue {
-  /** The field as the trace names it (`metadata`, `reg15`, `in_port`, `output`, `tun_metadata0`, `cookie`...). */
-  readonly field: string;
-  /** The value as printed (`0x3`, `4`, `10.244.2.4:8080`). */
-  readonly raw: string;
-  /** What it is ("logical switch ovn-worker (pod switch of node ovn-worker)"), or "unknown (why)". */
-  readonly meaning: string;
-  readonly known: boolean;
-  /** The Kubernetes objects it stands for, when ovn-kubernetes' names or external_ids say. */
-  readonly objects?: readonly KubeObjectRef[];
 }
 
 export interface DatapathInfo {

@@ -12,11 +12,16 @@
  * database and kept for later calls, and a cookie is a binary search.
  */
 
-import type { OvsdbAtom, OvsdbBaseType, OvsdbColumnSchema, OvsdbDatabase, OvsdbRow } from "../model/ovsdb.js";
+import type {
+  OvnDatabases,
+  OvsdbAtom,
+  OvsdbBaseType,
+  OvsdbColumnSchema,
+  OvsdbDatabase,
+  OvsdbRow,
+} from "../model/ovsdb.js";
 
-export interface DetraceDatabases {
-  readonly nb: OvsdbDatabase;
-  readonly sb: OvsdbDatabase;
+export interface DetraceDatabases extends OvnDatabases {
   /** The node's Open_vSwitch database: as `ovn-detrace --ovs`, also names the interfaces of in_port/output. */
   readonly ovs?: OvsdbDatabase;
 }

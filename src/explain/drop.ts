@@ -1,4 +1,4 @@
-import type { OvsdbDatabase, OvsdbRow } from "../model/ovsdb.js";
+import type { OvnDatabases, OvsdbDatabase, OvsdbRow } from "../model/ovsdb.js";
 import type { KubeObjectRef } from "../model/report.js";
 import { externalIds, setColumn, stringColumn, tableRows } from "../ovsdb/index.js";
 
@@ -8,11 +8,6 @@ import { externalIds, setColumn, stringColumn, tableRows } from "../ovsdb/index.
  * (NetworkPolicy, namespace default deny, AdminNetworkPolicy, EgressFirewall...). Pure: it reads
  * the zone's databases, it runs nothing.
  */
-
-export interface OvnDatabases {
-  readonly nb: OvsdbDatabase;
-  readonly sb: OvsdbDatabase;
-}
 
 /** Logical ports of the packet's sender and receiver (when they are pods). */
 export interface PodsOfPacket {

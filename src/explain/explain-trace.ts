@@ -1,3 +1,11 @@
+import type {
+  DecodedLine,
+  DecodedValue,
+  ExplainSummary,
+  ExplainVerdict,
+  ExplainedTrace,
+  TunnelCrossing,
+} from "../model/explanation.js";
 import type { DatapathAction, OfprotoTraceDocument } from "../model/ofproto-trace.js";
 import type { OvnTraceDocument } from "../model/ovn-trace.js";
 import type { KubeObjectRef } from "../model/report.js";
@@ -5,14 +13,7 @@ import { externalIds, stringColumn, tableRows } from "../ovsdb/index.js";
 import { parseDatapathActions, tunnelOf } from "../parsers/datapath-actions.js";
 import { lastTableStep, parseOfprotoTrace } from "../parsers/ofproto-trace.js";
 import { parseOvnTraces } from "../parsers/ovn-trace.js";
-import {
-  OvnDecoder,
-  SWITCH_REG0_BITS,
-  datapathText,
-  parseNumber,
-  type DecodeSources,
-  type DecodedValue,
-} from "./decode.js";
+import { OvnDecoder, SWITCH_REG0_BITS, datapathText, parseNumber, type DecodeSources } from "./decode.js";
 import { explainDrop } from "./drop.js";
 import { datapathMeaning } from "./owners.js";
 
@@ -21,51 +22,6 @@ import { datapathMeaning } from "./owners.js";
  * Kubernetes terms (ovn-trace), and a summary of where the packet came from, went through and ended, and
  * why. Pure: reads the databases it is given, any of which may be missing.
  */
-
-export interface DecodedLine {
-  /** 0-based index of the input line the values belong to. */
-  readonly index: number;
-  readonly values: readonly DecodedValue[];
-}
-
-export interface TunnelCrossing {
-  readonly vni: number;
-  readonly vniHex: string;
-  /** The tunnel key's datapath (the VNI). */
-  readonly datapath: DecodedValue;
-  readonly remoteIp?: string;
-  readonly remoteNode?: string;
-  /** Both logical ports of OVN's Geneve option, when the trace shows it. */
-  readonly ports?: DecodedValue;
-}
-
-export type ExplainVerdictKind = "delivered" | "tunnel" | "left-cluster" | "dropped" | "rejected" | "unknown";
-
-export interface ExplainVerdict {
-  readonly kind: ExplainVerdictKind;
-  /** One sentence: where and why, in Kubernetes terms when the databases say. */
-  readonly text: string;
-  readonly objects: readonly KubeObjectRef[];
-}
-
-export interface ExplainSummary {
-  readonly inPort?: DecodedValue;
-  readonly outPort?: DecodedValue;
-  /** Logical datapaths the packet went through, in order. */
-  readonly datapaths: readonly DecodedValue[];
-  readonly tunnels: readonly TunnelCrossing[];
-  /** The load balancer backend the packet was DNATed to (with its Service and pod). */
-  readonly backend?: DecodedValue;
-  /** The source NAT address (a node's IP, an EgressIP). */
-  readonly snat?: DecodedValue;
-  readonly verdict: ExplainVerdict;
-}
-
-export interface ExplainedTrace {
-  readonly tool: "ofproto/trace" | "ovn-trace";
-  readonly summary: ExplainSummary;
-  readonly lines: readonly DecodedLine[];
-}
 
 /** The summary's parts as the explainers gather them, the optional ones possibly undefined. */
 type SummaryParts = Omit<ExplainSummary, "inPort" | "outPort" | "backend" | "snat"> &

@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import { mgmtLinkName } from "../engine/udn.js";
 import { InputError } from "../errors.js";
 import {
   contains,
@@ -24,6 +23,7 @@ import type {
   ServicePort,
   UserDefinedNetworkSpec,
 } from "./scenario.js";
+import { mgmtLinkName } from "../cluster/mgmt-link.js";
 
 /** Per-family values of a node or pod; a family the cluster does not use is absent. */
 export type ByFamily<T> = Partial<Record<Family, T>>;

@@ -20,7 +20,7 @@ import {
   type DaemonRecord,
   type OvnDbs,
 } from "../ovs/daemon.js";
-import { run, type ExecResult } from "../ovs/exec.js";
+import { run } from "../ovs/exec.js";
 import { dockerMac, type LabCluster, type LabNode } from "./cluster.js";
 import { kubernetesObjects } from "./kubernetes.js";
 import { labLayout, longestSocketPath, zones, type LabLayout } from "./layout.js";
@@ -44,6 +44,7 @@ import {
   services,
 } from "./northbound.js";
 import { CtlBatch, kv, quote } from "./ovsdb-batch.js";
+import type { ExecResult } from "../cluster/backend.js";
 
 const OVS_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema";
 const NB_SCHEMA = "/usr/share/ovn/ovn-nb.ovsschema";

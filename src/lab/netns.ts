@@ -1,10 +1,11 @@
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync } from "node:fs";
 import { resolve } from "node:path";
-import { mgmtLinkName } from "../engine/udn.js";
 import { ProcessError } from "../errors.js";
-import { describeFailure, run, type ExecResult } from "../ovs/exec.js";
+import { run } from "../ovs/exec.js";
 import type { LabCluster } from "./cluster.js";
+import { describeFailure, type ExecResult } from "../cluster/backend.js";
+import { mgmtLinkName } from "../cluster/mgmt-link.js";
 
 /**
  * One Linux network namespace per lab node: the node's host network as far as the tracer looks at

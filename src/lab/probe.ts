@@ -3,11 +3,11 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { InputError, ProcessError } from "../errors.js";
 import { contains, parseCidr, parseIp, type Family } from "../net/ip.js";
-import { describeFailure } from "../ovs/exec.js";
 import type { LabCluster, LabPod } from "./cluster.js";
 import { runOnNode, type LabState } from "./lab.js";
 import { labLayout } from "./layout.js";
 import { decodeFrame, formatPacket, readPcap, type EthernetFrame, type DecodedFrame } from "./pcap.js";
+import { describeFailure } from "../cluster/backend.js";
 
 /**
  * Ground truth: inject one real packet at a pod's OVS port (netdev-dummy/receive) and read back,

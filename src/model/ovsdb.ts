@@ -147,3 +147,9 @@ export interface OvsdbRowRef {
   readonly table: string;
   readonly row: OvsdbRow;
 }
+
+/** The NB and SB of one OVN zone (the zone of the node they were read on). */
+export interface OvnDatabases {
+  readonly nb: OvsdbDatabase;
+  readonly sb: OvsdbDatabase;
+}

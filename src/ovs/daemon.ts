@@ -2,7 +2,8 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ProcessError } from "../errors.js";
-import { describeFailure, run, type ExecResult } from "./exec.js";
+import { run } from "./exec.js";
+import { describeFailure, type ExecResult } from "../cluster/backend.js";
 
 /** The OVSDB endpoints a daemon directory's commands talk to by default. */
 export interface OvnDbs {

@@ -1,15 +1,6 @@
 import { spawn } from "node:child_process";
+import type { ExecResult } from "../cluster/backend.js";
 import { findBinary } from "./binaries.js";
-
-/** The result of running a command: a failed command is data, not an exception. */
-export interface ExecResult {
-  readonly argv: readonly string[];
-  readonly exitCode: number;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly timedOut: boolean;
-  readonly durationMs: number;
-}
 
 export interface ExecOptions {
   readonly env?: NodeJS.ProcessEnv;
@@ -61,13 +52,4 @@ export function run(argv: readonly string[], options: ExecOptions = {}): Promise
     child.stdin.on("error", () => undefined);
     child.stdin.end(options.input ?? "");
   });
-}
-
-/** One line naming a failed command, for error messages. */
-export function describeFailure(r: ExecResult): string {
-  const full = r.argv.join(" ");
-  const cmd = full.length > 160 ? `${full.slice(0, 160)} …` : full;
-  if (r.timedOut) return `${cmd}: timed out after ${r.durationMs} ms`;
-  const why = r.stderr.trim() || r.stdout.trim() || "no output";
-  return `${cmd}: exit ${r.exitCode}: ${why.split("\n").slice(-3).join(" | ")}`;
 }

@@ -35,7 +35,7 @@ import type {
   OvsdbTableSchema,
   OvsdbValue,
 } from "../model/ovsdb.js";
-import { guardParse, ParseError } from "../parsers/parse-error.js";
+import { guardParse, ParseError } from "../errors.js";
 
 export interface ReadOvsdbOptions {
   /** Check each record's SHA-1 (default true). Skipping it is only for damaged files you still want to see. */

@@ -9,8 +9,8 @@ import type {
   SampleAction,
   UserspaceAction,
 } from "../model/ofproto-trace.js";
-import { guardParse, ParseError } from "./parse-error.js";
 import { splitTopLevelCommas } from "./text.js";
+import { guardParse, ParseError } from "../errors.js";
 
 /** OVN's Geneve option: class 0x102 (OVN), type 0x80, value `(ingress key << 16) | egress key`. */
 const OVN_GENEVE_CLASS = 0x102;

@@ -7,8 +7,8 @@ import type {
   OpenFlowReplyHeader,
 } from "../model/openflow.js";
 import type { SourceRef } from "../model/source.js";
-import { ParseError } from "./parse-error.js";
 import { headLines, isElisionLine, locate, nesting, readLines, splitTopLevelCommas } from "./text.js";
+import { ParseError } from "../errors.js";
 
 /** OFP_DEFAULT_PRIORITY: ovs-ofctl leaves out `priority=` when a flow has it. */
 export const DEFAULT_FLOW_PRIORITY = 32768;

@@ -8,8 +8,8 @@ import type {
 } from "../model/openflow.js";
 import type { SourceRef } from "../model/source.js";
 import { parseReplyHeader } from "./dump-flows.js";
-import { ParseError } from "./parse-error.js";
 import { headLines, locate, readLines, splitTopLevelCommas, topLevelBreaks } from "./text.js";
+import { ParseError } from "../errors.js";
 
 const GROUP_TYPES: ReadonlySet<string> = new Set<GroupType>(["all", "select", "indirect", "ff", "unknown"]);
 const UINT_RE = /^\d+$/;

@@ -8,8 +8,8 @@ import type {
 import type { Elision } from "../model/openflow.js";
 import type { SourceRef } from "../model/source.js";
 import { DEFAULT_FLOW_PRIORITY, parseFlowBody, type FlowBody } from "./dump-flows.js";
-import { ParseError } from "./parse-error.js";
 import { headLines, isElisionLine, locate, readLines } from "./text.js";
+import { ParseError } from "../errors.js";
 
 const DATAPATH_RE =
   /^Datapath:\s*(?:"([^"]*)"(?:\s+aka\s+"([^"]*)")?\s*)?\(?([0-9a-fA-F][0-9a-fA-F-]*)\)?\s+Pipeline:\s*(ingress|egress)$/;

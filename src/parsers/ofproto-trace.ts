@@ -19,8 +19,9 @@ import type {
 } from "../model/ofproto-trace.js";
 import type { SourceRef } from "../model/source.js";
 import { parseDatapathActions } from "./datapath-actions.js";
-import { guardParse, ParseError, splitLines } from "./parse-error.js";
 import { locate, splitTopLevelCommas } from "./text.js";
+import { guardParse, ParseError } from "../errors.js";
+import { splitLines } from "./text.js";
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 

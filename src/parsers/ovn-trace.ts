@@ -15,7 +15,8 @@ import type {
   OvnTraceVerdict,
 } from "../model/ovn-trace.js";
 import type { SourceRef } from "../model/source.js";
-import { ParseError, guardParse, splitLines } from "./parse-error.js";
+import { ParseError, guardParse } from "../errors.js";
+import { splitLines } from "./text.js";
 
 /*
  * How ovn-trace prints (utilities/ovn-trace.c): the walk is a tree of nodes (pipelines, tables,

@@ -6,8 +6,8 @@ import { looksLikeDumpGroups, parseDumpGroups } from "./dump-groups.js";
 import { looksLikeLflowList, parseLflowList } from "./lflow-list.js";
 import { looksLikeOfprotoTrace, parseOfprotoTrace } from "./ofproto-trace.js";
 import { looksLikeOvnTrace, parseOvnTraces } from "./ovn-trace.js";
-import { ParseError } from "./parse-error.js";
 import { looksLikeTlvMap, parseTlvMap } from "./tlv-map.js";
+import { ParseError } from "../errors.js";
 
 interface TextParser {
   readonly kind: Exclude<ParsedKind, "ovsdb-database">;

@@ -1,5 +1,5 @@
 import type { SourceRef } from "../model/source.js";
-import { guardParse, ParseError, splitLines } from "./parse-error.js";
+import { guardParse, ParseError } from "../errors.js";
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -114,4 +114,11 @@ export function readLines<D>(text: string, reader: LineReader<D>): D {
     }
     return reader.finish({ unconsumed, lineCount: lines.length });
   });
+}
+
+/** Splits text into lines (without their terminators); a trailing newline does not make an extra line. */
+export function splitLines(text: string): string[] {
+  const lines = text.split(/\r?\n/);
+  if (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
+  return lines;
 }

@@ -7,8 +7,8 @@ import type {
 } from "../model/openflow.js";
 import type { SourceRef } from "../model/source.js";
 import { parseReplyHeader } from "./dump-flows.js";
-import { ParseError } from "./parse-error.js";
 import { headLines, locate, readLines } from "./text.js";
+import { ParseError } from "../errors.js";
 
 const LIMITS_RE = /^max option space=(\d+) max fields=(\d+)$/;
 const ALLOCATED_RE = /^allocated option space=(\d+)$/;

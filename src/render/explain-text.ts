@@ -1,5 +1,5 @@
-import type { DecodedValue } from "../explain/decode.js";
-import type { ExplainSummary, ExplainedTrace } from "../explain/explain-trace.js";
+import type { ExplainSummary, ExplainedTrace } from "../model/explanation.js";
+import type { DecodedValue } from "../model/explanation.js";
 
 /**
  * `ovnkube-trace explain`'s decoded output: a summary block, then the trace as pasted (indentation kept) with

@@ -1,8 +1,7 @@
 import type { ClusterBackend } from "../cluster/backend.js";
 import type { KubeObject, NodeObject } from "../cluster/kube-objects.js";
-import { backupScript } from "../engine/ovn-dbs.js";
+import { backupScript } from "../cluster/node-databases.js";
 import { InputError, OvnkTraceError } from "../errors.js";
-import { describeFailure, type ExecResult } from "../ovs/exec.js";
 import { readOvsdbFile } from "../ovsdb/file.js";
 import { restorableFlows, restorableGroups } from "./flow-dump.js";
 import {
@@ -15,6 +14,7 @@ import {
 } from "./format.js";
 import { withNewSnapshot } from "./sos-assemble.js";
 import type { SnapshotWriter } from "./writer.js";
+import { describeFailure, type ExecResult } from "../cluster/backend.js";
 
 export interface CollectProgress {
   /** One node finished (ok or not): `done` of `total`. */

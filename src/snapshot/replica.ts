@@ -3,13 +3,14 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSyn
 import { join, resolve } from "node:path";
 import { InputError, OvnkTraceError, ProcessError } from "../errors.js";
 import { dirEnv, isOurs, startDaemon, stopDaemon, type DaemonRecord, type OvnDbs } from "../ovs/daemon.js";
-import { describeFailure, run } from "../ovs/exec.js";
+import { run } from "../ovs/exec.js";
 import type { OvsdbDatabase } from "../model/ovsdb.js";
 import { readOvsdbFile } from "../ovsdb/file.js";
 import { numberColumn, rowByUuid, setColumn, stringColumn, tableRows } from "../ovsdb/index.js";
 import { parseTlvMap } from "../parsers/tlv-map.js";
 import { snapshotPaths, type SnapshotBridge, type SnapshotNode } from "./format.js";
 import { readSnapshot, type Snapshot } from "./read.js";
+import { describeFailure } from "../cluster/backend.js";
 
 /** Every replica lives under this root, in a directory named after the snapshot's path. */
 export const REPLICA_ROOT = "/tmp/ovnkube-trace-replica";

@@ -8,7 +8,8 @@
 import { lstatSync, mkdtempSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { basename, join, sep } from "node:path";
 import { InputError } from "../errors.js";
-import { describeFailure, run, type ExecResult } from "../ovs/exec.js";
+import { run } from "../ovs/exec.js";
+import { describeFailure, type ExecResult } from "../cluster/backend.js";
 
 /** One sos report (= one node), extracted or as the user gave it. */
 export interface SosReportDir {

@@ -9,8 +9,9 @@ import { join } from "node:path";
 import type { OvsdbDatabase } from "../model/ovsdb.js";
 import { externalIds, otherConfig, stringColumn, tableRows } from "../ovsdb/index.js";
 import { looksLikeOvsdbFile, readOvsdbFile, readOvsdbFileLenient } from "../ovsdb/file.js";
-import { describeFailure, run } from "../ovs/exec.js";
-import { ParseError } from "../parsers/parse-error.js";
+import { run } from "../ovs/exec.js";
+import { describeFailure } from "../cluster/backend.js";
+import { ParseError } from "../errors.js";
 
 /** The three databases a snapshot holds, by what they are for. */
 export type DbRole = "conf" | "nb" | "sb";

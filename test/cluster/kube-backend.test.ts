@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClusterUnreachableError, ForbiddenError, NotFoundError } from "../../src/cluster/backend.js";
-import { KubeBackend } from "../../src/cluster/kube/backend.js";
+import { KubeBackend } from "../../src/backends/kube/backend.js";
 import { EXAMPLES_DIR } from "../../src/lab/examples.js";
 import { labDown, labUp, type LabState } from "../../src/lab/lab.js";
 import { loadScenarioFile } from "../../src/lab/load-scenario.js";

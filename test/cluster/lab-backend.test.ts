@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe } from "vitest";
-import { LabBackend } from "../../src/cluster/lab/backend.js";
+import { LabBackend } from "../../src/backends/lab/backend.js";
 import { EXAMPLES_DIR } from "../../src/lab/examples.js";
 import { labDown, labUp } from "../../src/lab/lab.js";
 import { loadScenarioFile } from "../../src/lab/load-scenario.js";

@@ -1,7 +1,7 @@
 import { expect } from "vitest";
-import { ParseError } from "../../src/parsers/parse-error.js";
 import type { SourceRef } from "../../src/model/source.js";
 import { concatBytes, expectEveryLineAccountedFor } from "./fixtures.js";
+import { ParseError } from "../../src/errors.js";
 
 /** A reproducible sequence of numbers in [0, 1), so a failing case can be replayed from its seed. */
 export type Random = () => number;

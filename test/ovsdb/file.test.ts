@@ -21,9 +21,9 @@ import {
   tableRows,
 } from "../../src/ovsdb/index.js";
 import { looksLikeOvsdbFile, readOvsdbFile, readOvsdbFileLenient } from "../../src/ovsdb/file.js";
-import { ParseError } from "../../src/parsers/parse-error.js";
 import { concatBytes, fixtureBytes } from "../helpers/fixtures.js";
 import { expectOnlyParseErrors, mutateBytes, seededRandom } from "../helpers/fuzz.js";
+import { ParseError } from "../../src/errors.js";
 
 // Real files written by OVS 3.1.0 / OVN 23.03 (and one by OVS 2.9); see test/fixtures/ovsdb/README.md.
 function fixture(name: string): Uint8Array {

@@ -2,10 +2,10 @@ import { describe, expect, it } from "vitest";
 import type { DumpFlowsDocument, OpenFlowFlow } from "../../src/model/openflow.js";
 import type { SourceRef } from "../../src/model/source.js";
 import { looksLikeDumpFlows, parseDumpFlows } from "../../src/parsers/dump-flows.js";
-import { ParseError } from "../../src/parsers/parse-error.js";
 import { splitTopLevelCommas } from "../../src/parsers/text.js";
 import { expectLosslessParses, fixtureText } from "../helpers/fixtures.js";
 import { expectDamagedSamplesAccountedFor } from "../helpers/fuzz.js";
+import { ParseError } from "../../src/errors.js";
 
 // Fixtures and their sources: test/fixtures/openflow/README.md.
 function fixture(name: string): string {

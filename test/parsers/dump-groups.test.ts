@@ -2,9 +2,9 @@ import { describe, expect, it } from "vitest";
 import type { DumpGroupsDocument, OpenFlowGroup } from "../../src/model/openflow.js";
 import type { SourceRef } from "../../src/model/source.js";
 import { looksLikeDumpGroups, natTargetOf, parseDumpGroups } from "../../src/parsers/dump-groups.js";
-import { ParseError } from "../../src/parsers/parse-error.js";
 import { expectLosslessParses, fixtureText } from "../helpers/fixtures.js";
 import { expectDamagedSamplesAccountedFor } from "../helpers/fuzz.js";
+import { ParseError } from "../../src/errors.js";
 
 // Fixtures and their sources: test/fixtures/openflow/README.md.
 function fixture(name: string): string {

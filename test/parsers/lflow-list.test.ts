@@ -2,9 +2,9 @@ import { describe, expect, it } from "vitest";
 import type { LflowListDocument, LogicalFlow } from "../../src/model/lflow-list.js";
 import type { SourceRef } from "../../src/model/source.js";
 import { looksLikeLflowList, parseLflowList } from "../../src/parsers/lflow-list.js";
-import { ParseError } from "../../src/parsers/parse-error.js";
 import { expectLosslessParses, fixtureText } from "../helpers/fixtures.js";
 import { expectDamagedSamplesAccountedFor } from "../helpers/fuzz.js";
+import { ParseError } from "../../src/errors.js";
 
 // Fixtures and their sources: test/fixtures/lflow-list/README.md.
 function fixture(name: string): string {

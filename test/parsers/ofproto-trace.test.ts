@@ -17,9 +17,10 @@ import {
   parseOfprotoTrace,
   tableSteps,
 } from "../../src/parsers/ofproto-trace.js";
-import { ParseError, splitLines } from "../../src/parsers/parse-error.js";
 import { fixtureNames, fixtureText } from "../helpers/fixtures.js";
 import { expectOnlyParseErrors, mutatedTexts, pick, randomInt, seededRandom } from "../helpers/fuzz.js";
+import { ParseError } from "../../src/errors.js";
+import { splitLines } from "../../src/parsers/text.js";
 
 // Real outputs; see test/fixtures/ofproto-trace/README.md for where each one comes from.
 const ALL = fixtureNames("ofproto-trace");

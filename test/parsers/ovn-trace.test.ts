@@ -5,7 +5,6 @@ import type {
   OvnTraceSection,
   OvnTraceStage,
 } from "../../src/model/ovn-trace.js";
-import { ParseError } from "../../src/parsers/parse-error.js";
 import {
   looksLikeOvnTrace,
   ovnTraceStages,
@@ -14,6 +13,7 @@ import {
 } from "../../src/parsers/ovn-trace.js";
 import { expectCleanParse, fixtureNames, fixtureText } from "../helpers/fixtures.js";
 import { expectOnlyParseErrors, mutatedTexts, seededRandom } from "../helpers/fuzz.js";
+import { ParseError } from "../../src/errors.js";
 
 // Real ovn-trace outputs; see test/fixtures/ovn-trace/README.md for where each one comes from.
 const FIXTURES = fixtureNames("ovn-trace");

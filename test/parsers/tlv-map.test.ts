@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import type { TlvMapDocument } from "../../src/model/openflow.js";
 import type { SourceRef } from "../../src/model/source.js";
-import { ParseError } from "../../src/parsers/parse-error.js";
 import { looksLikeTlvMap, parseTlvMap } from "../../src/parsers/tlv-map.js";
 import { expectLosslessParses, fixtureText } from "../helpers/fixtures.js";
 import { expectDamagedSamplesAccountedFor } from "../helpers/fuzz.js";
+import { ParseError } from "../../src/errors.js";
 
 // Fixtures and their sources: test/fixtures/openflow/README.md.
 function fixture(name: string): string {

@@ -10,7 +10,7 @@ import type {
   PodObject,
   ServiceObject,
 } from "../../src/cluster/kube-objects.js";
-import { LabBackend } from "../../src/cluster/lab/backend.js";
+import { LabBackend } from "../../src/backends/lab/backend.js";
 import { resolveTarget, type TraceTarget } from "../../src/engine/resolve.js";
 import { EXAMPLES_DIR } from "../../src/lab/examples.js";
 import { labDown, labUp, nodeEnv, type LabState } from "../../src/lab/lab.js";

@@ -1,9 +1,9 @@
-import { LabBackend } from "../cluster/lab/backend.js";
+import { LabBackend } from "../backends/lab/backend.js";
 import { resolveTarget } from "../engine/resolve.js";
 import { runTraces } from "../engine/trace.js";
 import type { GroundTruth, TraceReport, Verdict } from "../model/report.js";
-import type { LabState } from "./lab.js";
-import { probe, type ProbeProtocol, type ProbeResult } from "./probe.js";
+import type { LabState } from "../lab/lab.js";
+import { probe, type ProbeProtocol, type ProbeResult } from "../lab/probe.js";
 
 export interface DemoCase {
   readonly title: string;

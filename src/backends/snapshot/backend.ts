@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { DEFAULT_TIMEOUT_MS, run, type ExecResult } from "../../ovs/exec.js";
+import { DEFAULT_TIMEOUT_MS, run } from "../../ovs/exec.js";
 import { readOvsdbFile } from "../../ovsdb/file.js";
 import { snapshotPaths } from "../../snapshot/format.js";
 import { readSnapshot, type Snapshot } from "../../snapshot/read.js";
@@ -11,8 +11,9 @@ import {
   stopReplica,
   type ReplicaState,
 } from "../../snapshot/replica.js";
-import { ClusterUnreachableError, type ClusterBackend, type NodeExecOptions } from "../backend.js";
-import { ObjectStore, StoreBackedObjects } from "../object-store.js";
+import { ClusterUnreachableError, type ClusterBackend, type NodeExecOptions } from "../../cluster/backend.js";
+import { ObjectStore, StoreBackedObjects } from "../../cluster/object-store.js";
+import type { ExecResult } from "../../cluster/backend.js";
 
 /** The Kubernetes objects of a snapshot: its kubernetes.json, or derived from its OVN databases. */
 async function objectsOf(snap: Snapshot): Promise<unknown[]> {

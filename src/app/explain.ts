@@ -3,15 +3,12 @@ import { InputError, ProcessError } from "../errors.js";
 import { looksLikeOfprotoTrace } from "../parsers/ofproto-trace.js";
 import { looksLikeOvnTrace } from "../parsers/ovn-trace.js";
 import { renderExplained } from "../render/explain-text.js";
-import { detrace, detraceAnnotations, traceLines } from "./detrace.js";
-import {
-  explainOfprotoTrace,
-  explainOvnTrace,
-  type DecodedLine,
-  type ExplainSummary,
-} from "./explain-trace.js";
-import { readNodeSources } from "./node-sources.js";
-import type { DecodeSources, DecodedValue } from "./decode.js";
+import { detrace, detraceAnnotations, traceLines } from "../explain/detrace.js";
+import { explainOfprotoTrace, explainOvnTrace } from "../explain/explain-trace.js";
+import { readNodeSources } from "./explain-sources.js";
+import type { DecodeSources } from "../explain/decode.js";
+import type { DecodedLine, ExplainSummary } from "../model/explanation.js";
+import type { DecodedValue } from "../model/explanation.js";
 
 /**
  * What `ovnkube-trace explain` prints for a pasted trace: decoded (the default: summary, ovn-detrace's

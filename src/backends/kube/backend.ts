@@ -10,7 +10,6 @@ import {
   type V1Status,
 } from "@kubernetes/client-node";
 import { InputError } from "../../errors.js";
-import type { ExecResult } from "../../ovs/exec.js";
 import {
   ClusterUnreachableError,
   ForbiddenError,
@@ -18,7 +17,7 @@ import {
   type ClusterBackend,
   type ListOptions,
   type NodeExecOptions,
-} from "../backend.js";
+} from "../../cluster/backend.js";
 import type {
   EndpointSliceObject,
   NamespaceObject,
@@ -26,7 +25,8 @@ import type {
   NodeObject,
   PodObject,
   ServiceObject,
-} from "../kube-objects.js";
+} from "../../cluster/kube-objects.js";
+import type { ExecResult } from "../../cluster/backend.js";
 
 export interface KubeBackendOptions {
   /** Path of a kubeconfig; default $KUBECONFIG, then ~/.kube/config, then in-cluster. */

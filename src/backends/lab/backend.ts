@@ -2,9 +2,10 @@ import { readFileSync } from "node:fs";
 import { LabStateError } from "../../errors.js";
 import { deadDaemons, readLabState, runOnNode, type LabState } from "../../lab/lab.js";
 import { labLayout } from "../../lab/layout.js";
-import { DEFAULT_TIMEOUT_MS, type ExecResult } from "../../ovs/exec.js";
-import { ClusterUnreachableError, type ClusterBackend, type NodeExecOptions } from "../backend.js";
-import { ObjectStore, StoreBackedObjects } from "../object-store.js";
+import { DEFAULT_TIMEOUT_MS } from "../../ovs/exec.js";
+import { ClusterUnreachableError, type ClusterBackend, type NodeExecOptions } from "../../cluster/backend.js";
+import { ObjectStore, StoreBackedObjects } from "../../cluster/object-store.js";
+import type { ExecResult } from "../../cluster/backend.js";
 
 /** The built-in lab as a cluster: its Kubernetes objects from kubernetes.json, execs in its node environments. */
 export class LabBackend extends StoreBackedObjects implements ClusterBackend {

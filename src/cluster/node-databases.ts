@@ -1,0 +1,80 @@
+import type { ClusterBackend } from "./backend.js";
+import { describeFailure } from "./backend.js";
+import { ProcessError } from "../errors.js";
+import type { OvnDatabases, OvsdbDatabase } from "../model/ovsdb.js";
+import { readOvsdbFile } from "../ovsdb/file.js";
+
+/**
+ * The one place the tool reads a node's databases through a backend: `ovsdb-client backup` run where
+ * ovnkube-node runs (the sockets it reaches by default), parsed by `src/ovsdb`. Read-only.
+ */
+
+export type NodeDatabase = "NB" | "SB" | "Open_vSwitch";
+
+function databaseOf(db: NodeDatabase, node: string): string {
+  if (db === "Open_vSwitch") return `Open_vSwitch database of ${node}`;
+  return `${db === "NB" ? "northbound" : "southbound"} database of ${node}'s zone`;
+}
+
+/** The shell line that backs up one database to stdout ($OVS_RUNDIR in the lab, /var/run/openvswitch on a node). */
+export function backupScript(db: NodeDatabase): string {
+  if (db === "Open_vSwitch")
+    return 'exec ovsdb-client backup "unix:${OVS_RUNDIR:-/var/run/openvswitch}/db.sock" Open_vSwitch';
+  const name = db === "NB" ? "OVN_Northbound" : "OVN_Southbound";
+  return `exec ovsdb-client backup "\${OVN_${db}_DB:-unix:/var/run/ovn/ovn${db.toLowerCase()}_db.sock}" ${name}`;
+}
+
+/** Reads one database of a node; a failed backup is a ProcessError naming the node and the database. */
+export async function readNodeDatabase(
+  b: ClusterBackend,
+  node: string,
+  db: NodeDatabase,
+): Promise<OvsdbDatabase> {
+  const r = await b.execOnNode(node, ["sh", "-c", backupScript(db)], { timeoutMs: 60_000 });
+  if (r.exitCode !== 0)
+    throw new ProcessError(`cannot read the ${databaseOf(db, node)}: ${describeFailure(r)}`);
+  return readOvsdbFile(Buffer.from(r.stdout, "utf8"));
+}
+
+/** The OVN databases of a node's zone, read once per run per node (`cache` is the run's). */
+export function ovnDatabases(
+  b: ClusterBackend,
+  cache: Map<string, Promise<OvnDatabases>>,
+  node: string,
+): Promise<OvnDatabases> {
+  let p = cache.get(node);
+  if (p === undefined) {
+    p = Promise.all([readNodeDatabase(b, node, "NB"), readNodeDatabase(b, node, "SB")]).then(([nb, sb]) => ({
+      nb,
+      sb,
+    }));
+    cache.set(node, p);
+  }
+  return p;
+}
+
+/** Every database of a node that could be read; each one that could not is named in `missing` with why. */
+export interface NodeDatabases {
+  readonly nb?: OvsdbDatabase;
+  readonly sb?: OvsdbDatabase;
+  readonly ovs?: OvsdbDatabase;
+  readonly missing: readonly string[];
+}
+
+export async function readNodeDatabases(b: ClusterBackend, node: string): Promise<NodeDatabases> {
+  const order: readonly NodeDatabase[] = ["NB", "SB", "Open_vSwitch"];
+  const read = await Promise.allSettled(order.map((db) => readNodeDatabase(b, node, db)));
+  const missing: string[] = [];
+  const got = read.map((r): OvsdbDatabase | undefined => {
+    if (r.status === "fulfilled") return r.value;
+    missing.push(r.reason instanceof Error ? r.reason.message : String(r.reason));
+    return undefined;
+  });
+  const [nb, sb, ovs] = got;
+  return {
+    ...(nb === undefined ? {} : { nb }),
+    ...(sb === undefined ? {} : { sb }),
+    ...(ovs === undefined ? {} : { ovs }),
+    missing,
+  };
+}
