@@ -20,14 +20,15 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileS
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LabBackend } from "../src/backends/lab/backend.js";
-import { resolveTarget, type TraceTarget } from "../src/engine/resolve.js";
+import { resolveTarget } from "../src/engine/resolve.js";
 import { runTraces } from "../src/engine/trace.js";
 import { detrace } from "../src/explain/detrace.js";
-import { EXAMPLES_DIR } from "../src/lab/examples.js";
+import { EXAMPLES_DIR } from "../src/lab/defaults.js";
 import { labDown, labUp, runOnNode, type LabState } from "../src/lab/lab.js";
 import { loadScenarioFile } from "../src/lab/load-scenario.js";
 import type { OvsdbDatabase } from "../src/model/ovsdb.js";
 import { readOvsdbFile } from "../src/ovsdb/file.js";
+import type { TraceTarget } from "../src/model/target.js";
 
 const client = { namespace: "default", name: "client" };
 const TARGETS: TraceTarget[] = [

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { LabBackend } from "../src/backends/lab/backend.js";
-import { EXAMPLES_DIR } from "../src/lab/examples.js";
+import { EXAMPLES_DIR } from "../src/lab/defaults.js";
 import { labDown, labUp } from "../src/lab/lab.js";
 import { loadScenarioFile } from "../src/lab/load-scenario.js";
 import { collectFromBackend } from "../src/snapshot/collect.js";

@@ -8,7 +8,7 @@ import { LabBackend } from "../src/backends/lab/backend.js";
 import { backupScript } from "../src/cluster/node-databases.js";
 import { resolveTarget } from "../src/engine/resolve.js";
 import { runTraces } from "../src/engine/trace.js";
-import { EXAMPLES_DIR } from "../src/lab/examples.js";
+import { EXAMPLES_DIR } from "../src/lab/defaults.js";
 import { labDown, labUp, runOnNode, type LabState } from "../src/lab/lab.js";
 import { labLayout } from "../src/lab/layout.js";
 import { loadScenarioFile } from "../src/lab/load-scenario.js";

@@ -64,3 +64,12 @@ export function guardParse<T>(what: string, body: () => T): T {
     throw new ParseError(`internal error while parsing ${what}`, {}, { cause: e });
   }
 }
+
+/** A Kubernetes object that does not exist. */
+export class NotFoundError extends InputError {}
+
+/** RBAC said no. */
+export class ForbiddenError extends InputError {}
+
+/** The cluster (API server, node, exec channel) could not be reached or did not answer in time. */
+export class ClusterUnreachableError extends ProcessError {}

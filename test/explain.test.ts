@@ -4,7 +4,7 @@ import { ovnDatabases } from "../src/cluster/node-databases.js";
 import { resolveTarget } from "../src/engine/resolve.js";
 import { runTraces } from "../src/engine/trace.js";
 import { explainDrop } from "../src/explain/drop.js";
-import { EXAMPLES_DIR } from "../src/lab/examples.js";
+import { EXAMPLES_DIR } from "../src/lab/defaults.js";
 import { labDown, labUp, type LabState } from "../src/lab/lab.js";
 import { loadScenarioFile } from "../src/lab/load-scenario.js";
 import { externalIds, tableRows } from "../src/ovsdb/index.js";

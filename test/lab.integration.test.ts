@@ -4,7 +4,7 @@ import { isAlive } from "../src/ovs/daemon.js";
 import { labDown, labUp, readLabState, runOnNode, type LabState } from "../src/lab/lab.js";
 import { loadScenarioFile } from "../src/lab/load-scenario.js";
 import { probe } from "../src/lab/probe.js";
-import { EXAMPLES_DIR } from "../src/lab/examples.js";
+import { EXAMPLES_DIR } from "../src/lab/defaults.js";
 import { examplePods, newLabDir } from "./helpers/lab.js";
 
 /**

@@ -4,7 +4,7 @@ import { format, resolveConfig } from "prettier";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateSchema, SCHEMAS } from "../scripts/gen-schemas.js";
 import { defaultDemoCases, runDemoCase } from "../src/app/demo.js";
-import { EXAMPLES_DIR } from "../src/lab/examples.js";
+import { EXAMPLES_DIR } from "../src/lab/defaults.js";
 import { labDown, labUp, type LabState } from "../src/lab/lab.js";
 import { loadScenarioFile } from "../src/lab/load-scenario.js";
 import type { TraceReport } from "../src/model/report.js";

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cliAsync } from "./helpers/cli.js";
-import { EXAMPLES_DIR } from "../src/lab/examples.js";
+import { EXAMPLES_DIR } from "../src/lab/defaults.js";
 import { labDown, labUp, nodeNetns, type LabState } from "../src/lab/lab.js";
 import { loadScenarioFile } from "../src/lab/load-scenario.js";
 import type { TraceReport } from "../src/model/report.js";

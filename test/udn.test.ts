@@ -13,7 +13,7 @@ import {
   udnNetworkIds,
 } from "../src/engine/udn.js";
 import { InputError, ProcessError } from "../src/errors.js";
-import { EXAMPLES_DIR } from "../src/lab/examples.js";
+import { EXAMPLES_DIR } from "../src/lab/defaults.js";
 import { labDown, labUp, runOnNode, type LabState } from "../src/lab/lab.js";
 import { resolveScenario } from "../src/lab/cluster.js";
 import { loadScenarioFile } from "../src/lab/load-scenario.js";

@@ -1,11 +1,11 @@
 // @ts-check
 import { dirname, relative, resolve } from "node:path";
-import { LAYERS, layerOf } from "./layers.js";
+import { LAYERS, TYPE_ONLY, layerOf } from "./layers.js";
 
 const SRC = resolve(import.meta.dirname, "..", "src");
 
-/** @param {string} file @param {string} spec */
-function check(file, spec) {
+/** @param {string} file @param {string} spec @param {boolean} typeOnly */
+function check(file, spec, typeOnly) {
   if (!spec.startsWith(".")) return undefined;
   const from = relative(SRC, file);
   const to = relative(SRC, resolve(dirname(file), spec));
@@ -16,6 +16,7 @@ function check(file, spec) {
   const allowed = LAYERS[a];
   if (allowed === undefined) return `src/${a}/ is not a known layer: add it to tools/layers.js`;
   if (allowed.includes(b)) return undefined;
+  if (typeOnly && (TYPE_ONLY[a] ?? []).includes(b)) return undefined;
   return `src/${a === "." ? "" : `${a}/`} may not import src/${b === "." ? "" : `${b}/`} (${spec}): see tools/layers.js and docs/architecture.md`;
 }
 
@@ -27,11 +28,16 @@ const layers = {
     schema: [],
   },
   create(context) {
-    /** @param {import("estree").Node & { source?: import("estree").Node | null }} node */
+    /** @param {any} node an import or export with a source (typescript-eslint's AST: importKind/exportKind) */
     const visit = (node) => {
       const s = node.source;
       if (s?.type !== "Literal" || typeof s.value !== "string") return;
-      const message = check(context.filename, s.value);
+      const kind = node.importKind ?? node.exportKind;
+      /** @type {{ importKind?: string }[]} */
+      const specifiers = node.specifiers ?? [];
+      const typeOnly =
+        kind === "type" || (specifiers.length > 0 && specifiers.every((x) => x.importKind === "type"));
+      const message = check(context.filename, s.value, typeOnly);
       if (message !== undefined) context.report({ node: s, message });
     };
     return {

@@ -13,8 +13,8 @@ export const LAYERS = {
   parsers: ["ovsdb", "net", "model", "."],
   cluster: ["ovsdb", "net", "model", "."],
   ovs: ["cluster", "model", "."],
-  explain: ["parsers", "ovsdb", "net", "model", "."],
   render: ["net", "model", "."],
+  explain: ["render", "parsers", "ovsdb", "net", "model", "."],
   lab: ["cluster", "ovs", "parsers", "ovsdb", "net", "model", "."],
   snapshot: ["cluster", "ovs", "parsers", "ovsdb", "net", "model", "."],
   engine: ["cluster", "explain", "parsers", "ovsdb", "net", "model", "."],
@@ -35,6 +35,15 @@ export const LAYERS = {
     ".",
   ],
   cli: ["app", "model", "."],
+};
+
+/**
+ * Layers a folder may import types from, and nothing else: renderers are pure functions of data whose types
+ * live beside the code that makes it (a lab's state, a snapshot's manifest), which never runs in them.
+ * @type {Readonly<Record<string, readonly string[]>>}
+ */
+export const TYPE_ONLY = {
+  render: ["lab", "snapshot", "cluster"],
 };
 
 /** The layer of a path relative to src/ ("engine/trace.ts" → "engine", "errors.ts" → "."). */

@@ -9,6 +9,9 @@ import { readNodeSources } from "./explain-sources.js";
 import type { DecodeSources } from "../explain/decode.js";
 import type { DecodedLine, ExplainSummary } from "../model/explanation.js";
 import type { DecodedValue } from "../model/explanation.js";
+import { ok, type CommandResult } from "./command.js";
+import { withBackend, type ClusterChoice } from "./open-backend.js";
+import { readInput } from "./parse.js";
 
 /**
  * What `ovnkube-trace explain` prints for a pasted trace: decoded (the default: summary, ovn-detrace's
@@ -107,4 +110,15 @@ export async function explainOnBackend(r: ExplainRequest, b: ClusterBackend): Pr
   explainInputKind(r.text);
   const { sources, missing } = await readNodeSources(b, r.node);
   return renderExplanation(r, sources, missing);
+}
+
+/** `ovnkube-trace explain FILE --node NODE`: the trace read from a file or standard input ("-"). */
+export async function explainCommand(
+  file: string,
+  flags: { readonly node: string; readonly format: string; readonly output: string },
+  cluster: ClusterChoice,
+): Promise<CommandResult> {
+  const text = Buffer.from(readInput(file)).toString("utf8");
+  const request = explainRequest(text, flags.node, flags.format, flags.output);
+  return ok(await withBackend(cluster, undefined, (b) => explainOnBackend(request, b)));
 }

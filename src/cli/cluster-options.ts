@@ -1,18 +1,8 @@
 import type { Command } from "commander";
-import type { ClusterBackend } from "../cluster/backend.js";
-import { KubeBackend } from "../backends/kube/backend.js";
-import { LabBackend } from "../backends/lab/backend.js";
-import { InputError } from "../errors.js";
-import { DEFAULT_LAB_DIR } from "../lab/lab.js";
+import { DEFAULT_LAB_DIR, type ClusterChoice } from "../app/open-backend.js";
 
 /** Where a command reads the cluster from: a kubeconfig (default), the lab, or an offline snapshot. */
-export interface ClusterFlags {
-  kubeconfig?: string;
-  context?: string;
-  ovnConfigNamespace?: string;
-  lab?: string | boolean;
-  snapshot?: string;
-}
+export type ClusterFlags = ClusterChoice;
 
 export function addClusterOptions(c: Command): Command {
   return c
@@ -29,23 +19,13 @@ export function addClusterOptions(c: Command): Command {
     );
 }
 
-export const labDirOf = (lab: string | true): string =>
-  typeof lab === "string" ? lab : (process.env.OVNKUBE_TRACE_LAB_DIR ?? DEFAULT_LAB_DIR);
-
-/** The backend the flags name; `timeoutMs` bounds every API call and exec of a live cluster. */
-export async function openBackend(f: ClusterFlags, timeoutMs?: number): Promise<ClusterBackend> {
-  const lab = f.lab !== undefined && f.lab !== false;
-  if (lab && f.snapshot !== undefined) throw new InputError("give --lab or --snapshot, not both");
-  if (f.snapshot !== undefined) {
-    // loaded on demand: the snapshot machinery is not needed by live traces
-    const { SnapshotBackend } = await import("../backends/snapshot/backend.js");
-    return SnapshotBackend.open(f.snapshot);
-  }
-  if (lab) return LabBackend.open(labDirOf(f.lab as string | true));
-  return new KubeBackend({
+/** The cluster flags alone, as a command takes them. */
+export function clusterChoice(f: ClusterFlags): ClusterChoice {
+  return {
     ...(f.kubeconfig === undefined ? {} : { kubeconfig: f.kubeconfig }),
     ...(f.context === undefined ? {} : { context: f.context }),
-    ...(f.ovnConfigNamespace === undefined ? {} : { ovnNamespace: f.ovnConfigNamespace }),
-    ...(timeoutMs === undefined ? {} : { requestTimeoutMs: timeoutMs, execTimeoutMs: timeoutMs }),
-  });
+    ...(f.ovnConfigNamespace === undefined ? {} : { ovnConfigNamespace: f.ovnConfigNamespace }),
+    ...(f.lab === undefined ? {} : { lab: f.lab }),
+    ...(f.snapshot === undefined ? {} : { snapshot: f.snapshot }),
+  };
 }

@@ -1,6 +1,6 @@
-import { ClusterUnreachableError, ForbiddenError, NotFoundError } from "../cluster/backend.js";
 import { InputError, LabStateError, OvnkTraceError } from "../errors.js";
 import { ParseError } from "../errors.js";
+import { ClusterUnreachableError, ForbiddenError, NotFoundError } from "../errors.js";
 
 /** Exit statuses: each kind of failure has its own, so scripts can tell them apart. */
 export const EXIT = {

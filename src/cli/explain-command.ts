@@ -1,15 +1,14 @@
-import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { InputError } from "../errors.js";
-import { explainOnBackend, explainRequest } from "../app/explain.js";
-import { addClusterOptions, openBackend, type ClusterFlags } from "./cluster-options.js";
+import type { Run } from "./io.js";
+import { addClusterOptions, clusterChoice, type ClusterFlags } from "./cluster-options.js";
 
 /**
  * `ovnkube-trace explain`: a pasted ofproto/trace or ovn-trace explained from the node's zone DBs and OVS: a
  * summary, every number decoded into OVN and Kubernetes names, ovn-detrace's annotations (natively), or exactly
  * what ovn-detrace prints (`--format detrace`).
  */
-export function registerExplainCommand(program: Command): void {
+export function registerExplainCommand(program: Command, run: Run): void {
   const explain = program
     .command("explain")
     .description(
@@ -27,19 +26,8 @@ export function registerExplainCommand(program: Command): void {
     async (file: string, o: ClusterFlags & { node: string; format: string; output: string }) => {
       if (file === "-" && process.stdin.isTTY)
         throw new InputError("give a FILE, or pipe the trace into standard input");
-      let text: string;
-      try {
-        text = readFileSync(file === "-" ? 0 : file, "utf8");
-      } catch (e) {
-        throw new InputError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-      }
-      const request = explainRequest(text, o.node, o.format, o.output);
-      const b = await openBackend(o);
-      try {
-        process.stdout.write(await explainOnBackend(request, b));
-      } finally {
-        await b.close();
-      }
+      const { explainCommand } = await import("../app/explain.js");
+      await run(explainCommand(file, o, clusterChoice(o)));
     },
   );
 }

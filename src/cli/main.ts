@@ -9,6 +9,14 @@ import { registerExplainCommand } from "./explain-command.js";
 import { registerSnapshotCommands } from "./snapshot-commands.js";
 import { registerTraceOptions, traceAction, type TraceFlags } from "./trace-command.js";
 import { EXIT, exitCodeOf } from "./exit-codes.js";
+import { printResult, type Run } from "./io.js";
+
+/** The exit status of the command that ran (set by `run`, read once parsing is done). */
+let status: number = EXIT.ok;
+
+const run: Run = async (result) => {
+  status = printResult(await result);
+};
 
 function buildProgram(): Command {
   const program = new Command()
@@ -29,13 +37,13 @@ function buildProgram(): Command {
       "Examples:\n  ovnkube-trace -src client -dst web -tcp -dst-port 8080\n  ovnkube-trace --lab -src client -service kube-system/kube-dns -udp -dst-port 53 -o json\n  ovnkube-trace lab up && ovnkube-trace demo",
   );
   program.action(async (flags: TraceFlags) => {
-    process.exitCode = await traceAction(flags);
+    await run(traceAction(flags));
   });
-  registerLabCommands(program);
-  registerDemoCommand(program);
-  registerParseCommand(program);
-  registerExplainCommand(program);
-  registerSnapshotCommands(program);
+  registerLabCommands(program, run);
+  registerDemoCommand(program, run);
+  registerParseCommand(program, run);
+  registerExplainCommand(program, run);
+  registerSnapshotCommands(program, run);
   return program;
 }
 
@@ -43,7 +51,7 @@ function buildProgram(): Command {
 async function main(argv: readonly string[]): Promise<number> {
   try {
     await buildProgram().parseAsync(normalizeGoFlags(argv), { from: "user" });
-    return typeof process.exitCode === "number" ? process.exitCode : 0;
+    return status;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
     if (e instanceof OvnkTraceError) {
@@ -69,4 +77,9 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
+// A reader that stops early (`| head`) closes the pipe: that ends the output, it is not an error.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(status);
+  throw e;
+});
 process.exitCode = await main(process.argv.slice(2));

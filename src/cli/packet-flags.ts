@@ -1,7 +1,7 @@
 import type { Command } from "commander";
-import type { TraceTarget } from "../engine/resolve.js";
 import { InputError } from "../errors.js";
 import { splitRef } from "./argv.js";
+import type { TraceTarget } from "../model/target.js";
 
 /** The flags that say which packet: the Go tool's, shared by the trace and `lab probe`. */
 export interface PacketFlags {

@@ -6,7 +6,6 @@ import type {
   PodObject,
   ServiceObject,
 } from "./kube-objects.js";
-import { InputError, ProcessError } from "../errors.js";
 
 /** The result of running a command: a failed command is data, not an exception. */
 export interface ExecResult {
@@ -67,12 +66,3 @@ export interface ClusterBackend {
   execOnNode(node: string, argv: readonly string[], options?: NodeExecOptions): Promise<ExecResult>;
   close(): Promise<void>;
 }
-
-/** A Kubernetes object that does not exist. */
-export class NotFoundError extends InputError {}
-
-/** RBAC said no. */
-export class ForbiddenError extends InputError {}
-
-/** The cluster (API server, node, exec channel) could not be reached or did not answer in time. */
-export class ClusterUnreachableError extends ProcessError {}

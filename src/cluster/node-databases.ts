@@ -31,9 +31,17 @@ export async function readNodeDatabase(
   db: NodeDatabase,
 ): Promise<OvsdbDatabase> {
   const r = await b.execOnNode(node, ["sh", "-c", backupScript(db)], { timeoutMs: 60_000 });
-  if (r.exitCode !== 0)
-    throw new ProcessError(`cannot read the ${databaseOf(db, node)}: ${describeFailure(r)}`);
+  if (r.exitCode !== 0) throw new DatabaseReadError(databaseOf(db, node), describeFailure(r));
   return readOvsdbFile(Buffer.from(r.stdout, "utf8"));
+}
+
+class DatabaseReadError extends ProcessError {
+  constructor(
+    readonly database: string,
+    readonly why: string,
+  ) {
+    super(`cannot read the ${database}: ${why}`);
+  }
 }
 
 /** The OVN databases of a node's zone, read once per run per node (`cache` is the run's). */
@@ -65,9 +73,15 @@ export async function readNodeDatabases(b: ClusterBackend, node: string): Promis
   const order: readonly NodeDatabase[] = ["NB", "SB", "Open_vSwitch"];
   const read = await Promise.allSettled(order.map((db) => readNodeDatabase(b, node, db)));
   const missing: string[] = [];
-  const got = read.map((r): OvsdbDatabase | undefined => {
+  const got = read.map((r, i): OvsdbDatabase | undefined => {
     if (r.status === "fulfilled") return r.value;
-    missing.push(r.reason instanceof Error ? r.reason.message : String(r.reason));
+    const e: unknown = r.reason;
+    const what = databaseOf(order[i] ?? "NB", node);
+    missing.push(
+      e instanceof DatabaseReadError
+        ? `${e.database}: ${e.why}`
+        : `${what}: ${e instanceof Error ? e.message : String(e)}`,
+    );
     return undefined;
   });
   const [nb, sb, ovs] = got;

@@ -6,13 +6,14 @@ import type {
   PodObject,
   ServiceObject,
 } from "./kube-objects.js";
-import { NotFoundError, type ListOptions } from "./backend.js";
+import type { ListOptions } from "./backend.js";
 import {
   matchesFieldSelector,
   matchesLabelSelector,
   parseFieldSelector,
   parseLabelSelector,
 } from "./selectors.js";
+import { NotFoundError } from "../errors.js";
 
 /** The fields of an object that field selectors can name (an unset one is "", as on a real server). */
 function fieldsOf(o: KubeObjectLike): Record<string, string> {

@@ -1,3 +1,4 @@
+import { hostPort } from "../net/ip.js";
 import type { HopOutcome, Hop, Step } from "../model/report.js";
 import { ovnTraceStages, parseOvnTrace } from "../parsers/ovn-trace.js";
 import type { ExecResult } from "../cluster/backend.js";
@@ -108,7 +109,7 @@ async function hop(
   const lb =
     r.lbDst === undefined
       ? []
-      : [`--lb-dst=${r.lbDst.ip.includes(":") ? `[${r.lbDst.ip}]` : r.lbDst.ip}:${r.lbDst.port}`];
+      : [`--lb-dst=${hostPort(r.lbDst.ip, r.lbDst.port)}`];
   const argv = ["ovn-trace", "--detailed", ...ct, ...lb, ...(datapath === undefined ? [] : [datapath]), flow];
   const res = await ctx.exec(node, argv);
   const base = {

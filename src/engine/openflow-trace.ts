@@ -1,3 +1,4 @@
+import { hostPort } from "../net/ip.js";
 import type { ClusterBackend } from "../cluster/backend.js";
 import type {
   DatapathAction,
@@ -154,8 +155,7 @@ function dnatOf(doc: OfprotoTraceDocument): string | undefined {
   for (const pass of doc.passes) {
     for (const a of pass.datapathActions.actions) {
       if (a.kind === "ct" && a.nat?.direction === "dst" && a.nat.addr !== null) {
-        const addr = a.nat.addr.includes(":") ? `[${a.nat.addr}]` : a.nat.addr;
-        return a.nat.port === null ? addr : `${addr}:${a.nat.port}`;
+        return hostPort(a.nat.addr, a.nat.port);
       }
     }
   }

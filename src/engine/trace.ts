@@ -18,9 +18,9 @@ import { explainDrop } from "../explain/drop.js";
 import { OvnDecoder } from "../explain/decode.js";
 import { directionSummary, type SummaryInput } from "../explain/summary.js";
 import { ovnDatabases } from "../cluster/node-databases.js";
-import type { Resolution, ResolvedPod } from "./resolve.js";
-import { contains, parseCidr, parseIp } from "../net/ip.js";
+import { contains, hostPort, parseCidr, parseIp } from "../net/ip.js";
 import type { OvnDatabases } from "../model/ovsdb.js";
+import type { Resolution, ResolvedPod } from "../model/target.js";
 
 export interface TraceOptions {
   /** Skip the ovn-detrace step (as the Go tool's -skip-detrace). */
@@ -252,7 +252,6 @@ async function summaryEndpoint(
   };
 }
 
-const hostPort = (ip: string, port: number): string => `${ip.includes(":") ? `[${ip}]` : ip}:${port}`;
 
 async function summaryBase(b: ClusterBackend, views: NodeViews, d: DirectionSpec): Promise<SummaryBase> {
   const source = await summaryEndpoint(b, views, d.from);
@@ -326,7 +325,7 @@ async function traceDirection(
           ...(d.lbDst === undefined
             ? {}
             : {
-                wantBackend: `${d.lbDst.ip.includes(":") ? `[${d.lbDst.ip}]` : d.lbDst.ip}:${d.lbDst.port}`,
+                wantBackend: hostPort(d.lbDst.ip, d.lbDst.port),
               }),
         },
         views,

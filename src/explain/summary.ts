@@ -1,7 +1,7 @@
+import { verdictSentence } from "../render/verdict-text.js";
 import type {
   DirectionSummary,
   Hop,
-  KubeObjectRef,
   ServiceBackendSummary,
   SnatSummary,
   SummaryEndpoint,
@@ -67,43 +67,6 @@ function tunnelOfHop(h: Hop, sourcesOf: SummaryInput["sourcesOf"]): TunnelSummar
   };
 }
 
-const ref = (o: KubeObjectRef): string =>
-  `${o.kind} ${o.namespace === undefined ? "" : `${o.namespace}/`}${o.name}`;
-
-/** The verdict in one sentence, with the Kubernetes objects it names. */
-export function verdictReason(v: Verdict): { reason: string; objects: readonly KubeObjectRef[] } {
-  switch (v.kind) {
-    case "delivered": {
-      const to =
-        v.to.kind === "pod"
-          ? `pod ${v.to.namespace}/${v.to.name}`
-          : v.to.kind === "node"
-            ? `the host of node ${v.to.name}`
-            : v.port;
-      const via = v.service === undefined ? "" : ` (backend of ${ref(v.service)})`;
-      const objects: KubeObjectRef[] = [
-        ...(v.to.kind === "pod" ? [{ kind: "Pod", namespace: v.to.namespace, name: v.to.name }] : []),
-        ...(v.service === undefined ? [] : [v.service]),
-      ];
-      return { reason: `delivered to ${to}${via} on ${v.node} (port ${v.port})`, objects };
-    }
-    case "dropped":
-      return {
-        reason: `dropped on ${v.node} at ${v.where}: ${v.explanation ?? v.reason}`,
-        objects: v.objects ?? [],
-      };
-    case "left-cluster":
-      return {
-        reason: `left the cluster on ${v.node} through ${v.via}${v.gateway === undefined ? "" : ` (${v.gateway})`}${v.snatIp === undefined ? "" : `, source NAT to ${v.snatIp}${v.snat === undefined ? "" : ` (${v.snat})`}`}`,
-        objects: v.objects ?? [],
-      };
-    case "rejected":
-      return { reason: `rejected on ${v.node}: ${v.reason}`, objects: [] };
-    case "unknown":
-      return { reason: `unknown: ${v.reason}`, objects: [] };
-  }
-}
-
 export function directionSummary(i: SummaryInput): DirectionSummary {
   const tunnels = i.hops
     .map((h) => tunnelOfHop(h, i.sourcesOf))
@@ -117,7 +80,7 @@ export function directionSummary(i: SummaryInput): DirectionSummary {
           ...(v.objects === undefined || v.objects.length === 0 ? {} : { objects: v.objects }),
         }
       : undefined;
-  const { reason, objects } = verdictReason(v);
+  const { text: reason, objects } = verdictSentence(v);
   return {
     source: i.source,
     destination: i.destination,

@@ -1,3 +1,4 @@
+import { DEFAULT_LAB_DIR } from "./defaults.js";
 import {
   closeSync,
   existsSync,
@@ -49,7 +50,6 @@ import type { ExecResult } from "../cluster/backend.js";
 const OVS_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema";
 const NB_SCHEMA = "/usr/share/ovn/ovn-nb.ovsschema";
 const SB_SCHEMA = "/usr/share/ovn/ovn-sb.ovsschema";
-export const DEFAULT_LAB_DIR = "/tmp/ovnkube-trace-lab";
 
 export type DaemonRole =
   "nb" | "sb" | "northd" | "ovsdb-server" | "ovs-vswitchd" | "ovn-controller" | "fabric";

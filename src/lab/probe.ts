@@ -379,25 +379,3 @@ function verdictOf(arrivals: readonly Arrival[], src: LabPod): ProbeVerdict {
   if (back) return { kind: "rejected", packet: back.packet };
   return { kind: "not-delivered" };
 }
-
-/** One line per verdict, for people. */
-export function describeProbe(r: ProbeResult): string {
-  const i = r.injected;
-  const ports = i.protocol === "icmp" ? ["", ""] : [`:${i.srcPort}`, `:${i.dstPort}`];
-  const head = `probe ${i.protocol.toUpperCase()} ${i.srcIp}${ports[0] ?? ""} -> ${i.dstIp}${ports[1] ?? ""} injected on ${i.node} (${i.iface})`;
-  const v = r.verdict;
-  const pkt = (p: SeenPacket): string =>
-    `${p.src}${p.srcPort === undefined ? "" : `:${p.srcPort}`} -> ${p.dst}${p.dstPort === undefined ? "" : `:${p.dstPort}`}, ttl ${p.ttl}`;
-  switch (v.kind) {
-    case "delivered":
-      return `${head}\n  delivered to pod ${v.namespace}/${v.pod} on ${v.node}: ${pkt(v.packet)}`;
-    case "delivered-to-host":
-      return `${head}\n  delivered to the host of ${v.node} (ovn-k8s-mp0): ${pkt(v.packet)}`;
-    case "left-cluster":
-      return `${head}\n  left the cluster through ${v.node}'s uplink: ${pkt(v.packet)}`;
-    case "rejected":
-      return `${head}\n  rejected: ${v.packet.summary}`;
-    case "not-delivered":
-      return `${head}\n  not delivered anywhere`;
-  }
-}

@@ -25,6 +25,17 @@ export type ParsedText =
 /** The kinds `--as` takes (a set of ovn-traces is read as "ovn-trace"). */
 export type ParsedKind = Exclude<ParsedText["kind"], "ovn-trace-set"> | "ovsdb-database";
 
+/** Every kind `parse` reads, in the order the registry tries to detect them. */
+export const PARSED_KINDS: readonly ParsedKind[] = [
+  "ofproto-trace",
+  "ovn-trace",
+  "lflow-list",
+  "dump-groups",
+  "tlv-map",
+  "dump-flows",
+  "ovsdb-database",
+];
+
 /** What `ovnkube-trace parse -o json` prints. */
 export interface ParseOutput {
   readonly schemaVersion: typeof PARSE_SCHEMA_VERSION;

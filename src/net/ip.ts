@@ -144,3 +144,21 @@ export function macFromIp(ip: Ip): string {
   const bytes = [24n, 16n, 8n, 0n].map((sh) => ((low >> sh) & 0xffn).toString(16).padStart(2, "0"));
   return `0a:58:${bytes.join(":")}`;
 }
+
+/**
+ * `10.0.0.1:80`, `[fd00::1]:80`: an address and port as OVS, OVN and URLs write them. Without a port an
+ * IPv6 address keeps its brackets (`[fd00::1]`, as `ct(nat(dst=...))` prints it) and IPv4 stays bare.
+ */
+export function hostPort(ip: string, port?: number | null): string {
+  const host = ip.includes(":") ? `[${ip}]` : ip;
+  return port === undefined || port === null ? host : `${host}:${String(port)}`;
+}
+
+/** The inverse of `hostPort`: `10.0.0.1:80`, `[fd00::1]:80`, `[fd00::1]`, `fd00::1`, `10.0.0.1` → address and port. */
+export function splitHostPort(s: string): { ip: string; port?: number } {
+  const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(s);
+  if (v6 !== null) return { ip: v6[1] ?? "", ...(v6[2] === undefined ? {} : { port: Number(v6[2]) }) };
+  const v4 = /^([\d.]+):(\d+)$/.exec(s);
+  if (v4 !== null) return { ip: v4[1] ?? "", port: Number(v4[2]) };
+  return { ip: s };
+}

@@ -1,4 +1,4 @@
-import type { ParsedKind, ParsedText } from "../model/parsed.js";
+import { PARSED_KINDS, type ParsedKind, type ParsedText } from "../model/parsed.js";
 import type { OvsdbDatabase } from "../model/ovsdb.js";
 import { looksLikeOvsdbFile, readOvsdbFile } from "../ovsdb/file.js";
 import { looksLikeDumpFlows, parseDumpFlows } from "./dump-flows.js";
@@ -38,7 +38,6 @@ const TEXT_PARSERS: readonly TextParser[] = [
   { kind: "dump-flows", looksLike: looksLikeDumpFlows, parse: parseDumpFlows },
 ];
 
-export const PARSED_KINDS: readonly ParsedKind[] = [...TEXT_PARSERS.map((p) => p.kind), "ovsdb-database"];
 
 /** Which kind of output this is, or undefined if none of the parsers recognises it. */
 export function detectKind(input: Uint8Array): ParsedKind | undefined {

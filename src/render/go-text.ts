@@ -1,3 +1,4 @@
+import { verdictSentence } from "./verdict-text.js";
 import type {
   Check,
   DirectionReport,
@@ -49,34 +50,10 @@ function names(r: TraceReport): { src: string; dst: string; fwd: string; rev: st
   }
 }
 
+/** The verdict line: the one sentence, and OVN's own words for a drop that the databases explained. */
 export function describeVerdict(v: Verdict): string {
-  switch (v.kind) {
-    case "delivered": {
-      const to =
-        v.to.kind === "pod"
-          ? `pod ${v.to.namespace}/${v.to.name}`
-          : v.to.kind === "node"
-            ? `the host of ${v.to.name}`
-            : v.port;
-      const via =
-        v.service === undefined ? "" : ` (backend of Service ${v.service.namespace ?? ""}/${v.service.name})`;
-      return `delivered to ${to}${via} on ${v.node} (port ${v.port})`;
-    }
-    case "dropped":
-      return `dropped on ${v.node} at ${v.where}: ${v.reason}${v.explanation === undefined ? "" : `\n  why: ${v.explanation}`}`;
-    case "left-cluster": {
-      const gw = v.gateway === undefined ? "" : ` (${v.gateway})`;
-      const nat =
-        v.snatIp === undefined
-          ? ""
-          : ` with source NAT to ${v.snatIp}${v.snat === undefined ? "" : ` (${v.snat})`}`;
-      return `left the cluster on ${v.node} through ${v.via}${gw}${nat}`;
-    }
-    case "rejected":
-      return `rejected on ${v.node}: ${v.reason}`;
-    case "unknown":
-      return `unknown: ${v.reason}`;
-  }
+  const { text } = verdictSentence(v);
+  return v.kind === "dropped" && v.explanation !== undefined ? `${text}\n  OVN: ${v.reason}` : text;
 }
 
 function endpointText(e: SummaryEndpoint): string {

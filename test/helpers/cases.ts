@@ -1,4 +1,4 @@
-import type { TraceTarget } from "../../src/engine/resolve.js";
+import type { TraceTarget } from "../../src/model/target.js";
 
 /**
  * The end-to-end matrix on examples/kind-dualstack.yaml: every case the fidelity test checks against

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import type { KubeObject } from "../../src/cluster/kube-objects.js";
 import { InputError } from "../../src/errors.js";
-import { EXAMPLES_DIR } from "../../src/lab/examples.js";
+import { EXAMPLES_DIR } from "../../src/lab/defaults.js";
 import { kubernetesObjects } from "../../src/lab/kubernetes.js";
 import { loadScenarioFile } from "../../src/lab/load-scenario.js";
 import { mustGatherResource, readKubernetesDir } from "../../src/snapshot/kubernetes-files.js";

@@ -11,8 +11,8 @@ import type {
   ServiceObject,
 } from "../../src/cluster/kube-objects.js";
 import { LabBackend } from "../../src/backends/lab/backend.js";
-import { resolveTarget, type TraceTarget } from "../../src/engine/resolve.js";
-import { EXAMPLES_DIR } from "../../src/lab/examples.js";
+import { resolveTarget } from "../../src/engine/resolve.js";
+import { EXAMPLES_DIR } from "../../src/lab/defaults.js";
 import { labDown, labUp, nodeEnv, type LabState } from "../../src/lab/lab.js";
 import { labLayout, zones } from "../../src/lab/layout.js";
 import { loadScenarioFile } from "../../src/lab/load-scenario.js";
@@ -27,6 +27,7 @@ import {
   type OvnZoneDatabases,
 } from "../../src/snapshot/kubernetes-from-ovn.js";
 import { newLabDir } from "../helpers/lab.js";
+import type { TraceTarget } from "../../src/model/target.js";
 
 /** A zone's NB or SB as `ovsdb-client backup` gives it, through our reader. */
 async function backup(socket: string, db: "OVN_Northbound" | "OVN_Southbound"): Promise<OvsdbDatabase> {

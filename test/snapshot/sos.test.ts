@@ -20,10 +20,10 @@ import { parse } from "yaml";
 import type { ClusterBackend } from "../../src/cluster/backend.js";
 import { LabBackend } from "../../src/backends/lab/backend.js";
 import { SnapshotBackend } from "../../src/backends/snapshot/backend.js";
-import { resolveTarget, type TraceTarget } from "../../src/engine/resolve.js";
+import { resolveTarget } from "../../src/engine/resolve.js";
 import { runTraces } from "../../src/engine/trace.js";
 import { InputError } from "../../src/errors.js";
-import { DEFAULT_SCENARIO } from "../../src/lab/examples.js";
+import { DEFAULT_SCENARIO } from "../../src/lab/defaults.js";
 import { labDown, labUp, nodeEnv, runOnNode, type LabState } from "../../src/lab/lab.js";
 import { labLayout } from "../../src/lab/layout.js";
 import { loadScenarioFile } from "../../src/lab/load-scenario.js";
@@ -34,6 +34,7 @@ import { collectFromFiles } from "../../src/snapshot/files.js";
 import { flowsUseMeters, isUsableDump, restorableFlows } from "../../src/snapshot/flow-dump.js";
 import { collectFromSos } from "../../src/snapshot/sos.js";
 import { newLabDir } from "../helpers/lab.js";
+import type { TraceTarget } from "../../src/model/target.js";
 
 /** Ground truth: the nodes the scenario file declares. */
 const SCENARIO_NODES = (

@@ -10,14 +10,7 @@ import {
   type V1Status,
 } from "@kubernetes/client-node";
 import { InputError } from "../../errors.js";
-import {
-  ClusterUnreachableError,
-  ForbiddenError,
-  NotFoundError,
-  type ClusterBackend,
-  type ListOptions,
-  type NodeExecOptions,
-} from "../../cluster/backend.js";
+import type { ClusterBackend, ListOptions, NodeExecOptions } from "../../cluster/backend.js";
 import type {
   EndpointSliceObject,
   NamespaceObject,
@@ -27,6 +20,7 @@ import type {
   ServiceObject,
 } from "../../cluster/kube-objects.js";
 import type { ExecResult } from "../../cluster/backend.js";
+import { ClusterUnreachableError, ForbiddenError, NotFoundError } from "../../errors.js";
 
 export interface KubeBackendOptions {
   /** Path of a kubeconfig; default $KUBECONFIG, then ~/.kube/config, then in-cluster. */

@@ -3,9 +3,10 @@ import { LabStateError } from "../../errors.js";
 import { deadDaemons, readLabState, runOnNode, type LabState } from "../../lab/lab.js";
 import { labLayout } from "../../lab/layout.js";
 import { DEFAULT_TIMEOUT_MS } from "../../ovs/exec.js";
-import { ClusterUnreachableError, type ClusterBackend, type NodeExecOptions } from "../../cluster/backend.js";
+import type { ClusterBackend, NodeExecOptions } from "../../cluster/backend.js";
 import { ObjectStore, StoreBackedObjects } from "../../cluster/object-store.js";
 import type { ExecResult } from "../../cluster/backend.js";
+import { ClusterUnreachableError } from "../../errors.js";
 
 /** The built-in lab as a cluster: its Kubernetes objects from kubernetes.json, execs in its node environments. */
 export class LabBackend extends StoreBackedObjects implements ClusterBackend {

@@ -11,9 +11,10 @@ import {
   stopReplica,
   type ReplicaState,
 } from "../../snapshot/replica.js";
-import { ClusterUnreachableError, type ClusterBackend, type NodeExecOptions } from "../../cluster/backend.js";
+import type { ClusterBackend, NodeExecOptions } from "../../cluster/backend.js";
 import { ObjectStore, StoreBackedObjects } from "../../cluster/object-store.js";
 import type { ExecResult } from "../../cluster/backend.js";
+import { ClusterUnreachableError } from "../../errors.js";
 
 /** The Kubernetes objects of a snapshot: its kubernetes.json, or derived from its OVN databases. */
 async function objectsOf(snap: Snapshot): Promise<unknown[]> {

@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ClusterUnreachableError, ForbiddenError, NotFoundError } from "../../src/cluster/backend.js";
 import { KubeBackend } from "../../src/backends/kube/backend.js";
-import { EXAMPLES_DIR } from "../../src/lab/examples.js";
+import { EXAMPLES_DIR } from "../../src/lab/defaults.js";
 import { labDown, labUp, type LabState } from "../../src/lab/lab.js";
 import { loadScenarioFile } from "../../src/lab/load-scenario.js";
 import { InputError } from "../../src/errors.js";
 import { newLabDir } from "../helpers/lab.js";
 import { serveLab } from "../helpers/serve-lab.js";
 import type { TestApiServer } from "../k8s-api/server.js";
-import { backendContract } from "./contract.js";
+import { backendContract } from "../cluster/contract.js";
+import { ClusterUnreachableError, ForbiddenError, NotFoundError } from "../../src/errors.js";
 
 describe.each(["central", "interconnect"] as const)(
   "kube backend against the test API server + lab (%s)",

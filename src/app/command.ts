@@ -1,0 +1,21 @@
+/**
+ * What a command (one module of src/app per command) hands back to the CLI, and what the CLI lends it.
+ * Commands print nothing and exit nothing: the CLI prints `output`, and exits 1 with `failure` on stderr.
+ */
+export interface CommandResult {
+  /** Everything for standard output. */
+  readonly output: string;
+  /** Set when a step the command checked indicates failure (a drop, a broken lab, a disagreement). */
+  readonly failure?: string;
+}
+
+export interface CommandIO {
+  /** Progress of a long step, for a terminal (the CLI drops it on a pipe). */
+  readonly progress: (line: string) => void;
+  /** A line for the user beside the output (standard error), always shown. */
+  readonly note: (line: string) => void;
+  /** Whether the output goes to a terminal (colours). */
+  readonly color: boolean;
+}
+
+export const ok = (output: string): CommandResult => ({ output });

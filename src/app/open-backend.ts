@@ -1,0 +1,58 @@
+import type { ClusterBackend } from "../cluster/backend.js";
+import { InputError } from "../errors.js";
+import { DEFAULT_LAB_DIR } from "../lab/defaults.js";
+
+/** Where a command reads the cluster from: a kubeconfig (default), the lab, or an offline snapshot. */
+export interface ClusterChoice {
+  readonly kubeconfig?: string;
+  readonly context?: string;
+  readonly ovnConfigNamespace?: string;
+  /** The lab: its directory, or true for the default one. */
+  readonly lab?: string | boolean;
+  readonly snapshot?: string;
+}
+
+/** The lab directory: the one given, else $OVNKUBE_TRACE_LAB_DIR, else the default. */
+export const labDirOf = (dir: string | true | undefined): string =>
+  typeof dir === "string" ? dir : (process.env.OVNKUBE_TRACE_LAB_DIR ?? DEFAULT_LAB_DIR);
+
+/**
+ * The backend the choice names; `timeoutMs` bounds every API call and exec of a live cluster. Each backend
+ * is loaded on demand: a lab trace never loads the Kubernetes client, a live one never the snapshot code.
+ */
+export async function openBackend(c: ClusterChoice, timeoutMs?: number): Promise<ClusterBackend> {
+  const lab = c.lab !== undefined && c.lab !== false;
+  if (lab && c.snapshot !== undefined) throw new InputError("give --lab or --snapshot, not both");
+  if (c.snapshot !== undefined) {
+    const { SnapshotBackend } = await import("../backends/snapshot/backend.js");
+    return SnapshotBackend.open(c.snapshot);
+  }
+  if (lab) {
+    const { LabBackend } = await import("../backends/lab/backend.js");
+    return LabBackend.open(labDirOf(c.lab));
+  }
+  const { KubeBackend } = await import("../backends/kube/backend.js");
+  return new KubeBackend({
+    ...(c.kubeconfig === undefined ? {} : { kubeconfig: c.kubeconfig }),
+    ...(c.context === undefined ? {} : { context: c.context }),
+    ...(c.ovnConfigNamespace === undefined ? {} : { ovnNamespace: c.ovnConfigNamespace }),
+    ...(timeoutMs === undefined ? {} : { requestTimeoutMs: timeoutMs, execTimeoutMs: timeoutMs }),
+  });
+}
+
+/** Runs `body` on the backend and closes it, whatever happens. */
+export async function withBackend<T>(
+  c: ClusterChoice,
+  timeoutMs: number | undefined,
+  body: (b: ClusterBackend) => Promise<T>,
+): Promise<T> {
+  const b = await openBackend(c, timeoutMs);
+  try {
+    return await body(b);
+  } finally {
+    await b.close();
+  }
+}
+
+/** The defaults the CLI's help shows (a light module: the CLI loads it at start). */
+export { DEFAULT_LAB_DIR, DEFAULT_SCENARIO } from "../lab/defaults.js";

@@ -1,0 +1,96 @@
+import type { LabDaemon, LabState } from "../lab/lab.js";
+import type { ProbeResult, SeenPacket } from "../lab/probe.js";
+import type { TraceReport } from "../model/report.js";
+import { describeVerdict } from "./go-text.js";
+
+/** `lab status`: the lab's nodes and pods, and how many of its daemons run. */
+export function labStatusText(s: LabState, dead: readonly LabDaemon[], kubernetesFile: string): string {
+  const c = s.cluster;
+  const lines = [
+    `lab "${c.name}" (${c.shape}, ${c.families.map((f) => `IPv${f}`).join("+")}) in ${s.dir}: ${s.phase}, ${s.daemons.length - dead.length}/${s.daemons.length} daemons running`,
+    `kubernetes objects: ${kubernetesFile}`,
+    "",
+    "NODE".padEnd(24) + "ZONE".padEnd(24) + "IP".padEnd(16) + "SUBNETS",
+    ...c.nodes.map(
+      (n) => n.name.padEnd(24) + n.zone.padEnd(24) + n.ip.padEnd(16) + Object.values(n.subnets).join(","),
+    ),
+    "",
+    "POD".padEnd(48) + "NODE".padEnd(24) + "IPS".padEnd(34) + "OVS PORT",
+    ...c.pods.map(
+      (p) =>
+        `${p.namespace}/${p.name}`.padEnd(48) +
+        p.node.padEnd(24) +
+        Object.values(p.ips).join(",").padEnd(34) +
+        (p.hostNetwork ? "(host network)" : p.iface),
+    ),
+  ];
+  return lines.join("\n");
+}
+
+/** `lab env NODE`: the exports that point ovs-*, ovn-* at one node of the lab. */
+export function labEnvText(
+  node: string,
+  env: Readonly<Record<string, string | undefined>>,
+  netns?: string,
+): string {
+  const keys = Object.keys(env)
+    .filter((k) => /^(OVS|OVN)_/.test(k))
+    .sort();
+  return [
+    `# eval "$(ovnkube-trace lab env ${node})"; then: ovs-vsctl show, ovs-appctl ofproto/trace br-int ..., ovn-nbctl show, ovn-trace ...`,
+    ...keys.map((k) => `export ${k}=${env[k] ?? ""}`),
+    ...(netns === undefined ? [] : [`# the node's own links and routes: ip netns exec ${netns} ip -j link`]),
+  ].join("\n");
+}
+
+/** One line per verdict, for people. */
+export function probeText(r: ProbeResult): string {
+  const i = r.injected;
+  const ports = i.protocol === "icmp" ? ["", ""] : [`:${i.srcPort}`, `:${i.dstPort}`];
+  const head = `probe ${i.protocol.toUpperCase()} ${i.srcIp}${ports[0] ?? ""} -> ${i.dstIp}${ports[1] ?? ""} injected on ${i.node} (${i.iface})`;
+  const v = r.verdict;
+  const pkt = (p: SeenPacket): string =>
+    `${p.src}${p.srcPort === undefined ? "" : `:${p.srcPort}`} -> ${p.dst}${p.dstPort === undefined ? "" : `:${p.dstPort}`}, ttl ${p.ttl}`;
+  switch (v.kind) {
+    case "delivered":
+      return `${head}\n  delivered to pod ${v.namespace}/${v.pod} on ${v.node}: ${pkt(v.packet)}`;
+    case "delivered-to-host":
+      return `${head}\n  delivered to the host of ${v.node} (ovn-k8s-mp0): ${pkt(v.packet)}`;
+    case "left-cluster":
+      return `${head}\n  left the cluster through ${v.node}'s uplink: ${pkt(v.packet)}`;
+    case "rejected":
+      return `${head}\n  rejected: ${v.packet.summary}`;
+    case "not-delivered":
+      return `${head}\n  not delivered anywhere`;
+  }
+}
+
+/** One demo case: the forward trace hop by hop, its verdict, and what the real packet did. */
+export function demoCaseText(title: string, r: TraceReport): string {
+  const f = r.forward;
+  const lines = [
+    `\n${title}`,
+    `  ${f.packet.srcIp} -> ${f.packet.dstIp} ${f.packet.protocol.toUpperCase()} ${f.packet.dstPort ?? ""}`,
+  ];
+  for (const h of f.hops) {
+    const o = h.outcome;
+    const what =
+      o.kind === "output"
+        ? `output to "${o.port}"${o.portType ? ` (${o.portType})` : ""}`
+        : o.kind === "dropped"
+          ? `DROPPED in ${o.where}: ${o.reason}`
+          : o.kind === "tunnel"
+            ? `tunnel to ${o.toNode}`
+            : `error: ${o.message}`;
+    lines.push(`  ${h.tool} on ${h.node}: ${what}`);
+  }
+  lines.push(`  verdict: ${describeVerdict(f.verdict)}`);
+  const g = f.groundTruth;
+  if (g !== undefined) {
+    lines.push(
+      `  real packet: ${g.verdict}${g.pod === undefined ? "" : ` to ${g.pod}`}${g.node === undefined ? "" : ` on ${g.node}`}${g.dstIp === undefined ? "" : ` (${g.srcIp ?? ""} -> ${g.dstIp})`}`,
+    );
+    lines.push(`  trace and real packet ${g.agrees ? "agree" : "DISAGREE"}`);
+  }
+  return lines.join("\n");
+}

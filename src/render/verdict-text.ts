@@ -1,0 +1,49 @@
+import type { KubeObjectRef, Verdict } from "../model/report.js";
+
+/** `Kind ns/name` (or `Kind name` for cluster-scoped objects). */
+export const objectRef = (o: KubeObjectRef): string =>
+  `${o.kind} ${o.namespace === undefined ? "" : `${o.namespace}/`}${o.name}`;
+
+/**
+ * The verdict in one sentence, in Kubernetes terms where the databases said (the NetworkPolicy, the Service,
+ * the SNAT owner), with the objects it names. Every place that states a verdict (the summaries, the Go-style
+ * lines, the demo) says it with these words.
+ */
+export function verdictSentence(v: Verdict): { text: string; objects: readonly KubeObjectRef[] } {
+  switch (v.kind) {
+    case "delivered": {
+      const to =
+        v.to.kind === "pod"
+          ? `pod ${v.to.namespace}/${v.to.name}`
+          : v.to.kind === "node"
+            ? `the host of node ${v.to.name}`
+            : v.port;
+      const via = v.service === undefined ? "" : ` (backend of ${objectRef(v.service)})`;
+      const objects: KubeObjectRef[] = [
+        ...(v.to.kind === "pod" ? [{ kind: "Pod", namespace: v.to.namespace, name: v.to.name }] : []),
+        ...(v.service === undefined ? [] : [v.service]),
+      ];
+      return { text: `delivered to ${to}${via} on ${v.node} (port ${v.port})`, objects };
+    }
+    case "dropped":
+      return {
+        text: `dropped on ${v.node} at ${v.where}: ${v.explanation ?? v.reason}`,
+        objects: v.objects ?? [],
+      };
+    case "left-cluster": {
+      const gateway = v.gateway === undefined ? "" : ` (${v.gateway})`;
+      const nat =
+        v.snatIp === undefined
+          ? ""
+          : `, source NAT to ${v.snatIp}${v.snat === undefined ? "" : ` (${v.snat})`}`;
+      return {
+        text: `left the cluster on ${v.node} through ${v.via}${gateway}${nat}`,
+        objects: v.objects ?? [],
+      };
+    }
+    case "rejected":
+      return { text: `rejected on ${v.node}: ${v.reason}`, objects: [] };
+    case "unknown":
+      return { text: `unknown: ${v.reason}`, objects: [] };
+  }
+}
