@@ -1,5 +1,7 @@
 import { hostPort } from "../net/ip.js";
-import type { HopOutcome, Hop, Step } from "../model/report.js";
+import type { OvnTraceDocument } from "../model/ovn-trace.js";
+import type { HopOutcome, Step } from "../model/report.js";
+import type { TracedHop } from "../model/traced-hop.js";
 import { ovnTraceStages, parseOvnTrace } from "../parsers/ovn-trace.js";
 import type { ExecResult } from "../cluster/backend.js";
 import { ParseError } from "../errors.js";
@@ -67,8 +69,7 @@ function microflow(
   ].join(" && ");
 }
 
-function outcomeAndSteps(stdout: string): { outcome: HopOutcome; steps: Step[] } {
-  const doc = parseOvnTrace(stdout);
+function outcomeAndSteps(doc: OvnTraceDocument): { outcome: HopOutcome; steps: Step[] } {
   const steps = ovnTraceStages(doc).map((s): Step => ({
     kind: "logical-stage",
     datapath: s.datapath ?? "",
@@ -104,12 +105,9 @@ async function hop(
   datapath: string | undefined,
   flow: string,
   r: LogicalTraceRequest,
-): Promise<Hop> {
+): Promise<TracedHop> {
   const ct = Array.from({ length: 4 }, () => `--ct=${r.ct}`);
-  const lb =
-    r.lbDst === undefined
-      ? []
-      : [`--lb-dst=${hostPort(r.lbDst.ip, r.lbDst.port)}`];
+  const lb = r.lbDst === undefined ? [] : [`--lb-dst=${hostPort(r.lbDst.ip, r.lbDst.port)}`];
   const argv = ["ovn-trace", "--detailed", ...ct, ...lb, ...(datapath === undefined ? [] : [datapath]), flow];
   const res = await ctx.exec(node, argv);
   const base = {
@@ -124,22 +122,25 @@ async function hop(
     const message = res.timedOut
       ? `timed out after ${res.durationMs} ms`
       : res.stderr.trim() || `exit ${res.exitCode}`;
-    return { ...base, steps: [], outcome: { kind: "error", message } };
+    return { hop: { ...base, steps: [], outcome: { kind: "error", message } } };
   }
   try {
-    return { ...base, ...outcomeAndSteps(res.stdout) };
+    const doc = parseOvnTrace(res.stdout);
+    return { hop: { ...base, ...outcomeAndSteps(doc) }, ovnTrace: doc };
   } catch (e) {
     if (!(e instanceof ParseError)) throw e;
     return {
-      ...base,
-      steps: [],
-      outcome: { kind: "error", message: `cannot read the ovn-trace output: ${e.message}` },
+      hop: {
+        ...base,
+        steps: [],
+        outcome: { kind: "error", message: `cannot read the ovn-trace output: ${e.message}` },
+      },
     };
   }
 }
 
 /** Runs ovn-trace for one packet, following the transit switch into the destination zone. */
-export async function traceLogical(ctx: LogicalTraceContext, r: LogicalTraceRequest): Promise<Hop[]> {
+export async function traceLogical(ctx: LogicalTraceContext, r: LogicalTraceRequest): Promise<TracedHop[]> {
   const first = await hop(
     ctx,
     r.src.node,
@@ -148,7 +149,7 @@ export async function traceLogical(ctx: LogicalTraceContext, r: LogicalTraceRequ
     r,
   );
   const hops = [first];
-  const o = first.outcome;
+  const o = first.hop.outcome;
   if (ctx.interconnect && o.kind === "output" && o.portType === "remote" && o.port.startsWith("tstor-")) {
     const dstNode = o.port.slice("tstor-".length);
     const srcMac = ctx.transitMac(r.src.node) ?? r.src.mac;

@@ -1,15 +1,14 @@
 import { verdictSentence } from "../render/verdict-text.js";
 import type {
   DirectionSummary,
-  Hop,
   ServiceBackendSummary,
   SnatSummary,
   SummaryEndpoint,
   TunnelSummary,
   Verdict,
 } from "../model/report.js";
+import type { TracedHop } from "../model/traced-hop.js";
 import { tunnelOf } from "../parsers/datapath-actions.js";
-import { parseOfprotoTrace } from "../parsers/ofproto-trace.js";
 import { OvnDecoder, type DecodeSources } from "./decode.js";
 
 /**
@@ -23,7 +22,7 @@ export interface SummaryInput {
   readonly source: SummaryEndpoint;
   readonly destination: SummaryEndpoint;
   readonly serviceBackend?: ServiceBackendSummary;
-  readonly hops: readonly Hop[];
+  readonly hops: readonly TracedHop[];
   readonly verdict: Verdict;
   /** The databases of a node's zone, when this run read them (names for the tunnels' port keys). */
   readonly sourcesOf?: (node: string) => DecodeSources | undefined;
@@ -38,15 +37,13 @@ function decoderOf(s: DecodeSources | undefined): OvnDecoder | undefined {
   return d;
 }
 
-function tunnelOfHop(h: Hop, sourcesOf: SummaryInput["sourcesOf"]): TunnelSummary | undefined {
+function tunnelOfHop(
+  { hop: h, ofproto }: TracedHop,
+  sourcesOf: SummaryInput["sourcesOf"],
+): TunnelSummary | undefined {
   if (h.tool !== "ofproto/trace" || h.outcome.kind !== "tunnel") return undefined;
   const { toNode, vni } = h.outcome;
-  let t: ReturnType<typeof tunnelOf> = null;
-  try {
-    t = tunnelOf(parseOfprotoTrace(h.output).passes.at(-1)?.datapathActions.actions ?? []);
-  } catch {
-    t = null;
-  }
+  const t = tunnelOf(ofproto?.passes.at(-1)?.datapathActions.actions ?? []);
   const d = decoderOf(sourcesOf?.(h.node));
   const name = (key: number | null | undefined): string | undefined =>
     key === null || key === undefined ? undefined : d?.portName(vni, key);

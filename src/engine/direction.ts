@@ -1,0 +1,211 @@
+import type { ClusterBackend } from "../cluster/backend.js";
+import { ovnDatabases } from "../cluster/node-databases.js";
+import { OvnDecoder } from "../explain/decode.js";
+import { explainDrop } from "../explain/drop.js";
+import type { SummaryInput } from "../explain/summary.js";
+import type { OvnDatabases } from "../model/ovsdb.js";
+import type {
+  DirectionReport,
+  Hop,
+  ServiceBackendSummary,
+  SummaryEndpoint,
+  Verdict,
+} from "../model/report.js";
+import type { Resolution, ResolvedPod } from "../model/target.js";
+import type { TracedHop } from "../model/traced-hop.js";
+import { hostPort } from "../net/ip.js";
+import { traceLogical } from "./logical-trace.js";
+import { nodeView, traceOpenFlow, type NodeViews } from "./openflow-trace.js";
+import { knownPods, type DirectionPlan } from "./plan.js";
+import { checksOf, verdictOf } from "./verdict.js";
+
+/** One direction traced: ovn-trace in each zone and ofproto/trace on each node, then the verdict named. */
+
+/** What one run shares between its traces: each node's OVS and each zone's databases, read once. */
+export interface RunContext {
+  readonly b: ClusterBackend;
+  readonly views: NodeViews;
+  readonly dbs: Map<string, Promise<OvnDatabases>>;
+}
+
+/** A traced direction: its report (without detrace and summary yet), its hops, and what its summary needs. */
+export interface TracedDirection {
+  readonly report: DirectionReport;
+  readonly hops: readonly TracedHop[];
+  readonly summary: Omit<SummaryInput, "hops" | "verdict" | "sourcesOf">;
+}
+
+const why = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+async function inPortOf(run: RunContext, p: ResolvedPod): Promise<string> {
+  if (p.hostNetwork) return "ovn-k8s-mp0";
+  const v = await nodeView(run.b, run.views, p.node);
+  return v.interfaces.find((i) => i.bridge === "br-int" && i.ifaceId === p.lsp)?.name ?? p.lsp;
+}
+
+/** Adds the Kubernetes reason to a drop, from the zone's databases (read only when something dropped). */
+async function explained(
+  run: RunContext,
+  v: Verdict,
+  cookie: string | undefined,
+  d: DirectionPlan,
+): Promise<Verdict> {
+  if (v.kind !== "dropped" || cookie === undefined) return v;
+  const pods = { src: d.from.lsp, ...(d.expect.kind === "pod" ? { dst: d.expect.lsp } : {}) };
+  try {
+    const e = explainDrop(await ovnDatabases(run.b, run.dbs, v.node), { cookie }, pods);
+    return e === undefined ? v : { ...v, explanation: e.text, objects: e.objects };
+  } catch (err) {
+    return { ...v, explanation: `could not read the OVN databases of ${v.node} to explain it: ${why(err)}` };
+  }
+}
+
+/**
+ * Names the Kubernetes objects of a successful verdict: the Service of a backend reached through it, the
+ * gateway a packet left through and what its SNAT address is (the zone's NAT rows, read only then).
+ */
+async function named(
+  run: RunContext,
+  v: Verdict,
+  d: DirectionPlan,
+  lastLogical: Hop | undefined,
+): Promise<Verdict> {
+  if (v.kind === "delivered" && d.to.kind === "service")
+    return { ...v, service: { kind: "Service", namespace: d.to.namespace, name: d.to.name } };
+  if (v.kind !== "left-cluster") return v;
+  const lo = lastLogical?.outcome;
+  const gwNode =
+    lo?.kind === "output" && lo.portType === "localnet" ? /^[^_]+_(.+)$/.exec(lo.port)?.[1] : undefined;
+  const gateway = gwNode === undefined ? {} : { gateway: `gateway router of node ${gwNode}` };
+  if (v.snatIp === undefined) return { ...v, ...gateway };
+  try {
+    const s = new OvnDecoder(await ovnDatabases(run.b, run.dbs, v.node)).describeSnat("snat", v.snatIp);
+    return { ...v, ...gateway, snat: s.meaning, ...(s.objects === undefined ? {} : { objects: s.objects }) };
+  } catch (err) {
+    return { ...v, ...gateway, snat: `unknown (could not read the OVN databases of ${v.node}: ${why(err)})` };
+  }
+}
+
+async function summaryEndpoint(run: RunContext, p: ResolvedPod): Promise<SummaryEndpoint> {
+  const v = await nodeView(run.b, run.views, p.node).catch(() => undefined);
+  const iface = p.hostNetwork
+    ? undefined
+    : v?.interfaces.find((i) => i.bridge === "br-int" && i.ifaceId === p.lsp);
+  return {
+    kind: "pod",
+    namespace: p.namespace,
+    name: p.name,
+    node: p.node,
+    ip: p.ip,
+    ...(p.mac === "" ? {} : { mac: p.mac }),
+    ...(iface === undefined ? {} : { iface: iface.name }),
+    ...(iface?.ofport === undefined ? {} : { ofport: iface.ofport }),
+  };
+}
+
+async function summaryOf(run: RunContext, d: DirectionPlan): Promise<TracedDirection["summary"]> {
+  const source = await summaryEndpoint(run, d.from);
+  const to = d.to;
+  const destination: SummaryEndpoint =
+    d.dstPod !== undefined
+      ? await summaryEndpoint(run, d.dstPod)
+      : to.kind === "pod"
+        ? { kind: "pod", namespace: to.namespace, name: to.name, node: to.node, ip: to.ip }
+        : to.kind === "node"
+          ? { kind: "node", name: to.name, node: to.name, ip: to.ip }
+          : { kind: to.kind, ip: to.ip };
+  const serviceBackend: ServiceBackendSummary | undefined =
+    to.kind === "service" && d.lbDst !== undefined
+      ? {
+          service: { kind: "Service", namespace: to.namespace, name: to.name },
+          vip: hostPort(to.ip, to.port),
+          backend: hostPort(d.lbDst.ip, d.lbDst.port),
+          ...(d.dstPod === undefined
+            ? {}
+            : { pod: { kind: "Pod", namespace: d.dstPod.namespace, name: d.dstPod.name } }),
+        }
+      : undefined;
+  return { source, destination, ...(serviceBackend === undefined ? {} : { serviceBackend }) };
+}
+
+function traceBoth(run: RunContext, r: Resolution, d: DirectionPlan) {
+  const b = run.b;
+  return Promise.all([
+    traceLogical(
+      {
+        exec: (node, argv) => b.execOnNode(node, argv),
+        interconnect: r.interconnect,
+        transitMac: (node) => r.nodes.get(node)?.transitMac,
+      },
+      {
+        src: { node: d.from.node, lsp: d.from.lsp, mac: d.from.mac, ip: d.from.ip },
+        dstIp: d.dstIp,
+        dstMac: d.dstMac,
+        protocol: r.protocol,
+        srcPort: d.srcPort,
+        dstPort: d.dstPort,
+        ct: d.ctState === "trk,new" ? "new" : "est,rpl",
+        ...(d.lbDst === undefined ? {} : { lbDst: d.lbDst }),
+      },
+    ),
+    inPortOf(run, d.from).then((inPort) =>
+      traceOpenFlow(
+        b,
+        {
+          node: d.from.node,
+          inPort,
+          packet: {
+            family: r.family,
+            protocol: r.protocol,
+            ethSrc: d.from.mac,
+            ethDst: d.dstMac,
+            src: d.from.ip,
+            dst: d.dstIp,
+            ttl: 64,
+            ...(r.protocol === "icmp" ? {} : { srcPort: d.srcPort, dstPort: d.dstPort }),
+          },
+          ctState: d.ctState,
+          ...(d.lbDst === undefined ? {} : { wantBackend: hostPort(d.lbDst.ip, d.lbDst.port) }),
+        },
+        run.views,
+      ),
+    ),
+  ]);
+}
+
+export async function traceDirection(
+  run: RunContext,
+  r: Resolution,
+  d: DirectionPlan,
+): Promise<TracedDirection> {
+  const [logical, openflow] = await traceBoth(run, r, d);
+  const lastLogical = logical.at(-1)?.hop;
+  const end = openflow.end;
+  const verdict = await named(
+    run,
+    await explained(
+      run,
+      verdictOf(end, lastLogical, knownPods(r)),
+      end.kind === "dropped" ? end.cookie : undefined,
+      d,
+    ),
+    d,
+    lastLogical,
+  );
+  const hops = [...logical, ...openflow.hops];
+  const report: DirectionReport = {
+    packet: {
+      direction: d.direction,
+      family: r.family,
+      protocol: r.protocol,
+      srcIp: d.from.ip,
+      dstIp: d.dstIp,
+      ...(r.protocol === "icmp" ? {} : { srcPort: d.srcPort, dstPort: d.dstPort }),
+      ctState: d.ctState,
+    },
+    checks: checksOf(d.expect, lastLogical, openflow.hops.at(-1)?.hop, end),
+    hops: hops.map((h) => h.hop),
+    verdict,
+  };
+  return { report, hops, summary: await summaryOf(run, d) };
+}

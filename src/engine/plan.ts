@@ -1,0 +1,150 @@
+import type { Endpoint } from "../model/report.js";
+import type { Resolution, ResolvedPod } from "../model/target.js";
+import { contains, parseCidr, parseIp } from "../net/ip.js";
+
+/**
+ * Which traces a request needs, decided from the resolution alone (pure, no cluster access): one forward
+ * direction per destination (each chosen backend of a Service), and the reply of each one that ends on a
+ * pod; for each direction the packet, where it enters, what it is sent to and where a success ends.
+ */
+
+export interface TraceOptions {
+  /** Skip the ovn-detrace step (as the Go tool's -skip-detrace). */
+  readonly skipDetrace?: boolean;
+  /** Trace to every backend of a service, not just the first. */
+  readonly allBackends?: boolean;
+  readonly srcPort?: number;
+}
+
+/** The source port of a first packet when none is given. */
+export const DEFAULT_SRC_PORT = 52888;
+
+/** Where a successful trace of a direction ends. */
+export type Expectation =
+  | { readonly kind: "pod"; readonly lsp: string }
+  /** The host of a node (a host-network pod): leaves OVN through the node's management port or gateway. */
+  | { readonly kind: "host"; readonly node: string }
+  /** Leaves the cluster (an external address). */
+  | { readonly kind: "external" };
+
+export interface DirectionPlan {
+  readonly direction: "forward" | "reply";
+  readonly from: ResolvedPod;
+  readonly to: Endpoint;
+  readonly dstIp: string;
+  /** The MAC the sender addresses: the peer's own on its subnet, else its gateway (rtos-<node>). */
+  readonly dstMac: string;
+  readonly srcPort: number;
+  readonly dstPort: number;
+  /** Conntrack state the traces assume: a first packet, or the reply of an established connection. */
+  readonly ctState: "trk,new" | "trk,est,rpl";
+  readonly expect: Expectation;
+  /** The backend a Service's load balancer must pick. */
+  readonly lbDst?: { readonly ip: string; readonly port: number };
+  /** The pod the packet is meant to reach (a service's backend), for the summary. */
+  readonly dstPod?: ResolvedPod;
+}
+
+/** One destination of the request: its forward direction and, when it ends on a pod, the reply. */
+export interface TargetPlan {
+  readonly to: Endpoint;
+  readonly forward: DirectionPlan;
+  readonly reply?: DirectionPlan;
+}
+
+export function podEndpoint(p: ResolvedPod): Endpoint {
+  return {
+    kind: "pod",
+    namespace: p.namespace,
+    name: p.name,
+    node: p.node,
+    ip: p.ip,
+    ...(p.mac === "" ? {} : { mac: p.mac }),
+    ...(p.hostNetwork ? {} : { lsp: p.lsp }),
+    hostNetwork: p.hostNetwork,
+  };
+}
+
+/** Every pod the resolution knows: the source, the destination pod or the service's backends. */
+export function knownPods(r: Resolution): ResolvedPod[] {
+  return [r.src, ...(r.dst.kind === "pod" ? [r.dst] : r.dst.kind === "service" ? r.dst.backends : [])];
+}
+
+/** The MAC a pod sends to: the peer's own on its subnet, else its gateway (rtos-<node>). */
+export function nextHopMac(r: Resolution, from: ResolvedPod, dstIp: string): string {
+  const node = r.nodes.get(from.node);
+  const peer = knownPods(r).find((p) => p.ip === dstIp);
+  const ip = parseIp(dstIp);
+  const onLink =
+    peer !== undefined &&
+    !peer.hostNetwork &&
+    peer.node === from.node &&
+    ip !== undefined &&
+    (node?.subnets ?? []).some((s) => {
+      const c = parseCidr(s);
+      return c !== undefined && contains(c, ip);
+    });
+  return onLink ? peer.mac : (node?.gatewayMac ?? "");
+}
+
+const expectationOf = (p: ResolvedPod | undefined): Expectation =>
+  p === undefined
+    ? { kind: "external" }
+    : p.hostNetwork
+      ? { kind: "host", node: p.node }
+      : { kind: "pod", lsp: p.lsp };
+
+interface Destination {
+  readonly to: Endpoint;
+  readonly pod?: ResolvedPod;
+  readonly dstIp: string;
+  readonly dstPort: number;
+  readonly lb?: { readonly ip: string; readonly port: number };
+}
+
+function destinations(r: Resolution, o: TraceOptions): Destination[] {
+  const d = r.dst;
+  if (d.kind === "pod") return [{ to: podEndpoint(d), pod: d, dstIp: d.ip, dstPort: r.dstPort }];
+  if (d.kind === "external") return [{ to: { kind: "external", ip: d.ip }, dstIp: d.ip, dstPort: r.dstPort }];
+  return (o.allBackends === true ? d.backends : d.backends.slice(0, 1)).map((p) => ({
+    to: { kind: "service", namespace: d.namespace, name: d.name, ip: d.ip, port: d.port },
+    pod: p,
+    dstIp: d.ip,
+    dstPort: d.port,
+    lb: { ip: p.ip, port: d.targetPort },
+  }));
+}
+
+/** The traces a request needs, in report order. */
+export function planTraces(r: Resolution, o: TraceOptions = {}): TargetPlan[] {
+  const srcPort = o.srcPort ?? DEFAULT_SRC_PORT;
+  return destinations(r, o).map((t): TargetPlan => {
+    const forward: DirectionPlan = {
+      direction: "forward",
+      from: r.src,
+      to: t.to,
+      dstIp: t.dstIp,
+      dstMac: nextHopMac(r, r.src, t.dstIp),
+      srcPort,
+      dstPort: t.dstPort,
+      ctState: "trk,new",
+      expect: expectationOf(t.pod),
+      ...(t.lb === undefined ? {} : { lbDst: t.lb }),
+      ...(t.pod === undefined ? {} : { dstPod: t.pod }),
+    };
+    if (t.pod === undefined) return { to: t.to, forward };
+    const reply: DirectionPlan = {
+      direction: "reply",
+      from: t.pod,
+      to: podEndpoint(r.src),
+      dstIp: r.src.ip,
+      dstMac: nextHopMac(r, t.pod, r.src.ip),
+      srcPort: t.lb?.port ?? t.dstPort,
+      dstPort: srcPort,
+      ctState: "trk,est,rpl",
+      expect: expectationOf(r.src),
+      dstPod: r.src,
+    };
+    return { to: t.to, forward, reply };
+  });
+}
