@@ -5,11 +5,14 @@ import {
   externalIds,
   numberColumn,
   options,
-  rowByUuid,
+  rowsByUuids,
   setColumn,
   stringColumn,
+  stringMap,
   tableRows,
 } from "../ovsdb/index.js";
+import { hostPort, splitHostPort } from "../net/ip.js";
+import { COOKIE_TABLES, rowByCookie } from "./ovn-index.js";
 import {
   datapathMeaning,
   loadBalancerMeaning,
@@ -95,6 +98,17 @@ export const SWITCH_REG0_BITS: Readonly<Record<number, readonly [string, string]
 
 const MULTICAST_KEY_MIN = 32768;
 
+/** The NB tables a stage-hint is looked up in, in this order: those whose rows have a Kubernetes meaning. */
+const HINT_TABLES = [
+  "ACL",
+  "Load_Balancer",
+  "NAT",
+  "Logical_Switch_Port",
+  "Logical_Router_Port",
+  "Logical_Router_Static_Route",
+  "Logical_Router_Policy",
+];
+
 const unknown = (field: string, raw: string, why: string): DecodedValue => ({
   field,
   raw,
@@ -132,11 +146,8 @@ export function nodeOvsFromDatabase(ovs: OvsdbDatabase): NodeOvs {
   for (const bridge of tableRows(ovs, "Bridge")) {
     const bridgeName = stringColumn(bridge, "name") ?? "";
     if (bridgeName === integrationBridge) ctZones = ctZonesOf(externalIds(bridge));
-    for (const portUuid of setColumn(bridge, "ports")) {
-      const port = rowByUuid(ovs, "Port", String(portUuid));
-      for (const ifUuid of port === undefined ? [] : setColumn(port, "interfaces")) {
-        const intf = rowByUuid(ovs, "Interface", String(ifUuid));
-        if (intf === undefined) continue;
+    for (const port of rowsByUuids(ovs, "Port", setColumn(bridge, "ports"))) {
+      for (const intf of rowsByUuids(ovs, "Interface", setColumn(port, "interfaces"))) {
         const ofport = numberColumn(intf, "ofport");
         const ifaceId = externalIds(intf)["iface-id"];
         const remoteIp = options(intf).remote_ip;
@@ -176,7 +187,6 @@ export class OvnDecoder {
   private readonly lspByName = new Map<string, OvsdbRow>();
   private readonly nodes = new Set<string>();
   private readonly encapNode = new Map<string, string>();
-  private readonly prefixIndexes = new Map<string, Map<string, OvsdbRow>>();
 
   constructor(readonly sources: DecodeSources) {
     const { nb, sb } = sources;
@@ -200,9 +210,8 @@ export class OvnDecoder {
         const host = stringColumn(ch, "hostname");
         if (host === undefined || host === "") continue;
         this.nodes.add(host);
-        for (const e of setColumn(ch, "encaps")) {
-          const encap = rowByUuid(sb, "Encap", String(e));
-          const ip = encap === undefined ? undefined : stringColumn(encap, "ip");
+        for (const encap of rowsByUuids(sb, "Encap", setColumn(ch, "encaps"))) {
+          const ip = stringColumn(encap, "ip");
           if (ip !== undefined) this.encapNode.set(ip, host);
         }
       }
@@ -261,11 +270,17 @@ export class OvnDecoder {
     return this.encapNode.get(ip);
   }
 
+  /** The node's integration bridge (br-int unless its OVS database says otherwise). */
+  get integrationBridge(): string {
+    return this.sources.node?.integrationBridge ?? "br-int";
+  }
+
   /** The OVS interface with that OpenFlow port on a bridge (the integration bridge by default). */
   interfaceOf(ofport: number, bridge?: string): OvsInterface | undefined {
-    const node = this.sources.node;
-    const br = bridge ?? node?.integrationBridge ?? "br-int";
-    return node?.interfaces.find((i) => i.ofport === ofport && (i.bridge === undefined || i.bridge === br));
+    const br = bridge ?? this.integrationBridge;
+    return this.sources.node?.interfaces.find(
+      (i) => i.ofport === ofport && (i.bridge === undefined || i.bridge === br),
+    );
   }
 
   /** The logical switch port holding an IP address (NB addresses / dynamic_addresses). */
@@ -277,33 +292,12 @@ export class OvnDecoder {
     return undefined;
   }
 
-  /** SB rows whose uuid starts with the cookie (Logical_Flow first; OVN also uses Port_Binding etc. uuids). */
+  /** The SB row whose uuid starts with the cookie (a Logical_Flow first; OVN also uses Port_Binding etc. uuids). */
   cookieRows(cookie: string): { logicalFlow?: OvsdbRow; other?: OvsdbRow } {
     const sb = this.sources.sb;
-    if (sb === undefined) return {};
-    const prefix = cookie.replace(/^0x/i, "").toLowerCase().padStart(8, "0");
-    const logicalFlow = this.byPrefix(sb, "Logical_Flow", prefix);
-    if (logicalFlow !== undefined) return { logicalFlow };
-    for (const table of ["Port_Binding", "MAC_Binding", "Multicast_Group", "Chassis", "Load_Balancer"]) {
-      const other = this.byPrefix(sb, table, prefix);
-      if (other !== undefined) return { other };
-    }
-    return {};
-  }
-
-  /** The first row of a table whose uuid starts with an 8-digit prefix (one index per table, built once). */
-  private byPrefix(db: OvsdbDatabase, table: string, prefix: string): OvsdbRow | undefined {
-    const key = `${db === this.sources.nb ? "nb" : "sb"}:${table}`;
-    let index = this.prefixIndexes.get(key);
-    if (index === undefined) {
-      index = new Map();
-      for (const r of tableRows(db, table)) {
-        const k = r.uuid.slice(0, 8);
-        if (!index.has(k)) index.set(k, r);
-      }
-      this.prefixIndexes.set(key, index);
-    }
-    return index.get(prefix.slice(0, 8));
+    const row = sb === undefined ? undefined : rowByCookie(sb, COOKIE_TABLES, cookie);
+    if (row === undefined) return {};
+    return row.table === "Logical_Flow" ? { logicalFlow: row } : { other: row };
   }
 
   /** The NB row a logical flow's stage-hint points at (ACL, Load_Balancer, NAT, ports...). */
@@ -311,19 +305,7 @@ export class OvnDecoder {
     const nb = this.sources.nb;
     const hint = externalIds(lflow)["stage-hint"];
     if (nb === undefined || hint === undefined) return undefined;
-    for (const table of [
-      "ACL",
-      "Load_Balancer",
-      "NAT",
-      "Logical_Switch_Port",
-      "Logical_Router_Port",
-      "Logical_Router_Static_Route",
-      "Logical_Router_Policy",
-    ]) {
-      const row = this.byPrefix(nb, table, hint.toLowerCase().padStart(8, "0"));
-      if (row !== undefined) return row;
-    }
-    return undefined;
+    return rowByCookie(nb, HINT_TABLES, hint);
   }
 
   // --- decoding --------------------------------------------------------------------------------------
@@ -512,12 +494,12 @@ export class OvnDecoder {
     const nb = this.sources.nb;
     if (nb === undefined) return unknown(field, raw, "no northbound database");
     const { ip, port } = splitHostPort(raw);
-    const backend = port === undefined ? undefined : ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`;
+    const backend = port === undefined ? undefined : hostPort(ip, port);
     const lb =
       backend === undefined
         ? undefined
         : tableRows(nb, "Load_Balancer").find((r) =>
-            Object.values(stringMapOf(r, "vips")).some((b) => b.split(",").includes(backend)),
+            Object.values(stringMap(r, "vips")).some((b) => b.split(",").includes(backend)),
           );
     const svc = lb === undefined ? undefined : loadBalancerMeaning(lb);
     const lsp = this.lspOfIp(ip);
@@ -557,19 +539,4 @@ export class OvnDecoder {
 export function datapathText(dp: DatapathInfo): string {
   const kind = dp.kind === undefined ? "datapath" : `logical ${dp.kind}`;
   return `${kind} ${dp.name ?? dp.uuid}${dp.meaning === undefined ? "" : ` (${dp.meaning.text})`}`;
-}
-
-function stringMapOf(row: OvsdbRow, column: string): Readonly<Record<string, string>> {
-  const v = row.columns[column];
-  if (v === undefined || typeof v !== "object" || Array.isArray(v)) return {};
-  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, String(x)]));
-}
-
-/** `10.0.0.1:80`, `[fd00::1]:80`, `fd00::1`, `10.0.0.1` → address and port. */
-export function splitHostPort(s: string): { ip: string; port?: number } {
-  const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(s);
-  if (v6 !== null) return { ip: v6[1] ?? "", ...(v6[2] === undefined ? {} : { port: Number(v6[2]) }) };
-  const v4 = /^([\d.]+):(\d+)$/.exec(s);
-  if (v4 !== null) return { ip: v4[1] ?? "", port: Number(v4[2]) };
-  return { ip: s };
 }

@@ -8,8 +8,8 @@
  * Port_Binding, MAC_Binding, Multicast_Group, Chassis and SB Load_Balancer rows whose uuid starts with the
  * cookie. Values are formatted as the Python IDL renders them (lists, dicts, None, True/False).
  *
- * The script scans every table for every cookie; here each table gets a sorted uuid index, built once per
- * database and kept for later calls, and a cookie is a binary search.
+ * The script scans every table for every cookie; here a cookie is a binary search in the uuid index
+ * {@link rowsByUuidPrefix} keeps for each table of a database.
  */
 
 import type {
@@ -20,6 +20,8 @@ import type {
   OvsdbDatabase,
   OvsdbRow,
 } from "../model/ovsdb.js";
+import { columnValue, compareAtoms, externalIds, rowByUuid, rowsByUuids, tableRows } from "../ovsdb/index.js";
+import { COOKIE_TABLES, rowsByUuidPrefix, type CookieTable } from "./ovn-index.js";
 
 export interface DetraceDatabases extends OvnDatabases {
   /** The node's Open_vSwitch database: as `ovn-detrace --ovs`, also names the interfaces of in_port/output. */
@@ -113,27 +115,6 @@ function pyAtomRepr(atom: OvsdbAtom, type: OvsdbBaseType): string {
   return type.type === "uuid" ? atom : pyStrRepr(atom);
 }
 
-/** Python compares strings by code point; JavaScript's < by UTF-16 unit, which differs past U+FFFF. */
-function compareCodePoints(a: string, b: string): number {
-  let i = 0;
-  let j = 0;
-  while (i < a.length && j < b.length) {
-    const x = a.codePointAt(i) ?? 0;
-    const y = b.codePointAt(j) ?? 0;
-    if (x !== y) return x - y;
-    i += x > 0xffff ? 2 : 1;
-    j += y > 0xffff ? 2 : 1;
-  }
-  return a.length - i - (b.length - j);
-}
-
-/** Python's sorted() of IDL atoms; also OVSDB's order of map keys, which the IDL's dicts keep. */
-function compareAtoms(a: OvsdbAtom, b: OvsdbAtom): number {
-  if (typeof a === "number" && typeof b === "number") return a - b;
-  if (typeof a === "boolean" && typeof b === "boolean") return Number(a) - Number(b);
-  return compareCodePoints(String(a), String(b));
-}
-
 function mapKey(key: string, type: OvsdbBaseType): OvsdbAtom {
   if (type.type === "integer" || type.type === "real") return Number(key);
   if (type.type === "boolean") return key === "true";
@@ -143,18 +124,20 @@ function mapKey(key: string, type: OvsdbBaseType): OvsdbAtom {
 /** `'%s' % row.<column>` in the script: a scalar as is, other columns as a Python list or dict. */
 function pyColumn(db: OvsdbDatabase, row: OvsdbRow, column: string): string {
   const schema = db.schema.tables[row.table]?.columns[column];
-  const value = Object.hasOwn(row.columns, column) ? row.columns[column] : undefined;
+  const value = columnValue(row, column);
   if (schema === undefined || value === undefined) return "None";
   return pyValue(schema, value);
 }
 
 function pyValue(schema: OvsdbColumnSchema, value: NonNullable<OvsdbRow["columns"][string]>): string {
   if (Array.isArray(value)) {
+    // Python's sorted() of the IDL's atoms
     const atoms = [...(value as readonly OvsdbAtom[])].sort(compareAtoms);
     return `[${atoms.map((a) => pyAtomRepr(a, schema.key)).join(", ")}]`;
   }
   if (typeof value === "object") {
     const valueType = schema.value ?? schema.key;
+    // OVSDB's order of map keys, which the IDL's dicts keep
     const entries = Object.entries(value)
       .map(([k, v]) => [mapKey(k, schema.key), v] as const)
       .sort(([a], [b]) => compareAtoms(a, b));
@@ -165,7 +148,7 @@ function pyValue(schema: OvsdbColumnSchema, value: NonNullable<OvsdbRow["columns
 }
 
 function atomsOf(row: OvsdbRow, column: string): readonly OvsdbAtom[] {
-  const v = Object.hasOwn(row.columns, column) ? row.columns[column] : undefined;
+  const v = columnValue(row, column);
   if (v === undefined || (typeof v === "object" && !Array.isArray(v))) return [];
   return Array.isArray(v) ? (v as readonly OvsdbAtom[]) : [v];
 }
@@ -177,70 +160,22 @@ function scalar(row: OvsdbRow, column: string): string {
 
 /** `row.external_ids.get(key)`: the value, or None. */
 function externalId(row: OvsdbRow, key: string): string {
-  const ids = row.columns.external_ids;
-  if (ids === undefined || typeof ids !== "object" || Array.isArray(ids)) return "None";
-  const m = ids as Readonly<Record<string, OvsdbAtom>>;
-  return Object.hasOwn(m, key) ? String(m[key]) : "None";
+  const ids = externalIds(row);
+  return Object.hasOwn(ids, key) ? String(ids[key]) : "None";
 }
 
 function stripQuotes(s: string): string {
   return s.replace(/^"+|"+$/g, "");
 }
 
-// --- per-database indexes ---------------------------------------------------------------------------
-
-/** A table's rows sorted by uuid, for prefix lookups. */
-interface PrefixIndex {
-  readonly uuids: readonly string[];
-  readonly rows: readonly OvsdbRow[];
-}
-
-const indexCache = new WeakMap<OvsdbDatabase, Map<string, PrefixIndex>>();
-
-function prefixIndex(db: OvsdbDatabase, table: string): PrefixIndex {
-  let perDb = indexCache.get(db);
-  if (perDb === undefined) indexCache.set(db, (perDb = new Map<string, PrefixIndex>()));
-  let index = perDb.get(table);
-  if (index === undefined) {
-    const rows = Object.hasOwn(db.tables, table) ? Object.values(db.tables[table] ?? {}) : [];
-    rows.sort((a, b) => (a.uuid < b.uuid ? -1 : a.uuid > b.uuid ? 1 : 0));
-    index = { uuids: rows.map((r) => r.uuid), rows };
-    perDb.set(table, index);
-  }
-  return index;
-}
-
-/** Rows whose uuid starts with the zero-padded cookie (case-sensitive, like `str(uuid).startswith`). */
-function rowsByPrefix(db: OvsdbDatabase, table: string, cookie: string): OvsdbRow[] {
-  const prefix = cookie.padStart(8, "0");
-  const { uuids, rows } = prefixIndex(db, table);
-  let lo = 0;
-  let hi = uuids.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((uuids[mid] ?? "") < prefix) lo = mid + 1;
-    else hi = mid;
-  }
-  const found: OvsdbRow[] = [];
-  for (let i = lo; i < uuids.length && (uuids[i] ?? "").startsWith(prefix); i++) {
-    const row = rows[i];
-    if (row !== undefined) found.push(row);
-  }
-  return found;
-}
-
-function rowByUuid(db: OvsdbDatabase, table: string, uuid: OvsdbAtom | undefined): OvsdbRow | undefined {
-  if (typeof uuid !== "string" || !Object.hasOwn(db.tables, table)) return undefined;
-  const rows = db.tables[table] ?? {};
-  return Object.hasOwn(rows, uuid) ? rows[uuid] : undefined;
+/** Rows whose uuid starts with the zero-padded cookie or hint (case-sensitive, like `str(uuid).startswith`). */
+function rowsByZfilledPrefix(db: OvsdbDatabase, table: string, cookie: string): OvsdbRow[] {
+  return rowsByUuidPrefix(db, table, cookie.padStart(8, "0"));
 }
 
 /** A reference column as the IDL gives it: rows sorted by uuid, dangling references dropped. */
 function refs(db: OvsdbDatabase, row: OvsdbRow, column: string, table: string): OvsdbRow[] {
-  return [...atomsOf(row, column)]
-    .sort(compareAtoms)
-    .map((u) => rowByUuid(db, table, u))
-    .filter((r): r is OvsdbRow => r !== undefined);
+  return rowsByUuids(db, table, [...atomsOf(row, column)].sort(compareAtoms));
 }
 
 // --- the handlers -------------------------------------------------------------------------------------
@@ -356,79 +291,61 @@ function printLogicalFlow(dbs: DetraceDatabases, lflow: OvsdbRow, out: Emit): vo
   const stageHint = externalId(lflow, "stage-hint");
   if (stageHint === "None" || stageHint === "") return;
   for (const h of HINT_TABLES) {
-    rowsByPrefix(nb, h.table, stageHint).forEach((row, i) => {
+    rowsByZfilledPrefix(nb, h.table, stageHint).forEach((row, i) => {
       if (i > 0) hint(out, "[Duplicate uuid hint]");
       hint(out, h.format(nb, row));
     });
   }
 }
 
-/** An SB table the cookie is looked up in, in the script's order, and how it prints a row. */
-interface CookieTable {
-  readonly table: string;
-  readonly print: (dbs: DetraceDatabases, row: OvsdbRow, out: Emit) => void;
-}
-
-const COOKIE_TABLES: readonly CookieTable[] = [
-  { table: "Logical_Flow", print: printLogicalFlow },
-  {
-    table: "Port_Binding",
-    print: ({ sb }, pb, out) => {
-      primary(out, `Logical datapath: ${datapathStr(sb, atomsOf(pb, "datapath")[0])}`);
-      const chassis = refs(sb, pb, "chassis", "Chassis")[0];
-      primary(
-        out,
-        `Port Binding: logical_port "${scalar(pb, "logical_port")}", tunnel_key ` +
-          `${scalar(pb, "tunnel_key")}, ${chassisStr(chassis)}`,
-      );
-    },
+/** How the script prints a row of each SB table a cookie is looked up in. */
+const COOKIE_PRINTERS: Readonly<
+  Record<CookieTable, (dbs: DetraceDatabases, row: OvsdbRow, out: Emit) => void>
+> = {
+  Logical_Flow: printLogicalFlow,
+  Port_Binding: ({ sb }, pb, out) => {
+    primary(out, `Logical datapath: ${datapathStr(sb, atomsOf(pb, "datapath")[0])}`);
+    const chassis = refs(sb, pb, "chassis", "Chassis")[0];
+    primary(
+      out,
+      `Port Binding: logical_port "${scalar(pb, "logical_port")}", tunnel_key ` +
+        `${scalar(pb, "tunnel_key")}, ${chassisStr(chassis)}`,
+    );
   },
-  {
-    table: "MAC_Binding",
-    print: ({ sb }, mb, out) => {
-      primary(out, `Logical datapath: ${datapathStr(sb, atomsOf(mb, "datapath")[0])}`);
-      primary(
-        out,
-        `MAC Binding: ip "${scalar(mb, "ip")}", logical_port "${scalar(mb, "logical_port")}", ` +
-          `mac "${scalar(mb, "mac")}"`,
-      );
-    },
+  MAC_Binding: ({ sb }, mb, out) => {
+    primary(out, `Logical datapath: ${datapathStr(sb, atomsOf(mb, "datapath")[0])}`);
+    primary(
+      out,
+      `MAC Binding: ip "${scalar(mb, "ip")}", logical_port "${scalar(mb, "logical_port")}", ` +
+        `mac "${scalar(mb, "mac")}"`,
+    );
   },
-  {
-    table: "Multicast_Group",
-    print: ({ sb }, mc, out) => {
-      const ports = refs(sb, mc, "ports", "Port_Binding").map((pb) => scalar(pb, "logical_port"));
-      primary(out, `Logical datapath: ${datapathStr(sb, atomsOf(mc, "datapath")[0])}`);
-      primary(
-        out,
-        `Multicast Group: name "${scalar(mc, "name")}", tunnel_key ${scalar(mc, "tunnel_key")} ` +
-          `ports: (${ports.join(", ")})`,
-      );
-    },
+  Multicast_Group: ({ sb }, mc, out) => {
+    const ports = refs(sb, mc, "ports", "Port_Binding").map((pb) => scalar(pb, "logical_port"));
+    primary(out, `Logical datapath: ${datapathStr(sb, atomsOf(mc, "datapath")[0])}`);
+    primary(
+      out,
+      `Multicast Group: name "${scalar(mc, "name")}", tunnel_key ${scalar(mc, "tunnel_key")} ` +
+        `ports: (${ports.join(", ")})`,
+    );
   },
-  {
-    table: "Chassis",
-    print: (_dbs, chassis, out) => {
-      primary(out, `Chassis: ${chassisStr(chassis)}`);
-    },
+  Chassis: (_dbs, chassis, out) => {
+    primary(out, `Chassis: ${chassisStr(chassis)}`);
   },
-  {
-    table: "Load_Balancer",
-    print: ({ sb }, lb, out) => {
-      primary(
-        out,
-        `Load Balancer: ${pyColumn(sb, lb, "name")} protocol ${pyColumn(sb, lb, "protocol")} vips ` +
-          pyColumn(sb, lb, "vips"),
-      );
-    },
+  Load_Balancer: ({ sb }, lb, out) => {
+    primary(
+      out,
+      `Load Balancer: ${pyColumn(sb, lb, "name")} protocol ${pyColumn(sb, lb, "protocol")} vips ` +
+        pyColumn(sb, lb, "vips"),
+    );
   },
-];
+};
 
 function printCookie(dbs: DetraceDatabases, cookie: string, out: Emit): void {
-  for (const t of COOKIE_TABLES) {
-    rowsByPrefix(dbs.sb, t.table, cookie).forEach((row, i) => {
+  for (const table of COOKIE_TABLES) {
+    rowsByZfilledPrefix(dbs.sb, table, cookie).forEach((row, i) => {
       if (i > 0) hint(out, "[Duplicate uuid cookie]");
-      t.print(dbs, row, out);
+      COOKIE_PRINTERS[table](dbs, row, out);
     });
   }
 }
@@ -441,10 +358,10 @@ const interfaceCache = new WeakMap<OvsdbDatabase, ReadonlyMap<number, OvsdbRow>>
 function interfacesByOfport(ovs: OvsdbDatabase): ReadonlyMap<number, OvsdbRow> {
   const cached = interfaceCache.get(ovs);
   if (cached !== undefined) return cached;
-  const root = Object.values(ovs.tables.Open_vSwitch ?? {})[0];
+  const root = tableRows(ovs, "Open_vSwitch")[0];
   const brName = root === undefined ? "None" : externalId(root, "ovn-bridge");
   const wanted = brName === "None" ? "br-int" : brName;
-  const bridge = Object.values(ovs.tables.Bridge ?? {}).find((b) => scalar(b, "name") === wanted);
+  const bridge = tableRows(ovs, "Bridge").find((b) => scalar(b, "name") === wanted);
   const byOfport = new Map<number, OvsdbRow>();
   for (const port of bridge === undefined ? [] : refs(ovs, bridge, "ports", "Port")) {
     for (const intf of refs(ovs, port, "interfaces", "Interface")) {

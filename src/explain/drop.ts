@@ -1,6 +1,8 @@
 import type { OvnDatabases, OvsdbDatabase, OvsdbRow } from "../model/ovsdb.js";
 import type { KubeObjectRef } from "../model/report.js";
-import { externalIds, setColumn, stringColumn, tableRows } from "../ovsdb/index.js";
+import { externalIds, rowsByUuids, setColumn, stringColumn, tableRows } from "../ovsdb/index.js";
+import { rowByCookie, uuidPrefixOf } from "./ovn-index.js";
+import { aclOwner } from "./owners.js";
 
 /**
  * Why OVN dropped a packet, in Kubernetes terms: the OpenFlow cookie (or the logical flow uuid)
@@ -35,24 +37,12 @@ export interface DropExplanation {
   };
 }
 
-const hex = (cookieOrUuid: string): string =>
-  cookieOrUuid.replace(/^0x/, "").toLowerCase().padStart(8, "0").slice(0, 8);
-
-/** The row whose uuid starts with the first 32 bits given (OVN puts them in the OpenFlow cookie). */
-function byPrefix(db: OvsdbDatabase, table: string, prefix: string): OvsdbRow | undefined {
-  const p = hex(prefix);
-  return tableRows(db, table).find((r) => r.uuid.startsWith(p));
-}
-
 function describeAcl(
   nb: OvsdbDatabase,
   acl: OvsdbRow,
   pods: PodsOfPacket,
 ): { text: string; objects: KubeObjectRef[] } {
-  const ids = externalIds(acl);
-  const owner = ids["k8s.ovn.org/owner-type"];
-  const name = ids["k8s.ovn.org/name"] ?? "";
-  const dir = (ids.direction ?? "").toLowerCase();
+  const { ids, owner, name, dir } = aclOwner(acl);
   // ingress rules protect the receiver, egress rules the sender
   const podLsp = dir === "egress" ? pods.src : pods.dst;
   const target = podLsp === undefined ? "" : ` ${podLsp.replace("_", "/")}`;
@@ -121,11 +111,8 @@ function policiesSelecting(
     )
     .map((pg) => {
       const [ns = "", name = ""] = (externalIds(pg)["k8s.ovn.org/name"] ?? "").split(":");
-      const allows = setColumn(pg, "acls")
-        .map((u) => tableRows(nb, "ACL").find((a) => a.uuid === u))
-        .filter(
-          (a): a is OvsdbRow => a !== undefined && (externalIds(a).direction ?? "").toLowerCase() === dir,
-        )
+      const allows = rowsByUuids(nb, "ACL", setColumn(pg, "acls"))
+        .filter((a) => aclOwner(a).dir === dir)
         .map((a) => summarizeMatch(stringColumn(a, "match") ?? ""));
       return { name: `${ns}/${name}`, allows };
     });
@@ -157,10 +144,10 @@ export function explainDrop(
 ): DropExplanation | undefined {
   const key = where.cookie ?? where.lflowUuid;
   if (key === undefined) return undefined;
-  const lflow = byPrefix(dbs.sb, "Logical_Flow", key);
+  const lflow = rowByCookie(dbs.sb, ["Logical_Flow"], key);
   if (lflow === undefined)
     return {
-      text: `no logical flow with uuid ${hex(key)}… in the southbound database (cookie ${key})`,
+      text: `no logical flow with uuid ${uuidPrefixOf(key)}… in the southbound database (cookie ${key})`,
       objects: [],
     };
   const ids = externalIds(lflow);
@@ -172,7 +159,7 @@ export function explainDrop(
     actions: stringColumn(lflow, "actions") ?? "",
   };
   const hint = ids["stage-hint"];
-  const acl = hint === undefined ? undefined : byPrefix(dbs.nb, "ACL", hint);
+  const acl = hint === undefined ? undefined : rowByCookie(dbs.nb, ["ACL"], hint);
   if (acl === undefined) {
     return {
       text: `dropped by logical flow ${lf.stage} (${lf.match})${hint === undefined ? "" : `, stage hint ${hint} not found in the northbound database`}`,

@@ -6,15 +6,17 @@ import type {
   ExplainedTrace,
   TunnelCrossing,
 } from "../model/explanation.js";
-import type { DatapathAction, OfprotoTraceDocument } from "../model/ofproto-trace.js";
-import type { OvnTraceDocument } from "../model/ovn-trace.js";
+import type { DatapathAction, OfprotoTraceDocument, OvnTunnel } from "../model/ofproto-trace.js";
+import type { OvnTraceDroppedVerdict, OvnTraceOutputVerdict, OvnTraceVerdict } from "../model/ovn-trace.js";
 import type { KubeObjectRef } from "../model/report.js";
-import { externalIds, stringColumn, tableRows } from "../ovsdb/index.js";
+import { hostPort } from "../net/ip.js";
+import { externalIds, rowByUuid, stringColumn, tableRows } from "../ovsdb/index.js";
 import { parseDatapathActions, tunnelOf } from "../parsers/datapath-actions.js";
 import { lastTableStep, parseOfprotoTrace } from "../parsers/ofproto-trace.js";
 import { parseOvnTraces } from "../parsers/ovn-trace.js";
 import { OvnDecoder, SWITCH_REG0_BITS, datapathText, parseNumber, type DecodeSources } from "./decode.js";
-import { explainDrop } from "./drop.js";
+import { traceLines } from "./detrace.js";
+import { explainDrop, type PodsOfPacket } from "./drop.js";
 import { datapathMeaning } from "./owners.js";
 
 /**
@@ -23,10 +25,22 @@ import { datapathMeaning } from "./owners.js";
  * why. Pure: reads the databases it is given, any of which may be missing.
  */
 
-/** The summary's parts as the explainers gather them, the optional ones possibly undefined. */
-type SummaryParts = Omit<ExplainSummary, "inPort" | "outPort" | "backend" | "snat"> &
-  Record<"inPort" | "outPort" | "backend" | "snat", DecodedValue | undefined>;
+/** How a trace ended: its verdict, and the port it left by and the tunnel it was sent into when it was. */
+interface Outcome {
+  readonly verdict: ExplainVerdict;
+  readonly outPort?: DecodedValue;
+  readonly tunnel?: TunnelCrossing;
+}
 
+/** The summary's parts as the explainers gather them. */
+interface SummaryParts extends Outcome {
+  readonly inPort: DecodedValue | undefined;
+  readonly datapaths: readonly DecodedValue[];
+  readonly backend: DecodedValue | undefined;
+  readonly snat: DecodedValue | undefined;
+}
+
+/** `lines` index the trace's {@link traceLines}: the lines ovn-detrace's annotations are placed among. */
 function explained(
   tool: ExplainedTrace["tool"],
   p: SummaryParts,
@@ -36,7 +50,7 @@ function explained(
     ...(p.inPort === undefined ? {} : { inPort: p.inPort }),
     ...(p.outPort === undefined ? {} : { outPort: p.outPort }),
     datapaths: p.datapaths,
-    tunnels: p.tunnels,
+    tunnels: p.tunnel === undefined ? [] : [p.tunnel],
     ...(p.backend === undefined ? {} : { backend: p.backend }),
     ...(p.snat === undefined ? {} : { snat: p.snat }),
     verdict: p.verdict,
@@ -108,7 +122,7 @@ class OfprotoWalker {
   }
 
   private get bridge(): string {
-    return this.bridges.at(-1)?.name ?? this.d.sources.node?.integrationBridge ?? "br-int";
+    return this.bridges.at(-1)?.name ?? this.d.integrationBridge;
   }
 
   private decodeLine(raw: string): DecodedValue[] {
@@ -249,12 +263,8 @@ class OfprotoWalker {
       for (const a of list) {
         if (a.kind === "ct") {
           if (a.zone !== null) out.push(this.d.describeCtZone("ct zone", String(a.zone)));
-          if (a.nat?.addr != null) {
-            const addr = a.nat.addr.includes(":") ? `[${a.nat.addr}]` : a.nat.addr;
-            out.push(
-              this.natValue(a.nat.direction ?? "", a.nat.port === null ? addr : `${addr}:${a.nat.port}`),
-            );
-          }
+          if (a.nat?.addr != null)
+            out.push(this.natValue(a.nat.direction ?? "", hostPort(a.nat.addr, a.nat.port)));
         }
         if (a.kind === "clone" || a.kind === "sample") visit(a.actions);
       }
@@ -262,12 +272,9 @@ class OfprotoWalker {
     visit(actions);
     const t = tunnelOf(actions);
     if (t !== null && t.vni !== null) {
-      const raw = `0x${t.vni.toString(16)}`;
-      out.push(this.d.describeDatapath("vni", raw, t.vni));
-      if (t.ovnEgressPortKey !== null) {
-        const opt = ((t.ovnIngressPortKey ?? 0) * 0x10000 + t.ovnEgressPortKey).toString(16);
-        out.push(this.d.describeTunnelPorts("geneve ports", `0x${opt}`, t.vni));
-      }
+      out.push(this.d.describeDatapath("vni", hex(t.vni), t.vni));
+      const ports = geneveOption(t);
+      if (ports !== undefined) out.push(this.d.describeTunnelPorts("geneve ports", hex(ports), t.vni));
       if (t.dst !== null) out.push(this.d.describeEncapIp("tunnel to", t.dst));
     }
     return out;
@@ -360,30 +367,7 @@ function passTunnelKeys(lines: readonly string[]): (number | undefined)[] {
   return keys;
 }
 
-function splitLines(text: string): string[] {
-  const lines = text.split(/\r\n|\r|\n/);
-  if (lines.at(-1) === "") lines.pop();
-  return lines;
-}
-
-function dpOutputs(actions: readonly DatapathAction[]): boolean {
-  return actions.some(
-    (a) =>
-      a.kind === "output" ||
-      a.kind === "tnl_push" ||
-      a.kind === "set_tunnel" ||
-      ((a.kind === "clone" || a.kind === "sample") && dpOutputs(a.actions)),
-  );
-}
-
-function ruleCookieOfController(actions: readonly DatapathAction[]): string | undefined {
-  for (const a of actions) {
-    if (a.kind !== "userspace") continue;
-    const c = /rule_cookie=(0x[0-9a-f]+)/.exec(a.text)?.[1];
-    if (c !== undefined) return c;
-  }
-  return undefined;
-}
+// --- the verdicts of both traces ---------------------------------------------------------------------
 
 const objectsOf = (...vs: (DecodedValue | undefined)[]): KubeObjectRef[] =>
   vs.flatMap((v) => v?.objects ?? []);
@@ -392,7 +376,7 @@ const objectsOf = (...vs: (DecodedValue | undefined)[]): KubeObjectRef[] =>
 function whyDropped(
   d: OvnDecoder,
   where: { cookie?: string; lflowUuid?: string },
-  pods: { src?: string; dst?: string },
+  pods: PodsOfPacket,
 ): { text: string; objects: readonly KubeObjectRef[] } {
   const { nb, sb } = d.sources;
   const key = where.cookie ?? where.lflowUuid;
@@ -412,144 +396,232 @@ function podPort(d: OvnDecoder, name: string | undefined): string | undefined {
   return d.portMeaning(name)?.objects.some((o) => o.kind === "Pod") === true ? name : undefined;
 }
 
+/** The logical ports of the packet's ends that are pods. */
+function podsOf(d: OvnDecoder, src: string | undefined, dst: string | undefined): PodsOfPacket {
+  const srcPod = podPort(d, src);
+  const dstPod = podPort(d, dst);
+  return {
+    ...(srcPod === undefined ? {} : { src: srcPod }),
+    ...(dstPod === undefined ? {} : { dst: dstPod }),
+  };
+}
+
+/** The parser's reading of the whole trace; undefined when it cannot read it (its lines are decoded anyway). */
+function parsedOrUndefined<T>(parse: () => T): T | undefined {
+  try {
+    return parse();
+  } catch {
+    return undefined;
+  }
+}
+
+const hex = (n: number): string => `0x${n.toString(16)}`;
+
+/** OVN's Geneve option, `ingress key << 16 | egress key`, when the tunnel carries it. */
+function geneveOption(t: OvnTunnel): number | undefined {
+  return t.ovnEgressPortKey === null ? undefined : (t.ovnIngressPortKey ?? 0) * 0x10000 + t.ovnEgressPortKey;
+}
+
+const UNREADABLE: Outcome = {
+  verdict: { kind: "unknown", text: "unknown (the trace could not be read)", objects: [] },
+};
+
+const natSuffix = (snat: DecodedValue | undefined): string =>
+  snat === undefined ? "" : `, source NAT to ${snat.raw} (${snat.meaning})`;
+
+/** A reject named from the cookie of its logical flow: a Service without endpoints when its load balancer rejects. */
+function rejectVerdict(cookie: DecodedValue | undefined, by: string, otherwise: string): ExplainVerdict {
+  const svc = cookie?.objects?.find((o) => o.kind === "Service");
+  const why =
+    svc !== undefined
+      ? `Service ${svc.namespace ?? ""}/${svc.name} has no endpoints: its load balancer rejects the connection`
+      : (cookie?.meaning ?? otherwise);
+  return { kind: "rejected", text: `rejected (${by}): ${why}`, objects: objectsOf(cookie) };
+}
+
+// --- ofproto/trace: the summary ----------------------------------------------------------------------
+
 /** Explains a `ovs-appctl ofproto/trace` output (plain or already annotated by ovn-detrace). */
 export function explainOfprotoTrace(text: string, sources: DecodeSources): ExplainedTrace {
   const d = new OvnDecoder(sources);
-  const lines = splitLines(text);
-  const w = new OfprotoWalker(d, lines);
-  w.run();
-  let doc: OfprotoTraceDocument | undefined;
-  try {
-    doc = parseOfprotoTrace(text);
-  } catch {
-    doc = undefined;
-  }
+  const walker = new OfprotoWalker(d, traceLines(text));
+  walker.run();
+  const doc = parsedOrUndefined(() => parseOfprotoTrace(text));
+  const datapaths = walker.datapaths.map((k) => d.describeDatapath("metadata", hex(k), k));
+  const { backend, snat } = natTargets(d, doc?.passes.flatMap((p) => p.datapathActions.actions) ?? []);
+  const outcome = doc === undefined ? UNREADABLE : ofprotoOutcome({ d, walker, doc, datapaths, snat });
+  const inPort = ofprotoInPort(d, doc);
+  return explained("ofproto/trace", { inPort, datapaths, backend, snat, ...outcome }, walker.lines);
+}
+
+/** Where the packet came in: from a tunnel, or by an OpenFlow port. */
+function ofprotoInPort(d: OvnDecoder, doc: OfprotoTraceDocument | undefined): DecodedValue | undefined {
   const firstFlow = doc?.passes[0]?.flow.values ?? {};
-  const tunSrc = firstFlow.tun_src;
-  const inPort =
-    tunSrc !== undefined
-      ? d.describeEncapIp("from tunnel", tunSrc)
-      : firstFlow.in_port === undefined
-        ? undefined
-        : d.describeOfport("in_port", firstFlow.in_port);
-  const datapaths = w.datapaths.map((k) => d.describeDatapath("metadata", `0x${k.toString(16)}`, k));
-  const allActions = doc?.passes.flatMap((p) => p.datapathActions.actions) ?? [];
-  const tunnels: TunnelCrossing[] = [];
+  if (firstFlow.tun_src !== undefined) return d.describeEncapIp("from tunnel", firstFlow.tun_src);
+  return firstFlow.in_port === undefined ? undefined : d.describeOfport("in_port", firstFlow.in_port);
+}
+
+/** The first destination NAT (a load balancer's backend) and source NAT of the datapath actions. */
+function natTargets(
+  d: OvnDecoder,
+  actions: readonly DatapathAction[],
+): { backend?: DecodedValue; snat?: DecodedValue } {
   let backend: DecodedValue | undefined;
   let snat: DecodedValue | undefined;
-  for (const a of flattenActions(allActions)) {
-    if (a.kind === "ct" && a.nat?.addr != null && a.nat.direction !== null) {
-      const addr = a.nat.addr.includes(":") ? `[${a.nat.addr}]` : a.nat.addr;
-      if (a.nat.direction === "dst")
-        backend ??= d.describeBackend("backend", a.nat.port === null ? addr : `${addr}:${a.nat.port}`);
-      else snat ??= d.describeSnat("snat", a.nat.addr);
-    }
+  for (const a of flattenActions(actions)) {
+    if (a.kind !== "ct" || a.nat?.addr == null || a.nat.direction === null) continue;
+    if (a.nat.direction === "dst") backend ??= d.describeBackend("backend", hostPort(a.nat.addr, a.nat.port));
+    else snat ??= d.describeSnat("snat", a.nat.addr);
   }
-  const last = doc?.passes.at(-1);
-  const lastActions = last?.datapathActions.actions ?? [];
-  const t = tunnelOf(lastActions);
-  if (t !== null && t.vni !== null) {
-    const remoteNode = t.dst === null ? undefined : d.nodeOfEncapIp(t.dst);
-    const opt =
-      t.ovnEgressPortKey === null ? undefined : (t.ovnIngressPortKey ?? 0) * 0x10000 + t.ovnEgressPortKey;
-    tunnels.push({
-      vni: t.vni,
-      vniHex: `0x${t.vni.toString(16)}`,
-      datapath: d.describeDatapath("vni", `0x${t.vni.toString(16)}`, t.vni),
-      ...(t.dst === null ? {} : { remoteIp: t.dst }),
-      ...(remoteNode === undefined ? {} : { remoteNode }),
-      ...(opt === undefined
-        ? {}
-        : { ports: d.describeTunnelPorts("geneve ports", `0x${opt.toString(16)}`, t.vni) }),
-    });
-  }
-  const lastPass = (doc?.passes.length ?? 1) - 1;
-  const finalOut = [...w.outputs]
+  return { backend, snat };
+}
+
+/** The tunnel the last pass sends the packet into. */
+function tunnelCrossing(d: OvnDecoder, actions: readonly DatapathAction[]): TunnelCrossing | undefined {
+  const t = tunnelOf(actions);
+  if (t === null || t.vni === null) return undefined;
+  const remoteNode = t.dst === null ? undefined : d.nodeOfEncapIp(t.dst);
+  const ports = geneveOption(t);
+  return {
+    vni: t.vni,
+    vniHex: hex(t.vni),
+    datapath: d.describeDatapath("vni", hex(t.vni), t.vni),
+    ...(t.dst === null ? {} : { remoteIp: t.dst }),
+    ...(remoteNode === undefined ? {} : { remoteNode }),
+    ...(ports === undefined ? {} : { ports: d.describeTunnelPorts("geneve ports", hex(ports), t.vni) }),
+  };
+}
+
+/** What the verdict of a readable ofproto/trace is decided from. */
+interface OfprotoFacts {
+  readonly d: OvnDecoder;
+  readonly walker: OfprotoWalker;
+  readonly doc: OfprotoTraceDocument;
+  readonly datapaths: readonly DecodedValue[];
+  readonly snat: DecodedValue | undefined;
+}
+
+function ofprotoOutcome(f: OfprotoFacts): Outcome {
+  const lastActions = f.doc.passes.at(-1)?.datapathActions.actions ?? [];
+  const tunnel = tunnelCrossing(f.d, lastActions);
+  if (tunnel !== undefined) return tunnelOutcome(f.d, tunnel);
+  const finalOut = finalOutput(f);
+  if (dpOutputs(lastActions) && finalOut !== undefined) return outputOutcome(f, finalOut);
+  return {
+    verdict:
+      controllerReject(f.d, lastActions) ??
+      (lastActions.at(-1)?.kind === "recirc" ? recircVerdict(lastActions) : ofprotoDropVerdict(f)),
+  };
+}
+
+function tunnelOutcome(d: OvnDecoder, tu: TunnelCrossing): Outcome {
+  const to = tu.remoteNode === undefined ? `${tu.remoteIp ?? "?"} (node unknown)` : `node ${tu.remoteNode}`;
+  const datapath = d.datapath(tu.vni)?.name ?? "unknown datapath";
+  return {
+    outPort: tu.ports,
+    tunnel: tu,
+    verdict: {
+      kind: "tunnel",
+      text: `sent through the tunnel to ${to} with tunnel id ${tu.vniHex} (${tu.vni}: ${datapath})${egressName(tu)}`,
+      objects: objectsOf(tu.datapath, tu.ports),
+    },
+  };
+}
+
+function dpOutputs(actions: readonly DatapathAction[]): boolean {
+  return actions.some(
+    (a) =>
+      a.kind === "output" ||
+      a.kind === "tnl_push" ||
+      a.kind === "set_tunnel" ||
+      ((a.kind === "clone" || a.kind === "sample") && dpOutputs(a.actions)),
+  );
+}
+
+/** The last output of the last pass that is not into a patch port (which only leads to another bridge). */
+function finalOutput({ d, walker, doc }: OfprotoFacts): OutputEvent | undefined {
+  const lastPass = doc.passes.length - 1;
+  return [...walker.outputs]
     .reverse()
     .find(
       (o) =>
         o.pass === lastPass &&
         (o.normal === true || d.interfaceOf(o.ofport ?? -1, o.bridge)?.type !== "patch"),
     );
-  const intBridge = sources.node?.integrationBridge ?? "br-int";
-  let outPort: DecodedValue | undefined;
-  let verdict: ExplainVerdict;
-  const pods = { ...(podPort(d, w.lastPort.reg14) === undefined ? {} : { src: w.lastPort.reg14 }) };
-  if (doc === undefined) {
-    verdict = { kind: "unknown", text: "unknown (the trace could not be read)", objects: [] };
-  } else if (tunnels[0] !== undefined) {
-    const tu = tunnels[0];
-    outPort = tu.ports;
-    verdict = {
-      kind: "tunnel",
-      text: `sent through the tunnel to ${tu.remoteNode === undefined ? `${tu.remoteIp ?? "?"} (node unknown)` : `node ${tu.remoteNode}`} with tunnel id ${tu.vniHex} (${tu.vni}: ${d.datapath(tu.vni)?.name ?? "unknown datapath"})${egressName(tu)}`,
-      objects: objectsOf(tu.datapath, tu.ports),
+}
+
+/** Delivered by the integration bridge, or out of another bridge: out of the cluster. */
+function outputOutcome({ d, datapaths, snat }: OfprotoFacts, out: OutputEvent): Outcome {
+  if (out.bridge === d.integrationBridge && out.ofport !== undefined) {
+    const outPort = d.describeOfport("output", String(out.ofport), out.bridge);
+    return {
+      outPort,
+      verdict: { kind: "delivered", text: `delivered to ${outPort.meaning}`, objects: objectsOf(outPort) },
     };
-  } else if (dpOutputs(lastActions) && finalOut !== undefined) {
-    const gateway = datapaths.find(
-      (x) => x.objects?.some((o) => o.kind === "Node") && /\(gateway router of node /.test(x.meaning),
-    );
-    if (finalOut.bridge === intBridge && finalOut.ofport !== undefined) {
-      outPort = d.describeOfport("output", String(finalOut.ofport), finalOut.bridge);
-      verdict = { kind: "delivered", text: `delivered to ${outPort.meaning}`, objects: objectsOf(outPort) };
-    } else {
-      outPort =
-        finalOut.ofport === undefined
-          ? {
-              field: "output",
-              raw: "NORMAL",
-              meaning: `bridge ${finalOut.bridge} (NORMAL switching)`,
-              known: true,
-            }
-          : d.describeOfport("output", String(finalOut.ofport), finalOut.bridge);
-      const via = gateway === undefined ? "" : ` through the ${gatewayText(gateway)}`;
-      const nat = snat === undefined ? "" : `, source NAT to ${snat.raw} (${snat.meaning})`;
-      verdict = {
-        kind: "left-cluster",
-        text: `left the cluster on bridge ${finalOut.bridge}${via}${nat}`,
-        objects: objectsOf(gateway, snat),
-      };
-    }
-  } else {
-    const reject = ruleCookieOfController(lastActions);
-    const rejectFlow = reject === undefined ? undefined : d.cookieRows(reject).logicalFlow;
-    if (
-      reject !== undefined &&
-      rejectFlow !== undefined &&
-      /\breject\b/.test(stringColumn(rejectFlow, "actions") ?? "")
-    ) {
-      const c = d.describeCookie(reject);
-      const lb = c?.objects?.find((o) => o.kind === "Service");
-      const why =
-        lb !== undefined
-          ? `Service ${lb.namespace ?? ""}/${lb.name} has no endpoints: its load balancer rejects the connection`
-          : (c?.meaning ?? `logical flow ${externalIds(rejectFlow)["stage-name"] ?? ""} rejects`);
-      verdict = { kind: "rejected", text: `rejected (${reject}): ${why}`, objects: objectsOf(c) };
-    } else if (lastActions.at(-1)?.kind === "recirc") {
-      const lb = lastActions.some((a) => a.kind === "hash");
-      verdict = {
-        kind: "unknown",
-        text: lb
-          ? "unknown: the trace stops at a load balancer's select group (hash, then recirculation): trace again with a dp_hash=N in the flow to pick a backend"
-          : "unknown: the trace stops at a recirculation (trace again with --ct-next to follow it)",
-        objects: [],
-      };
-    } else {
-      const step = last === undefined ? null : lastTableStep(last);
-      const cookie = step?.cookie ?? undefined;
-      const dst = podPort(d, w.lastPort.reg15);
-      const why = whyDropped(d, cookie === undefined ? {} : { cookie }, {
-        ...pods,
-        ...(dst === undefined ? {} : { dst }),
-      });
-      const where =
-        step === null
-          ? ""
-          : ` in ${step.bridge} table ${step.table}${cookie === undefined ? "" : ` (cookie ${cookie})`}`;
-      verdict = { kind: "dropped", text: `dropped${where}: ${why.text}`, objects: why.objects };
-    }
   }
-  return explained("ofproto/trace", { inPort, outPort, datapaths, tunnels, backend, snat, verdict }, w.lines);
+  const gateway = datapaths.find(
+    (x) => x.objects?.some((o) => o.kind === "Node") && /\(gateway router of node /.test(x.meaning),
+  );
+  const outPort: DecodedValue =
+    out.ofport === undefined
+      ? { field: "output", raw: "NORMAL", meaning: `bridge ${out.bridge} (NORMAL switching)`, known: true }
+      : d.describeOfport("output", String(out.ofport), out.bridge);
+  const via = gateway === undefined ? "" : ` through the ${gatewayText(gateway)}`;
+  return {
+    outPort,
+    verdict: {
+      kind: "left-cluster",
+      text: `left the cluster on bridge ${out.bridge}${via}${natSuffix(snat)}`,
+      objects: objectsOf(gateway, snat),
+    },
+  };
+}
+
+/** A packet sent to ovn-controller by a logical flow that rejects it. */
+function controllerReject(d: OvnDecoder, actions: readonly DatapathAction[]): ExplainVerdict | undefined {
+  const cookie = ruleCookieOfController(actions);
+  const lflow = cookie === undefined ? undefined : d.cookieRows(cookie).logicalFlow;
+  if (cookie === undefined || lflow === undefined || !/\breject\b/.test(stringColumn(lflow, "actions") ?? ""))
+    return undefined;
+  const stage = externalIds(lflow)["stage-name"] ?? "";
+  return rejectVerdict(d.describeCookie(cookie), cookie, `logical flow ${stage} rejects`);
+}
+
+function ruleCookieOfController(actions: readonly DatapathAction[]): string | undefined {
+  for (const a of actions) {
+    if (a.kind !== "userspace") continue;
+    const c = /rule_cookie=(0x[0-9a-f]+)/.exec(a.text)?.[1];
+    if (c !== undefined) return c;
+  }
+  return undefined;
+}
+
+function recircVerdict(actions: readonly DatapathAction[]): ExplainVerdict {
+  const lb = actions.some((a) => a.kind === "hash");
+  return {
+    kind: "unknown",
+    text: lb
+      ? "unknown: the trace stops at a load balancer's select group (hash, then recirculation): trace again with a dp_hash=N in the flow to pick a backend"
+      : "unknown: the trace stops at a recirculation (trace again with --ct-next to follow it)",
+    objects: [],
+  };
+}
+
+/** A drop, explained from the cookie of the last table step. */
+function ofprotoDropVerdict({ d, walker, doc }: OfprotoFacts): ExplainVerdict {
+  const last = doc.passes.at(-1);
+  const step = last === undefined ? null : lastTableStep(last);
+  const cookie = step?.cookie ?? undefined;
+  const why = whyDropped(
+    d,
+    cookie === undefined ? {} : { cookie },
+    podsOf(d, walker.lastPort.reg14, walker.lastPort.reg15),
+  );
+  const where =
+    step === null
+      ? ""
+      : ` in ${step.bridge} table ${step.table}${cookie === undefined ? "" : ` (cookie ${cookie})`}`;
+  return { kind: "dropped", text: `dropped${where}: ${why.text}`, objects: why.objects };
 }
 
 /** "gateway router of node X" from a gateway router's decoded datapath. */
@@ -574,131 +646,172 @@ function flattenActions(actions: readonly DatapathAction[]): DatapathAction[] {
 const PIPELINE = /^\s*(ingress|egress)\(dp="([^"]*)"(?:, inport="([^"]*)")?(?:, outport="([^"]*)")?\)/;
 const STAGE = /^\s*\d+\. .*, uuid ([0-9a-f]{8})\s*$/;
 
+/** Walks an ovn-trace output line by line, naming the logical objects each line shows. */
+class OvnTraceWalker {
+  readonly lines: DecodedLine[] = [];
+  /** The logical datapaths of the pipelines, in order, each once per visit. */
+  readonly datapathNames: string[] = [];
+  /** The first pipeline's logical inport. */
+  inPort: DecodedValue | undefined;
+  /** The uuid of the logical flow that rejects the packet ("" for a reject before any). */
+  rejectedBy: string | undefined;
+  private lastStage: string | undefined;
+  private switchPipeline = false;
+
+  constructor(
+    private readonly d: OvnDecoder,
+    private readonly text: readonly string[],
+  ) {}
+
+  run(): void {
+    this.text.forEach((line, index) => {
+      const values = [
+        ...this.microflowValues(line),
+        ...this.pipelineValues(line),
+        ...this.stageValues(line),
+        ...this.actionValues(line),
+      ];
+      if (values.length > 0) this.lines.push({ index, values });
+    });
+  }
+
+  /** The microflow's logical inport (`# ...reg14=0x3...`), in the datapath of the first pipeline. */
+  private microflowValues(line: string): DecodedValue[] {
+    const inReg = /^# \S*\breg14=(0x[0-9a-f]+)/.exec(line)?.[1];
+    if (inReg === undefined) return [];
+    const first = this.text.map((l) => PIPELINE.exec(l)?.[2]).find((x) => x !== undefined);
+    const key = first === undefined ? undefined : datapathKeyByName(this.d, first);
+    return [this.d.describePort("reg14", inReg, key)];
+  }
+
+  private pipelineValues(line: string): DecodedValue[] {
+    const p = PIPELINE.exec(line);
+    if (p === null) return [];
+    const [, , dp = "", inport, outport] = p;
+    if (this.datapathNames.at(-1) !== dp) this.datapathNames.push(dp);
+    const values = [datapathByName(this.d, dp)];
+    if (inport !== undefined) {
+      const v = namedPort(this.d, "inport", inport);
+      this.inPort ??= v;
+      values.push(v);
+    }
+    if (outport !== undefined) values.push(namedPort(this.d, "outport", outport));
+    return values;
+  }
+
+  /** A stage line's logical flow, by its uuid; and whether the actions that follow are a switch's or a router's. */
+  private stageValues(line: string): DecodedValue[] {
+    const stageName = /^\s*\d+\. (l[sr])_(?:in|out)_\w+ /.exec(line)?.[1];
+    if (stageName !== undefined) this.switchPipeline = stageName === "ls";
+    const stage = STAGE.exec(line)?.[1];
+    if (stage !== undefined) this.lastStage = stage;
+    const c = stage === undefined ? undefined : this.d.describeCookie(stage);
+    return c === undefined ? [] : [{ ...c, field: "uuid" }];
+  }
+
+  private actionValues(line: string): DecodedValue[] {
+    if (/^\s*reject\b/.test(line)) this.rejectedBy ??= this.lastStage ?? "";
+    const values = this.switchPipeline ? reg0BitNames(line) : [];
+    const lb = /\bct_lb(?:_mark)?\(backends=([^);]*)\)/.exec(line)?.[1];
+    for (const b of lb?.split(",").filter((x) => x !== "") ?? [])
+      values.push(this.d.describeBackend("backend", b.split("=")[0] ?? b));
+    const snat = /^\s*ct_snat\((?:ip[46]\.src=)?([^)=]+)\)/.exec(line)?.[1];
+    if (snat !== undefined) values.push(this.d.describeSnat("ct_snat", snat.trim()));
+    const out = /^\s*outport = "([^"]+)";/.exec(line)?.[1] ?? /\/\* output to "([^"]+)"/.exec(line)?.[1];
+    if (out !== undefined) values.push(namedPort(this.d, "outport", out));
+    return values;
+  }
+}
+
 /** Explains an `ovn-trace` output: the logical stages already carry names; this adds their Kubernetes objects. */
 export function explainOvnTrace(text: string, sources: DecodeSources): ExplainedTrace {
   const d = new OvnDecoder(sources);
-  const lines = splitLines(text);
-  const decoded: DecodedLine[] = [];
-  const datapathNames: string[] = [];
-  let inPort: DecodedValue | undefined;
-  let lastStage: string | undefined;
-  let switchPipeline = false;
-  let rejectedBy: string | undefined;
-  lines.forEach((line, index) => {
-    const values: DecodedValue[] = [];
-    const stageName = /^\s*\d+\. (l[sr])_(?:in|out)_\w+ /.exec(line)?.[1];
-    if (stageName !== undefined) switchPipeline = stageName === "ls";
-    const inReg = /^# \S*\breg14=(0x[0-9a-f]+)/.exec(line)?.[1];
-    if (inReg !== undefined) {
-      // the microflow's logical inport, in the datapath of the first pipeline
-      const first = lines.map((l) => PIPELINE.exec(l)?.[2]).find((x) => x !== undefined);
-      const key = first === undefined ? undefined : datapathKeyByName(d, first);
-      values.push(d.describePort("reg14", inReg, key));
-    }
-    const p = PIPELINE.exec(line);
-    if (p !== null) {
-      const [, , dp = "", inport, outport] = p;
-      if (datapathNames.at(-1) !== dp) datapathNames.push(dp);
-      values.push(datapathByName(d, dp));
-      if (inport !== undefined) {
-        const v = namedPort(d, "inport", inport);
-        inPort ??= v;
-        values.push(v);
-      }
-      if (outport !== undefined) values.push(namedPort(d, "outport", outport));
-    }
-    const stage = STAGE.exec(line)?.[1];
-    if (stage !== undefined) {
-      lastStage = stage;
-      const c = d.describeCookie(stage);
-      if (c !== undefined) values.push({ ...c, field: "uuid" });
-    }
-    if (/^\s*reject\b/.test(line)) rejectedBy ??= lastStage ?? "";
-    if (switchPipeline) values.push(...reg0BitNames(line));
-    const lb = /\bct_lb(?:_mark)?\(backends=([^);]*)\)/.exec(line)?.[1];
-    if (lb !== undefined)
-      for (const b of lb.split(",").filter((x) => x !== ""))
-        values.push(d.describeBackend("backend", b.split("=")[0] ?? b));
-    const snat = /^\s*ct_snat\((?:ip[46]\.src=)?([^)=]+)\)/.exec(line)?.[1];
-    if (snat !== undefined) values.push(d.describeSnat("ct_snat", snat.trim()));
-    const out = /^\s*outport = "([^"]+)";/.exec(line)?.[1] ?? /\/\* output to "([^"]+)"/.exec(line)?.[1];
-    if (out !== undefined) values.push(namedPort(d, "outport", out));
-    if (values.length > 0) decoded.push({ index, values });
-  });
-  let doc: OvnTraceDocument | undefined;
-  try {
-    doc = parseOvnTraces(text).find((x) => x.form === "detailed") ?? parseOvnTraces(text)[0];
-  } catch {
-    doc = undefined;
-  }
-  const datapaths = datapathNames.map((n) => datapathByName(d, n));
-  const tunnels: TunnelCrossing[] = [];
-  let backend: DecodedValue | undefined;
-  let snat: DecodedValue | undefined;
-  for (const l of decoded)
-    for (const v of l.values) {
-      if (v.field === "ct_snat") snat ??= v;
-    }
+  const lines = traceLines(text);
+  const walker = new OvnTraceWalker(d, lines);
+  walker.run();
+  const doc = parsedOrUndefined(
+    () => parseOvnTraces(text).find((x) => x.form === "detailed") ?? parseOvnTraces(text)[0],
+  );
+  const datapaths = walker.datapathNames.map((n) => datapathByName(d, n));
+  const snat = walker.lines.flatMap((l) => l.values).find((v) => v.field === "ct_snat");
   const dnat = lines
     .map((l) => /^\s*ct_(?:lb_mark|lb|dnat)\(ip[46]\.dst=([^)\s]+)\)/.exec(l)?.[1])
     .find((x) => x !== undefined);
-  if (dnat !== undefined) backend = d.describeBackend("backend", dnat);
-  let outPort: DecodedValue | undefined;
-  let verdict: ExplainVerdict;
-  const v = doc?.verdict;
-  if (v === undefined)
-    verdict = { kind: "unknown", text: "unknown (the trace could not be read)", objects: [] };
-  else if (rejectedBy !== undefined) {
-    const c = rejectedBy === "" ? undefined : d.describeCookie(rejectedBy);
-    const svc = c?.objects?.find((o) => o.kind === "Service");
-    const why =
-      svc !== undefined
-        ? `Service ${svc.namespace ?? ""}/${svc.name} has no endpoints: its load balancer rejects the connection`
-        : (c?.meaning ?? `logical flow ${rejectedBy} rejects it`);
-    verdict = {
-      kind: "rejected",
-      text: `rejected (logical flow ${rejectedBy}): ${why}`,
-      objects: objectsOf(c),
+  const backend = dnat === undefined ? undefined : d.describeBackend("backend", dnat);
+  const outcome =
+    doc?.verdict === undefined ? UNREADABLE : ovnOutcome({ d, lines, walker, datapaths, snat }, doc.verdict);
+  const inPort = walker.inPort;
+  return explained("ovn-trace", { inPort, datapaths, backend, snat, ...outcome }, walker.lines);
+}
+
+/** What the verdict of an ovn-trace is decided from, besides the one ovn-trace gives. */
+interface OvnFacts {
+  readonly d: OvnDecoder;
+  readonly lines: readonly string[];
+  readonly walker: OvnTraceWalker;
+  readonly datapaths: readonly DecodedValue[];
+  readonly snat: DecodedValue | undefined;
+}
+
+function ovnOutcome(f: OvnFacts, v: OvnTraceVerdict): Outcome {
+  const rejectedBy = f.walker.rejectedBy;
+  if (rejectedBy !== undefined) {
+    const c = rejectedBy === "" ? undefined : f.d.describeCookie(rejectedBy);
+    return {
+      verdict: rejectVerdict(c, `logical flow ${rejectedBy}`, `logical flow ${rejectedBy} rejects it`),
     };
-  } else if (v.kind === "output") {
-    outPort = namedPort(d, "outport", v.port);
-    if (v.portType === "remote") {
-      const t = remotePortTunnel(d, v.port);
-      if (t !== undefined) tunnels.push(t);
-      verdict = {
+  }
+  if (v.kind === "output") return ovnOutputOutcome(f, v);
+  if (v.kind === "dropped") return { verdict: ovnDropVerdict(f, v) };
+  return { verdict: { kind: "unknown", text: `ovn-trace could not trace: ${v.message}`, objects: [] } };
+}
+
+/** Output to a port in another zone (through a tunnel), to a localnet port (out of the cluster), or delivered. */
+function ovnOutputOutcome({ d, datapaths, snat }: OvnFacts, v: OvnTraceOutputVerdict): Outcome {
+  const outPort = namedPort(d, "outport", v.port);
+  if (v.portType === "remote") {
+    const t = remotePortTunnel(d, v.port);
+    const to = t?.remoteNode === undefined ? "an unknown node" : `node ${t.remoteNode}`;
+    return {
+      outPort,
+      ...(t === undefined ? {} : { tunnel: t }),
+      verdict: {
         kind: "tunnel",
-        text: `output to ${v.port}, a port in another zone${t === undefined ? "" : `: tunnel id ${t.vniHex} (${t.vni}) to ${t.remoteNode === undefined ? "an unknown node" : `node ${t.remoteNode}`}`}`,
+        text: `output to ${v.port}, a port in another zone${t === undefined ? "" : `: tunnel id ${t.vniHex} (${t.vni}) to ${to}`}`,
         objects: objectsOf(outPort),
-      };
-    } else if (v.portType === "localnet") {
-      const gw = datapaths.find((x) => x.raw.startsWith("GR_"));
-      const nat = snat === undefined ? "" : `, source NAT to ${snat.raw} (${snat.meaning})`;
-      verdict = {
-        kind: "left-cluster",
-        text: `left the cluster through ${v.port}${gw === undefined ? "" : `, ${gatewayText(gw)}`}${nat}`,
-        objects: objectsOf(outPort, gw, snat),
-      };
-    } else
-      verdict = {
-        kind: "delivered",
-        text: `output to ${outPort.raw} (${outPort.meaning})`,
-        objects: objectsOf(outPort),
-      };
-  } else if (v.kind === "dropped") {
-    const dst = podPort(d, lastOutport(lines));
-    const src = inPort === undefined ? undefined : podPort(d, inPort.raw);
-    const why = whyDropped(d, v.uuid === undefined ? {} : { lflowUuid: v.uuid }, {
-      ...(src === undefined ? {} : { src }),
-      ...(dst === undefined ? {} : { dst }),
-    });
-    const where = [v.datapath, v.stage].filter((x) => x !== undefined).join(" ");
-    verdict = {
-      kind: "dropped",
-      text: `dropped${where === "" ? "" : ` in ${where}`}: ${v.uuid === undefined ? v.message : why.text}`,
-      objects: why.objects,
+      },
     };
-  } else verdict = { kind: "unknown", text: `ovn-trace could not trace: ${v.message}`, objects: [] };
-  return explained("ovn-trace", { inPort, outPort, datapaths, tunnels, backend, snat, verdict }, decoded);
+  }
+  if (v.portType === "localnet") {
+    const gw = datapaths.find((x) => x.raw.startsWith("GR_"));
+    return {
+      outPort,
+      verdict: {
+        kind: "left-cluster",
+        text: `left the cluster through ${v.port}${gw === undefined ? "" : `, ${gatewayText(gw)}`}${natSuffix(snat)}`,
+        objects: objectsOf(outPort, gw, snat),
+      },
+    };
+  }
+  return {
+    outPort,
+    verdict: {
+      kind: "delivered",
+      text: `output to ${outPort.raw} (${outPort.meaning})`,
+      objects: objectsOf(outPort),
+    },
+  };
+}
+
+function ovnDropVerdict({ d, lines, walker }: OvnFacts, v: OvnTraceDroppedVerdict): ExplainVerdict {
+  const pods = podsOf(d, walker.inPort?.raw, lastOutport(lines));
+  const why = whyDropped(d, v.uuid === undefined ? {} : { lflowUuid: v.uuid }, pods);
+  const where = [v.datapath, v.stage].filter((x) => x !== undefined).join(" ");
+  return {
+    kind: "dropped",
+    text: `dropped${where === "" ? "" : ` in ${where}`}: ${v.uuid === undefined ? v.message : why.text}`,
+    objects: why.objects,
+  };
 }
 
 /** `reg0[N]` in a logical switch's action or match, named as ovn-northd names the bit. */
@@ -782,19 +895,17 @@ function remotePortTunnel(d: OvnDecoder, port: string): TunnelCrossing | undefin
   if (sb === undefined) return undefined;
   const pb = tableRows(sb, "Port_Binding").find((r) => stringColumn(r, "logical_port") === port);
   const dpRow =
-    pb === undefined
-      ? undefined
-      : tableRows(sb, "Datapath_Binding").find((r) => r.uuid === stringColumn(pb, "datapath"));
+    pb === undefined ? undefined : rowByUuid(sb, "Datapath_Binding", stringColumn(pb, "datapath"));
   const vni = dpRow === undefined ? undefined : Number(dpRow.columns.tunnel_key);
   if (pb === undefined || vni === undefined) return undefined;
-  const chassis = tableRows(sb, "Chassis").find((c) => c.uuid === stringColumn(pb, "chassis"));
+  const chassis = rowByUuid(sb, "Chassis", stringColumn(pb, "chassis"));
   const host = chassis === undefined ? /^tstor-(.+)$/.exec(port)?.[1] : stringColumn(chassis, "hostname");
   const key = Number(pb.columns.tunnel_key);
   return {
     vni,
-    vniHex: `0x${vni.toString(16)}`,
-    datapath: d.describeDatapath("vni", `0x${vni.toString(16)}`, vni),
+    vniHex: hex(vni),
+    datapath: d.describeDatapath("vni", hex(vni), vni),
     ...(host === undefined ? {} : { remoteNode: host }),
-    ports: d.describePort("egress", `0x${key.toString(16)}`, vni),
+    ports: d.describePort("egress", hex(key), vni),
   };
 }

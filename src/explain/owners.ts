@@ -77,12 +77,29 @@ export function portNameMeaning(name: string): KubeMeaning | undefined {
 
 // --- NB rows -------------------------------------------------------------------------------------------
 
+/** What ovn-kubernetes records in an ACL's external_ids: the kind and name of its owner, and its direction. */
+export interface AclOwner {
+  readonly ids: Readonly<Record<string, string>>;
+  /** `k8s.ovn.org/owner-type`: NetworkPolicy, NetpolNamespace, AdminNetworkPolicy...; undefined for plain OVN. */
+  readonly owner: string | undefined;
+  readonly name: string;
+  /** "ingress" or "egress" ("" when not recorded). */
+  readonly dir: string;
+}
+
+export function aclOwner(acl: OvsdbRow): AclOwner {
+  const ids = externalIds(acl);
+  return {
+    ids,
+    owner: ids["k8s.ovn.org/owner-type"],
+    name: ids["k8s.ovn.org/name"] ?? "",
+    dir: (ids.direction ?? "").toLowerCase(),
+  };
+}
+
 /** The ovn-kubernetes owner of an ACL, with the rule it implements. */
 export function aclMeaning(acl: OvsdbRow): KubeMeaning | undefined {
-  const ids = externalIds(acl);
-  const owner = ids["k8s.ovn.org/owner-type"];
-  const name = ids["k8s.ovn.org/name"] ?? "";
-  const dir = (ids.direction ?? "").toLowerCase();
+  const { ids, owner, name, dir } = aclOwner(acl);
   const rule = (key: string): string => (ids[key] === undefined ? "" : ` rule ${ids[key]}`);
   switch (owner) {
     case undefined:

@@ -36,6 +36,7 @@ import type {
   OvsdbValue,
 } from "../model/ovsdb.js";
 import { guardParse, ParseError } from "../errors.js";
+import { compareAtoms } from "./atom-order.js";
 
 export interface ReadOvsdbOptions {
   /** Check each record's SHA-1 (default true). Skipping it is only for damaged files you still want to see. */
@@ -371,23 +372,6 @@ function decodeMap(j: Json, keyType: OvsdbAtomicType, valueType: OvsdbAtomicType
 /** Object.fromEntries defines own data properties: a `__proto__` key is stored as data, never as the prototype. */
 function mapFromEntries(entries: Iterable<readonly [string, OvsdbAtom]>): OvsdbMap {
   return Object.fromEntries(entries);
-}
-
-/** OVSDB sorts set elements: strings by UTF-8 bytes (= code points), numbers numerically, false < true. */
-function compareAtoms(a: OvsdbAtom, b: OvsdbAtom): number {
-  if (typeof a === "string" && typeof b === "string") return compareCodePoints(a, b);
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function compareCodePoints(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const ca = a.codePointAt(i) ?? 0;
-    const cb = b.codePointAt(i) ?? 0;
-    if (ca !== cb) return ca - cb;
-    if (ca > 0xffff) i++;
-  }
-  return a.length - b.length;
 }
 
 function applySetDiff(current: readonly OvsdbAtom[], diff: readonly OvsdbAtom[]): readonly OvsdbAtom[] {

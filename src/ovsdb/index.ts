@@ -12,6 +12,7 @@ import type {
   OvsdbValue,
 } from "../model/ovsdb.js";
 
+export * from "./atom-order.js";
 export * from "./file.js";
 
 /** uuid → { table, row } for every row of every table. */
@@ -35,10 +36,21 @@ export function tableRows(db: OvsdbDatabase, table: string): readonly OvsdbRow[]
   return Object.hasOwn(db.tables, table) ? Object.values(db.tables[table] ?? {}) : [];
 }
 
-export function rowByUuid(db: OvsdbDatabase, table: string, uuid: string): OvsdbRow | undefined {
+/** The row of a table with that uuid; undefined for a non-uuid atom (an unset optional reference). */
+export function rowByUuid(
+  db: OvsdbDatabase,
+  table: string,
+  uuid: OvsdbAtom | undefined,
+): OvsdbRow | undefined {
+  if (typeof uuid !== "string") return undefined;
   const rows = Object.hasOwn(db.tables, table) ? db.tables[table] : undefined;
   const key = uuid.toLowerCase();
   return rows !== undefined && Object.hasOwn(rows, key) ? rows[key] : undefined;
+}
+
+/** The rows of a table that uuids point at, in their order; dangling references are skipped. */
+export function rowsByUuids(db: OvsdbDatabase, table: string, uuids: readonly OvsdbAtom[]): OvsdbRow[] {
+  return uuids.map((u) => rowByUuid(db, table, u)).filter((r): r is OvsdbRow => r !== undefined);
 }
 
 /** Rows whose `name` column (scalar or optional) equals `name`. */
