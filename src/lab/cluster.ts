@@ -16,11 +16,15 @@ import {
 } from "../net/ip.js";
 import type {
   ClusterShape,
+  IPBlock,
   NamespaceSpec,
   NetworkPolicySpec,
+  NodeSpec,
+  PodSpec,
   Protocol,
   Scenario,
   ServicePort,
+  ServiceSpec,
   UserDefinedNetworkSpec,
 } from "./scenario.js";
 import { mgmtLinkName } from "../cluster/mgmt-link.js";
@@ -170,27 +174,64 @@ const byFamily = <T>(fams: readonly Family[], f: (fam: Family) => T | undefined)
 
 const famKey = (f: Family): "ipv4" | "ipv6" => (f === 4 ? "ipv4" : "ipv6");
 
+/** The networks every part of a scenario is checked against and takes its addresses from. */
+interface Networks {
+  readonly shape: ClusterShape;
+  readonly families: readonly Family[];
+  readonly cluster: ByFamily<Cidr>;
+  readonly underlay: Cidr | undefined;
+  readonly underlayGateway: string;
+}
+
+/** Who holds each IP so far ("node a", "pod ns/p", "service ns/s"): an IP belongs to one object. */
+type IpOwners = Map<string, string>;
+
 /**
  * Checks a (schema-valid) scenario for what a schema cannot see — unknown node, duplicate IP,
  * pod outside its node's subnet — and derives every address the lab and the Kubernetes objects need.
  */
 export function resolveScenario(s: Scenario, shapeOverride?: ClusterShape): LabCluster {
   const p = new Problems();
-  const shape = shapeOverride ?? s.shape ?? "central";
-  const pods = s.pods ?? [];
+  const net = resolveNetworks(p, s, shapeOverride ?? s.shape ?? "central");
+  const nodes = resolveNodes(p, s.nodes, net);
+  const ipOwners: IpOwners = new Map(nodes.map((n) => [n.ip, `node ${n.name}`]));
+  const pods = resolvePods(p, s.pods ?? [], nodes, ipOwners);
+  const services = resolveServices(p, s.services ?? [], net, pods, ipOwners);
+  checkNetworkPolicies(p, s.networkPolicies ?? []);
+  const userDefinedNetworks = resolveUserDefinedNetworks(p, s.userDefinedNetworks ?? []);
+  p.throwIfAny(`scenario "${s.name}"`);
+  return {
+    name: s.name,
+    shape: net.shape,
+    families: net.families,
+    clusterNetwork: byFamily(net.families, (f) => net.cluster[f] && formatCidr(must(net.cluster[f]))),
+    underlay: {
+      cidr: net.underlay ? formatCidr(net.underlay) : "172.18.0.0/16",
+      gateway: net.underlayGateway,
+      ...(s.underlay?.gatewayV6 === undefined ? {} : { gatewayV6: s.underlay.gatewayV6 }),
+    },
+    nodes,
+    namespaces: resolveNamespaces(s, userDefinedNetworks),
+    pods,
+    services,
+    networkPolicies: s.networkPolicies ?? [],
+    userDefinedNetworks,
+  };
+}
 
-  // Families: those with an explicit cluster network, or used by a node subnet or a pod IP.
-  const used = new Set<Family>([4]);
-  if (s.clusterNetwork !== undefined) {
-    used.clear();
-    if (s.clusterNetwork.ipv4 !== undefined) used.add(4);
-    if (s.clusterNetwork.ipv6 !== undefined) used.add(6);
-  }
+/** Families: those with an explicit cluster network, or used by a node subnet or a pod IP. */
+function familiesOf(s: Scenario): Family[] {
+  const used = new Set<Family>(s.clusterNetwork === undefined ? [4] : []);
+  if (s.clusterNetwork?.ipv4 !== undefined) used.add(4);
+  if (s.clusterNetwork?.ipv6 !== undefined) used.add(6);
   for (const n of s.nodes) if (n.subnets?.ipv6 !== undefined) used.add(6);
-  for (const pod of pods) for (const ip of pod.ips ?? []) if (parseIp(ip)?.family === 6) used.add(6);
-  const families = ([4, 6] as const).filter((f) => used.has(f));
+  for (const pod of s.pods ?? []) for (const ip of pod.ips ?? []) if (parseIp(ip)?.family === 6) used.add(6);
+  return ([4, 6] as const).filter((f) => used.has(f));
+}
 
-  const clusterNet = byFamily(families, (f) =>
+function resolveNetworks(p: Problems, s: Scenario, shape: ClusterShape): Networks {
+  const families = familiesOf(s);
+  const cluster = byFamily(families, (f) =>
     parseFamilyCidr(
       p,
       `clusterNetwork.${famKey(f)}`,
@@ -199,237 +240,111 @@ export function resolveScenario(s: Scenario, shapeOverride?: ClusterShape): LabC
     ),
   );
   const underlay = parseFamilyCidr(p, "underlay.cidr", s.underlay?.cidr ?? "172.18.0.0/16", 4);
-  const underlayGw = s.underlay?.gateway ?? (underlay ? formatIp(nthIp(underlay, 1)) : "172.18.0.1");
+  const underlayGateway = s.underlay?.gateway ?? (underlay ? formatIp(nthIp(underlay, 1)) : "172.18.0.1");
+  return { shape, families, cluster, underlay, underlayGateway };
+}
 
-  // Nodes
-  const nodeNames = new Set<string>();
-  const nodeIps = new Map<string, string>();
-  const nodeIds = new Map<number, string>();
-  const subnets: { cidr: Cidr; field: string }[] = [];
-  const nodes: LabNode[] = s.nodes.map((n, i) => {
+/** Names, ids and underlay IPs unique; pod subnets inside the cluster network and not overlapping. */
+function resolveNodes(p: Problems, specs: readonly NodeSpec[], net: Networks): LabNode[] {
+  const names = new Set<string>();
+  const ids = new Map<number, string>();
+  const ips = new Map<string, string>();
+  const podSubnets = new NodeSubnets(p, net);
+  return specs.map((n, i) => {
     const f = `nodes[${i}]`;
-    if (nodeNames.has(n.name)) p.add(`${f}.name`, `duplicate node "${n.name}"`);
-    nodeNames.add(n.name);
+    if (names.has(n.name)) p.add(`${f}.name`, `duplicate node "${n.name}"`);
+    names.add(n.name);
     const nodeId = n.nodeId ?? i + 2;
-    const otherId = nodeIds.get(nodeId);
+    const otherId = ids.get(nodeId);
     if (otherId !== undefined) p.add(`${f}.nodeId`, `node id ${nodeId} is also used by node "${otherId}"`);
-    nodeIds.set(nodeId, n.name);
-    const ip = n.ip ?? (underlay ? formatIp(nthIp(underlay, i + 2)) : "172.18.0.2");
-    const ipParsed = parseIp(ip);
-    if (ipParsed?.family !== 4) p.add(`${f}.ip`, `"${ip}" is not an IPv4 address`);
-    else if (underlay && !contains(underlay, ipParsed))
-      p.add(`${f}.ip`, `${ip} is outside the underlay ${formatCidr(underlay)}`);
-    const otherIp = nodeIps.get(ip);
+    ids.set(nodeId, n.name);
+    const ip = nodeIp(p, `${f}.ip`, n, i, net);
+    const otherIp = ips.get(ip);
     if (otherIp !== undefined) p.add(`${f}.ip`, `duplicate IP ${ip} (also node "${otherIp}")`);
-    nodeIps.set(ip, n.name);
-    const nodeSubnets = byFamily(families, (fam) => {
-      const net = clusterNet[fam];
-      const given = n.subnets?.[famKey(fam)];
-      const field = `${f}.subnets.${famKey(fam)}`;
-      const c =
-        given === undefined
-          ? net && nthSubnet(net, NODE_SUBNET_PREFIX[fam], i)
-          : parseFamilyCidr(p, field, given, fam);
-      if (c === undefined) return undefined;
-      if (net && !contains(net, { family: fam, value: c.base }))
-        p.add(field, `${formatCidr(c)} is outside the cluster network ${formatCidr(net)}`);
-      for (const o of subnets) if (overlaps(o.cidr, c)) p.add(field, `overlaps ${o.field}`);
-      subnets.push({ cidr: c, field });
-      return c;
-    });
-    const gw = byFamily(families, (fam) => nodeSubnets[fam] && nthIp(must(nodeSubnets[fam]), 1));
-    const mgmt = byFamily(families, (fam) => nodeSubnets[fam] && nthIp(must(nodeSubnets[fam]), 2));
-    const join = byFamily(families, (fam) => nthIp(must(parseCidr(JOIN_NETWORK[fam])), nodeId));
-    const transit = byFamily(families, (fam) => nthIp(must(parseCidr(TRANSIT_NETWORK[fam])), nodeId));
-    const first = <T>(m: ByFamily<T>): T => must(m[4] ?? m[6]);
-    const withLen = (m: ByFamily<Ip>, len: (fam: Family) => number): ByFamily<string> =>
-      byFamily(families, (fam) => m[fam] && `${formatIp(must(m[fam]))}/${len(fam)}`);
-    const text = (m: ByFamily<Ip>): ByFamily<string> =>
-      byFamily(families, (fam) => m[fam] && formatIp(must(m[fam])));
-    return {
-      name: n.name,
-      nodeId,
-      chassisId: stableUuid(`chassis:${n.name}`),
-      zone: shape === "interconnect" ? n.name : "global",
-      ip,
-      ...(n.ipv6 === undefined ? {} : { ipv6: n.ipv6 }),
-      mac: dockerMac(ip),
-      subnets: byFamily(families, (fam) => nodeSubnets[fam] && formatCidr(must(nodeSubnets[fam]))),
-      gatewayCidrs: withLen(gw, (fam) => must(nodeSubnets[fam]).prefix),
-      gatewayMac: macFromIp(first(gw)),
-      mgmtIps: text(mgmt),
-      mgmtMac: macFromIp(first(mgmt)),
-      joinIps: text(join),
-      joinMac: macFromIp(first(join)),
-      transitIps: text(transit),
-      transitMac: macFromIp(first(transit)),
-    };
+    ips.set(ip, n.name);
+    const subnets = byFamily(net.families, (fam) =>
+      podSubnets.of(`${f}.subnets.${famKey(fam)}`, n.subnets?.[famKey(fam)], fam, i),
+    );
+    return labNode(n, nodeId, ip, subnets, net);
   });
-  const nodeByName = new Map(nodes.map((n) => [n.name, n]));
+}
 
-  // Namespaces: declared ones, plus every namespace something lives in.
+/** A node's underlay address: the given one, else the (index + 2)-th of the underlay; IPv4, inside it. */
+function nodeIp(p: Problems, field: string, n: NodeSpec, index: number, net: Networks): string {
+  const ip = n.ip ?? (net.underlay ? formatIp(nthIp(net.underlay, index + 2)) : "172.18.0.2");
+  const parsed = parseIp(ip);
+  if (parsed?.family !== 4) p.add(field, `"${ip}" is not an IPv4 address`);
+  else if (net.underlay && !contains(net.underlay, parsed))
+    p.add(field, `${ip} is outside the underlay ${formatCidr(net.underlay)}`);
+  return ip;
+}
+
+/** The nodes' pod subnets: each inside the cluster network, none overlapping another. */
+class NodeSubnets {
+  /** Handed out so far, each with its field (for the overlap message). */
+  private readonly taken: { readonly cidr: Cidr; readonly field: string }[] = [];
+
+  constructor(
+    private readonly p: Problems,
+    private readonly net: Networks,
+  ) {}
+
+  /** A node's subnet of one family: the given one, else the node's (index-th) share of the cluster network. */
+  of(field: string, given: string | undefined, fam: Family, index: number): Cidr | undefined {
+    const clusterNet = this.net.cluster[fam];
+    const c =
+      given === undefined
+        ? clusterNet && nthSubnet(clusterNet, NODE_SUBNET_PREFIX[fam], index)
+        : parseFamilyCidr(this.p, field, given, fam);
+    if (c === undefined) return undefined;
+    if (clusterNet && !contains(clusterNet, { family: fam, value: c.base }))
+      this.p.add(field, `${formatCidr(c)} is outside the cluster network ${formatCidr(clusterNet)}`);
+    for (const o of this.taken) if (overlaps(o.cidr, c)) this.p.add(field, `overlaps ${o.field}`);
+    this.taken.push({ cidr: c, field });
+    return c;
+  }
+}
+
+/** The node with the addresses ovn-kubernetes derives from its subnets and its node id. */
+function labNode(n: NodeSpec, nodeId: number, ip: string, subnets: ByFamily<Cidr>, net: Networks): LabNode {
+  const fams = net.families;
+  const gw = byFamily(fams, (fam) => subnets[fam] && nthIp(must(subnets[fam]), 1));
+  const mgmt = byFamily(fams, (fam) => subnets[fam] && nthIp(must(subnets[fam]), 2));
+  const join = byFamily(fams, (fam) => nthIp(must(parseCidr(JOIN_NETWORK[fam])), nodeId));
+  const transit = byFamily(fams, (fam) => nthIp(must(parseCidr(TRANSIT_NETWORK[fam])), nodeId));
+  const first = <T>(m: ByFamily<T>): T => must(m[4] ?? m[6]);
+  const text = (m: ByFamily<Ip>): ByFamily<string> =>
+    byFamily(fams, (fam) => m[fam] && formatIp(must(m[fam])));
+  return {
+    name: n.name,
+    nodeId,
+    chassisId: stableUuid(`chassis:${n.name}`),
+    zone: net.shape === "interconnect" ? n.name : "global",
+    ip,
+    ...(n.ipv6 === undefined ? {} : { ipv6: n.ipv6 }),
+    mac: dockerMac(ip),
+    subnets: byFamily(fams, (fam) => subnets[fam] && formatCidr(must(subnets[fam]))),
+    gatewayCidrs: byFamily(
+      fams,
+      (fam) => gw[fam] && `${formatIp(must(gw[fam]))}/${must(subnets[fam]).prefix}`,
+    ),
+    gatewayMac: macFromIp(first(gw)),
+    mgmtIps: text(mgmt),
+    mgmtMac: macFromIp(first(mgmt)),
+    joinIps: text(join),
+    joinMac: macFromIp(first(join)),
+    transitIps: text(transit),
+    transitMac: macFromIp(first(transit)),
+  };
+}
+
+/** Declared namespaces, then every namespace something lives in; a UDN's namespaces get its label. */
+function resolveNamespaces(s: Scenario, udns: readonly LabUserDefinedNetwork[]): NamespaceSpec[] {
   const namespaces = new Map<string, NamespaceSpec>();
   for (const ns of s.namespaces ?? []) namespaces.set(ns.name, ns);
-  const ensureNs = (name: string): void => {
-    if (!namespaces.has(name)) namespaces.set(name, { name });
-  };
-
-  // Pods
-  const allIps = new Map<string, string>();
-  for (const n of nodes) allIps.set(n.ip, `node ${n.name}`);
-  const podKeys = new Set<string>();
-  const labPods: LabPod[] = pods.map((pod, i) => {
-    const f = `pods[${i}]`;
-    ensureNs(pod.namespace);
-    const key = `${pod.namespace}/${pod.name}`;
-    if (podKeys.has(key)) p.add(`${f}.name`, `duplicate pod ${key}`);
-    podKeys.add(key);
-    const node = nodeByName.get(pod.node);
-    if (node === undefined)
-      p.add(`${f}.node`, `unknown node "${pod.node}" (nodes: ${[...nodeNames].join(", ")})`);
-    const hostNetwork = pod.hostNetwork ?? false;
-    const ips: ByFamily<string> = {};
-    if (hostNetwork) {
-      if ((pod.ips ?? []).length > 0) p.add(`${f}.ips`, "a hostNetwork pod has the node's IPs; list none");
-      if (node) {
-        ips[4] = node.ip;
-        if (node.ipv6 !== undefined) ips[6] = node.ipv6;
-      }
-    } else {
-      if ((pod.ips ?? []).length === 0) p.add(`${f}.ips`, "a pod needs at least one IP");
-      for (const [j, text] of (pod.ips ?? []).entries()) {
-        const field = `${f}.ips[${j}]`;
-        const ip = parseIp(text);
-        if (ip === undefined) {
-          p.add(field, `"${text}" is not an IP address`);
-          continue;
-        }
-        const canon = formatIp(ip);
-        if (ips[ip.family] !== undefined) p.add(field, `a second IPv${ip.family} address`);
-        ips[ip.family] = canon;
-        const other = allIps.get(canon);
-        if (other !== undefined) p.add(field, `duplicate IP ${canon} (also ${other})`);
-        allIps.set(canon, `pod ${key}`);
-        if (node === undefined) continue;
-        const sub = node.subnets[ip.family];
-        const subnet = sub === undefined ? undefined : parseCidr(sub);
-        if (subnet === undefined) p.add(field, `node ${node.name} has no IPv${ip.family} subnet`);
-        else if (!contains(subnet, ip)) p.add(field, `${canon} is outside node ${node.name}'s subnet ${sub}`);
-        else if (ip.value - subnet.base <= 2n)
-          p.add(field, `${canon} is reserved (network, gateway or management port)`);
-      }
-    }
-    const firstIp = parseIp(ips[4] ?? ips[6] ?? "0.0.0.0");
-    const uid = stableUuid(`pod:${key}`);
-    return {
-      namespace: pod.namespace,
-      name: pod.name,
-      uid,
-      node: pod.node,
-      hostNetwork,
-      ips,
-      mac: firstIp ? macFromIp(firstIp) : "",
-      lsp: `${pod.namespace}_${pod.name}`,
-      // The CNI names the host side of a pod's veth after its sandbox (container) id.
-      iface: createHash("sha256").update(uid).digest("hex").slice(0, 15),
-      labels: pod.labels ?? {},
-      containerPorts: (pod.ports ?? []).map((cp) => ({ ...cp, protocol: cp.protocol ?? "TCP" })),
-    };
-  });
-
-  // Services
-  const svcKeys = new Set<string>();
-  const services: LabService[] = (s.services ?? []).map((svc, i) => {
-    const f = `services[${i}]`;
-    ensureNs(svc.namespace);
-    const key = `${svc.namespace}/${svc.name}`;
-    if (svcKeys.has(key)) p.add(`${f}.name`, `duplicate service ${key}`);
-    svcKeys.add(key);
-    const type = svc.type ?? "ClusterIP";
-    const clusterIPs: ByFamily<string> = {};
-    for (const [j, text] of svc.clusterIPs.entries()) {
-      const field = `${f}.clusterIPs[${j}]`;
-      const ip = parseIp(text);
-      if (ip === undefined) {
-        p.add(field, `"${text}" is not an IP address`);
-        continue;
-      }
-      const canon = formatIp(ip);
-      if (clusterIPs[ip.family] !== undefined) p.add(field, `a second IPv${ip.family} cluster IP`);
-      if (!families.includes(ip.family)) p.add(field, `the cluster has no IPv${ip.family} network`);
-      clusterIPs[ip.family] = canon;
-      const other = allIps.get(canon);
-      if (other !== undefined) p.add(field, `duplicate IP ${canon} (also ${other})`);
-      allIps.set(canon, `service ${key}`);
-      for (const [fam, net] of Object.entries(clusterNet)) {
-        if (contains(net, ip)) p.add(field, `${canon} is inside the IPv${fam} pod network`);
-      }
-    }
-    const ports = svc.ports.map((sp: ServicePort, j): LabServicePort => {
-      if (sp.nodePort !== undefined && type !== "NodePort")
-        p.add(`${f}.ports[${j}].nodePort`, `only a NodePort service has node ports`);
-      if (type === "NodePort" && sp.nodePort === undefined)
-        p.add(`${f}.ports[${j}].nodePort`, `a NodePort service needs a nodePort`);
-      return {
-        name: sp.name ?? (svc.ports.length === 1 ? "" : `port-${j}`),
-        protocol: sp.protocol ?? "TCP",
-        port: sp.port,
-        targetPort: sp.targetPort ?? sp.port,
-        ...(sp.nodePort === undefined ? {} : { nodePort: sp.nodePort }),
-      };
-    });
-    const selector = svc.selector;
-    const endpoints =
-      selector === undefined
-        ? []
-        : labPods.filter(
-            (pod) =>
-              pod.namespace === svc.namespace &&
-              !pod.hostNetwork &&
-              Object.entries(selector).every(([k, v]) => pod.labels[k] === v),
-          );
-    return {
-      namespace: svc.namespace,
-      name: svc.name,
-      uid: stableUuid(`service:${key}`),
-      type,
-      clusterIPs,
-      ports,
-      ...(selector === undefined ? {} : { selector }),
-      endpoints,
-    };
-  });
-
-  // Network policies
-  const npKeys = new Set<string>();
-  for (const [i, np] of (s.networkPolicies ?? []).entries()) {
-    ensureNs(np.namespace);
-    const key = `${np.namespace}/${np.name}`;
-    if (npKeys.has(key)) p.add(`networkPolicies[${i}].name`, `duplicate network policy ${key}`);
-    npKeys.add(key);
-    for (const [dir, rules] of [
-      ["ingress", np.ingress ?? []],
-      ["egress", np.egress ?? []],
-    ] as const) {
-      for (const [j, rule] of rules.entries()) {
-        const peers = "from" in rule ? rule.from : "to" in rule ? rule.to : undefined;
-        for (const [k, peer] of (peers ?? []).entries()) {
-          const field = `networkPolicies[${i}].${dir}[${j}].${dir === "ingress" ? "from" : "to"}[${k}].ipBlock`;
-          if (peer.ipBlock === undefined) continue;
-          const c = parseCidr(peer.ipBlock.cidr);
-          if (c === undefined) p.add(`${field}.cidr`, `"${peer.ipBlock.cidr}" is not a CIDR`);
-          for (const [m, e] of (peer.ipBlock.except ?? []).entries()) {
-            const ec = parseCidr(e);
-            if (ec === undefined || (c && !overlaps(c, ec)))
-              p.add(`${field}.except[${m}]`, `"${e}" is not a CIDR inside ${peer.ipBlock.cidr}`);
-          }
-        }
-      }
-    }
-  }
-
-  const userDefinedNetworks = resolveUserDefinedNetworks(p, s.userDefinedNetworks ?? []);
-  for (const u of userDefinedNetworks) {
+  for (const { namespace } of [...(s.pods ?? []), ...(s.services ?? []), ...(s.networkPolicies ?? [])])
+    if (!namespaces.has(namespace)) namespaces.set(namespace, { name: namespace });
+  for (const u of udns) {
     for (const ns of u.namespaces) {
       const spec = namespaces.get(ns);
       namespaces.set(ns, {
@@ -438,25 +353,252 @@ export function resolveScenario(s: Scenario, shapeOverride?: ClusterShape): LabC
       });
     }
   }
+  return [...namespaces.values()];
+}
 
-  p.throwIfAny(`scenario "${s.name}"`);
+/** The objects of one kind seen so far, by `<namespace>/<name>`: a name is unique in its namespace. */
+class NamespacedNames {
+  private readonly seen = new Set<string>();
+
+  constructor(
+    private readonly p: Problems,
+    private readonly kind: string,
+  ) {}
+
+  /** The object's `<namespace>/<name>`; one seen already is a problem of `field`. */
+  key(field: string, o: { readonly namespace: string; readonly name: string }): string {
+    const key = `${o.namespace}/${o.name}`;
+    if (this.seen.has(key)) this.p.add(field, `duplicate ${this.kind} ${key}`);
+    this.seen.add(key);
+    return key;
+  }
+}
+
+/** An IP of a list field (a pod's ips, a service's clusterIPs), with the field naming it. */
+interface ListedIp {
+  readonly field: string;
+  readonly ip: Ip;
+  /** As formatIp prints it. */
+  readonly canon: string;
+}
+
+/** The IPs of a list field that parse, in order; each one that does not is a problem. */
+function* listedIps(p: Problems, listField: string, texts: readonly string[]): Generator<ListedIp> {
+  for (const [j, text] of texts.entries()) {
+    const field = `${listField}[${j}]`;
+    const ip = parseIp(text);
+    if (ip === undefined) p.add(field, `"${text}" is not an IP address`);
+    else yield { field, ip, canon: formatIp(ip) };
+  }
+}
+
+/** Records `owner` as the holder of `ip`; an IP someone else holds already is a problem. */
+function claimIp(p: Problems, { field, canon }: ListedIp, owners: IpOwners, owner: string): void {
+  const other = owners.get(canon);
+  if (other !== undefined) p.add(field, `duplicate IP ${canon} (also ${other})`);
+  owners.set(canon, owner);
+}
+
+function resolvePods(
+  p: Problems,
+  specs: readonly PodSpec[],
+  nodes: readonly LabNode[],
+  ipOwners: IpOwners,
+): LabPod[] {
+  const nodeByName = new Map(nodes.map((n) => [n.name, n]));
+  const names = new NamespacedNames(p, "pod");
+  return specs.map((pod, i) => {
+    const f = `pods[${i}]`;
+    const key = names.key(`${f}.name`, pod);
+    const node = nodeByName.get(pod.node);
+    if (node === undefined)
+      p.add(`${f}.node`, `unknown node "${pod.node}" (nodes: ${[...nodeByName.keys()].join(", ")})`);
+    const hostNetwork = pod.hostNetwork ?? false;
+    const ips = hostNetwork
+      ? hostNetworkPodIps(p, f, pod, node)
+      : podIps(p, f, pod, node, (ip) => {
+          claimIp(p, ip, ipOwners, `pod ${key}`);
+        });
+    return labPod(pod, key, hostNetwork, ips);
+  });
+}
+
+/** A hostNetwork pod has its node's IPs and lists none. */
+function hostNetworkPodIps(
+  p: Problems,
+  f: string,
+  pod: PodSpec,
+  node: LabNode | undefined,
+): ByFamily<string> {
+  if ((pod.ips ?? []).length > 0) p.add(`${f}.ips`, "a hostNetwork pod has the node's IPs; list none");
+  if (node === undefined) return {};
+  return { 4: node.ip, ...(node.ipv6 === undefined ? {} : { 6: node.ipv6 }) };
+}
+
+/** A pod's listed IPs: at least one, at most one per family, each a pod address of its node's subnet. */
+function podIps(
+  p: Problems,
+  f: string,
+  pod: PodSpec,
+  node: LabNode | undefined,
+  claim: (ip: ListedIp) => void,
+): ByFamily<string> {
+  if ((pod.ips ?? []).length === 0) p.add(`${f}.ips`, "a pod needs at least one IP");
+  const ips: ByFamily<string> = {};
+  for (const listed of listedIps(p, `${f}.ips`, pod.ips ?? [])) {
+    const { field, ip, canon } = listed;
+    if (ips[ip.family] !== undefined) p.add(field, `a second IPv${ip.family} address`);
+    ips[ip.family] = canon;
+    claim(listed);
+    if (node !== undefined) checkInNodeSubnet(p, listed, node);
+  }
+  return ips;
+}
+
+/** Inside the node's subnet, past its first addresses: the network, the gateway and the management port. */
+function checkInNodeSubnet(p: Problems, { field, ip, canon }: ListedIp, node: LabNode): void {
+  const sub = node.subnets[ip.family];
+  const subnet = sub === undefined ? undefined : parseCidr(sub);
+  if (subnet === undefined) p.add(field, `node ${node.name} has no IPv${ip.family} subnet`);
+  else if (!contains(subnet, ip)) p.add(field, `${canon} is outside node ${node.name}'s subnet ${sub}`);
+  else if (ip.value - subnet.base <= 2n)
+    p.add(field, `${canon} is reserved (network, gateway or management port)`);
+}
+
+function labPod(pod: PodSpec, key: string, hostNetwork: boolean, ips: ByFamily<string>): LabPod {
+  const firstIp = parseIp(ips[4] ?? ips[6] ?? "0.0.0.0");
+  const uid = stableUuid(`pod:${key}`);
   return {
-    name: s.name,
-    shape,
-    families,
-    clusterNetwork: byFamily(families, (f) => clusterNet[f] && formatCidr(must(clusterNet[f]))),
-    underlay: {
-      cidr: underlay ? formatCidr(underlay) : "172.18.0.0/16",
-      gateway: underlayGw,
-      ...(s.underlay?.gatewayV6 === undefined ? {} : { gatewayV6: s.underlay.gatewayV6 }),
-    },
-    nodes,
-    namespaces: [...namespaces.values()],
-    pods: labPods,
-    services,
-    networkPolicies: s.networkPolicies ?? [],
-    userDefinedNetworks,
+    namespace: pod.namespace,
+    name: pod.name,
+    uid,
+    node: pod.node,
+    hostNetwork,
+    ips,
+    mac: firstIp ? macFromIp(firstIp) : "",
+    lsp: `${pod.namespace}_${pod.name}`,
+    // The CNI names the host side of a pod's veth after its sandbox (container) id.
+    iface: createHash("sha256").update(uid).digest("hex").slice(0, 15),
+    labels: pod.labels ?? {},
+    containerPorts: (pod.ports ?? []).map((cp) => ({ ...cp, protocol: cp.protocol ?? "TCP" })),
   };
+}
+
+function resolveServices(
+  p: Problems,
+  specs: readonly ServiceSpec[],
+  net: Networks,
+  pods: readonly LabPod[],
+  ipOwners: IpOwners,
+): LabService[] {
+  const names = new NamespacedNames(p, "service");
+  return specs.map((svc, i) => {
+    const f = `services[${i}]`;
+    const key = names.key(`${f}.name`, svc);
+    const type = svc.type ?? "ClusterIP";
+    const clusterIPs = serviceClusterIps(p, f, svc, net, (ip) => {
+      claimIp(p, ip, ipOwners, `service ${key}`);
+    });
+    const ports = svc.ports.map((sp, j) => servicePort(p, `${f}.ports[${j}]`, sp, j, svc, type));
+    const selector = svc.selector;
+    return {
+      namespace: svc.namespace,
+      name: svc.name,
+      uid: stableUuid(`service:${key}`),
+      type,
+      clusterIPs,
+      ports,
+      ...(selector === undefined ? {} : { selector }),
+      endpoints: selector === undefined ? [] : endpointsOf(svc.namespace, selector, pods),
+    };
+  });
+}
+
+/** At most one per family, of a family the cluster has, outside the pod network. */
+function serviceClusterIps(
+  p: Problems,
+  f: string,
+  svc: ServiceSpec,
+  net: Networks,
+  claim: (ip: ListedIp) => void,
+): ByFamily<string> {
+  const clusterIPs: ByFamily<string> = {};
+  for (const listed of listedIps(p, `${f}.clusterIPs`, svc.clusterIPs)) {
+    const { field, ip, canon } = listed;
+    if (clusterIPs[ip.family] !== undefined) p.add(field, `a second IPv${ip.family} cluster IP`);
+    if (!net.families.includes(ip.family)) p.add(field, `the cluster has no IPv${ip.family} network`);
+    clusterIPs[ip.family] = canon;
+    claim(listed);
+    for (const [fam, cidr] of Object.entries(net.cluster)) {
+      if (contains(cidr, ip)) p.add(field, `${canon} is inside the IPv${fam} pod network`);
+    }
+  }
+  return clusterIPs;
+}
+
+function servicePort(
+  p: Problems,
+  field: string,
+  sp: ServicePort,
+  j: number,
+  svc: ServiceSpec,
+  type: LabService["type"],
+): LabServicePort {
+  if (sp.nodePort !== undefined && type !== "NodePort")
+    p.add(`${field}.nodePort`, `only a NodePort service has node ports`);
+  if (type === "NodePort" && sp.nodePort === undefined)
+    p.add(`${field}.nodePort`, `a NodePort service needs a nodePort`);
+  return {
+    name: sp.name ?? (svc.ports.length === 1 ? "" : `port-${j}`),
+    protocol: sp.protocol ?? "TCP",
+    port: sp.port,
+    targetPort: sp.targetPort ?? sp.port,
+    ...(sp.nodePort === undefined ? {} : { nodePort: sp.nodePort }),
+  };
+}
+
+/** The pods of the service's namespace that its selector matches (not hostNetwork ones), in scenario order. */
+function endpointsOf(
+  namespace: string,
+  selector: Readonly<Record<string, string>>,
+  pods: readonly LabPod[],
+): LabPod[] {
+  return pods.filter(
+    (pod) =>
+      pod.namespace === namespace &&
+      !pod.hostNetwork &&
+      Object.entries(selector).every(([k, v]) => pod.labels[k] === v),
+  );
+}
+
+/** Names unique; every ipBlock a CIDR, each of its exceptions a CIDR inside it. */
+function checkNetworkPolicies(p: Problems, policies: readonly NetworkPolicySpec[]): void {
+  const names = new NamespacedNames(p, "network policy");
+  for (const [i, np] of policies.entries()) {
+    names.key(`networkPolicies[${i}].name`, np);
+    for (const [dir, rules] of [
+      ["ingress", np.ingress ?? []],
+      ["egress", np.egress ?? []],
+    ] as const) {
+      for (const [j, rule] of rules.entries()) {
+        const peers = "from" in rule ? rule.from : "to" in rule ? rule.to : undefined;
+        for (const [k, peer] of (peers ?? []).entries()) {
+          const field = `networkPolicies[${i}].${dir}[${j}].${dir === "ingress" ? "from" : "to"}[${k}].ipBlock`;
+          if (peer.ipBlock !== undefined) checkIpBlock(p, field, peer.ipBlock);
+        }
+      }
+    }
+  }
+}
+
+function checkIpBlock(p: Problems, field: string, block: IPBlock): void {
+  const c = parseCidr(block.cidr);
+  if (c === undefined) p.add(`${field}.cidr`, `"${block.cidr}" is not a CIDR`);
+  for (const [m, e] of (block.except ?? []).entries()) {
+    const ec = parseCidr(e);
+    if (ec === undefined || (c && !overlaps(c, ec)))
+      p.add(`${field}.except[${m}]`, `"${e}" is not a CIDR inside ${block.cidr}`);
+  }
 }
 
 /** Names, ids and management links unique; a namespace has at most one primary network. */

@@ -78,22 +78,54 @@ interface AclSpec {
   readonly match: string;
 }
 
-function addAcl(b: CtlBatch, pg: string, acl: AclSpec, n: number): void {
-  const id = `@acl${n}`;
-  b.add(
-    `--id=${id}`,
-    "create",
-    "acl",
-    `name=${quote(acl.name.slice(0, 63))}`,
-    `priority=${acl.priority}`,
-    `direction=${acl.dir === "Ingress" ? "to-lport" : "from-lport"}`,
-    `match=${quote(acl.match)}`,
-    `action=${acl.action}`,
-    "log=false",
-    ...Object.entries(dbExternalIds(acl.ids)).map(([k, v]) => kv("external_ids", k, v)),
-    ...(acl.dir === "Egress" ? [kv("options", "apply-after-lb", "true")] : []),
-  );
-  b.add("add", "port_group", pg, "acls", id);
+/** A zone's NB batch, with what must be unique in it: the ACL ids (@acl<n>) and the address sets. */
+class PolicyBatch {
+  private aclCount = 0;
+  private readonly addressSets = new Set<string>();
+
+  constructor(readonly b: CtlBatch) {}
+
+  addAcl(pg: string, acl: AclSpec): void {
+    const id = `@acl${this.aclCount++}`;
+    this.b.add(
+      `--id=${id}`,
+      "create",
+      "acl",
+      `name=${quote(acl.name.slice(0, 63))}`,
+      `priority=${acl.priority}`,
+      `direction=${acl.dir === "Ingress" ? "to-lport" : "from-lport"}`,
+      `match=${quote(acl.match)}`,
+      `action=${acl.action}`,
+      "log=false",
+      ...Object.entries(dbExternalIds(acl.ids)).map(([k, v]) => kv("external_ids", k, v)),
+      ...(acl.dir === "Egress" ? [kv("options", "apply-after-lb", "true")] : []),
+    );
+    this.b.add("add", "port_group", pg, "acls", id);
+  }
+
+  /** The address set of a selector peer's pods of one family, created the first time it is named. */
+  addressSet(key: string, pods: readonly LabPod[], f: Family): string {
+    const ids: DbIds = {
+      ownerType: "PodSelector",
+      keys: [
+        ["k8s.ovn.org/name", key],
+        ["ip-family", `v${f}`],
+      ],
+    };
+    const name = hashForOvn(dbId(ids));
+    if (!this.addressSets.has(name)) {
+      this.addressSets.add(name);
+      const addrs = pods.flatMap((p) => (p.ips[f] === undefined ? [] : [p.ips[f]]));
+      this.b.add(
+        "create",
+        "address_set",
+        `name=${quote(name)}`,
+        `addresses=[${addrs.map(quote).join(",")}]`,
+        ...Object.entries(dbExternalIds(ids)).map(([k, v]) => kv("external_ids", k, v)),
+      );
+    }
+    return name;
+  }
 }
 
 function addPortGroup(b: CtlBatch, ids: DbIds, lsps: readonly string[]): string {
@@ -110,168 +142,167 @@ function addPortGroup(b: CtlBatch, ids: DbIds, lsps: readonly string[]): string 
 
 /** Adds the port groups, address sets and ACLs of every NetworkPolicy to a zone's NB batch. */
 export function networkPolicies(c: LabCluster, local: ReadonlySet<string>, b: CtlBatch): void {
-  const fams = c.families;
-  let aclCount = 0;
-  const addressSets = new Map<string, string>();
-  const addressSet = (key: string, pods: readonly LabPod[], f: Family): string => {
-    const ids: DbIds = {
-      ownerType: "PodSelector",
-      keys: [
-        ["k8s.ovn.org/name", key],
-        ["ip-family", `v${f}`],
-      ],
-    };
-    const name = hashForOvn(dbId(ids));
-    if (!addressSets.has(name)) {
-      addressSets.set(name, key);
-      const addrs = pods.flatMap((p) => (p.ips[f] === undefined ? [] : [p.ips[f]]));
-      b.add(
-        "create",
-        "address_set",
-        `name=${quote(name)}`,
-        `addresses=[${addrs.map(quote).join(",")}]`,
-        ...Object.entries(dbExternalIds(ids)).map(([k, v]) => kv("external_ids", k, v)),
-      );
-    }
-    return name;
-  };
+  const batch = new PolicyBatch(b);
+  for (const group of defaultDenyGroups(c, local)) addDefaultDeny(batch, group);
+  for (const np of c.networkPolicies) addPolicy(c, local, batch, np);
+}
 
-  // Namespace default-deny groups hold every local pod selected by some policy of that direction.
-  const denyMembers = new Map<string, { ns: string; dir: Direction; members: Set<string> }>();
+interface DefaultDenyGroup {
+  readonly ns: string;
+  readonly dir: Direction;
+  /** Logical switch ports of the local pods. */
+  readonly members: Set<string>;
+}
+
+/** A namespace's default-deny group of a direction holds every local pod some policy of that direction selects. */
+function defaultDenyGroups(c: LabCluster, local: ReadonlySet<string>): Iterable<DefaultDenyGroup> {
+  const groups = new Map<string, DefaultDenyGroup>();
   for (const np of c.networkPolicies) {
     for (const dir of directions(np)) {
       const key = `${np.namespace}/${dir}`;
-      const entry = denyMembers.get(key) ?? { ns: np.namespace, dir, members: new Set<string>() };
+      const entry = groups.get(key) ?? { ns: np.namespace, dir, members: new Set<string>() };
       for (const p of selectedPods(c, np)) if (local.has(p.node)) entry.members.add(p.lsp);
-      denyMembers.set(key, entry);
+      groups.set(key, entry);
     }
   }
-  for (const { ns, dir, members } of denyMembers.values()) {
-    const pg = addPortGroup(
-      b,
-      {
-        ownerType: "NetpolNamespace",
-        keys: [
-          ["k8s.ovn.org/name", ns],
-          ["direction", dir],
-        ],
-      },
-      [...members],
-    );
-    const port = dir === "Ingress" ? "outport" : "inport";
-    const aclIds = (type: string): DbIds => ({
-      ownerType: "NetpolNamespace",
-      keys: [
-        ["k8s.ovn.org/name", ns],
-        ["direction", dir],
-        ["type", type],
-      ],
-    });
-    addAcl(
-      b,
-      pg,
-      {
-        ids: aclIds("defaultDeny"),
-        name: `NP:${ns}:${dir}`,
-        priority: 1000,
-        action: "drop",
-        dir,
-        match: `${port} == @${pg}`,
-      },
-      aclCount++,
-    );
-    addAcl(
-      b,
-      pg,
-      {
-        ids: aclIds("arpAllow"),
-        name: `NP:${ns}:${dir}`,
-        priority: 1001,
-        action: "allow",
-        dir,
-        match: `${port} == @${pg} && (arp || nd)`,
-      },
-      aclCount++,
-    );
-  }
+  return groups.values();
+}
 
-  for (const np of c.networkPolicies) {
-    const nameKey = `${np.namespace}:${np.name}`;
-    const lsps = selectedPods(c, np)
-      .filter((p) => local.has(p.node))
-      .map((p) => p.lsp);
-    const pg = addPortGroup(b, { ownerType: "NetworkPolicy", keys: [["k8s.ovn.org/name", nameKey]] }, lsps);
-    for (const dir of directions(np)) {
-      const rules =
-        dir === "Ingress"
-          ? (np.ingress ?? []).map((r) => ({ peers: r.from, ports: r.ports }))
-          : (np.egress ?? []).map((r) => ({ peers: r.to, ports: r.ports }));
-      const portMatch = `${dir === "Ingress" ? "outport" : "inport"} == @${pg}`;
-      for (const [gressIndex, rule] of rules.entries()) {
-        const ports = rule.ports ?? [];
-        const protocols: (Protocol | "None")[] =
-          ports.length === 0 ? ["None"] : [...new Set(ports.map((p) => p.protocol ?? "TCP"))];
-        const peers = rule.peers ?? [];
-        const selectorPeers = peers.filter((p) => p.ipBlock === undefined);
-        const blocks = peers.flatMap((p) => (p.ipBlock === undefined ? [] : [p.ipBlock]));
-        // One L3 match per ACL: all selector peers together (ip-block-index -1), then each ipBlock.
-        const l3: { index: number; match: string }[] = [];
-        if (peers.length === 0) l3.push({ index: -1, match: familyMatch(fams) });
-        if (selectorPeers.length > 0) {
-          const perFamily = fams.map((f) => {
-            const sets = selectorPeers.map((peer) => {
-              const { key, pods } = peerPods(c, np, peer);
-              return `$${addressSet(key, pods, f)}`;
-            });
-            return `${ipField(f, dir)} == {${[...new Set(sets)].sort().join(", ")}}`;
-          });
-          l3.push({
-            index: -1,
-            match: perFamily.length === 1 ? (perFamily[0] ?? "") : `(${perFamily.join(" || ")})`,
-          });
-        }
-        for (const [i, block] of blocks.entries()) {
-          const f: Family = block.cidr.includes(":") ? 6 : 4;
-          const except =
-            (block.except ?? []).length > 0
-              ? ` && ${ipField(f, dir)} != {${(block.except ?? []).join(", ")}}`
-              : "";
-          l3.push({ index: i, match: `${ipField(f, dir)} == ${block.cidr}${except}` });
-        }
-        for (const proto of protocols) {
-          const l4 =
-            proto === "None"
-              ? undefined
-              : l4Match(
-                  proto,
-                  ports.filter((p) => (p.protocol ?? "TCP") === proto),
-                );
-          for (const { index, match } of l3) {
-            addAcl(
-              b,
-              pg,
-              {
-                ids: {
-                  ownerType: "NetworkPolicy",
-                  keys: [
-                    ["k8s.ovn.org/name", nameKey],
-                    ["direction", dir],
-                    ["gress-index", String(gressIndex)],
-                    ["port-policy-protocol", proto === "None" ? "None" : proto.toLowerCase()],
-                    ["ip-block-index", String(index)],
-                  ],
-                },
-                name: `NP:${np.namespace}:${np.name}:${dir}:${gressIndex}`,
-                priority: 1001,
-                action: "allow-related",
-                dir,
-                match: [match, ...(l4 === undefined ? [] : [l4]), portMatch].join(" && "),
-              },
-              aclCount++,
-            );
-          }
-        }
-      }
+function addDefaultDeny(batch: PolicyBatch, { ns, dir, members }: DefaultDenyGroup): void {
+  const keys: DbIds["keys"] = [
+    ["k8s.ovn.org/name", ns],
+    ["direction", dir],
+  ];
+  const pg = addPortGroup(batch.b, { ownerType: "NetpolNamespace", keys }, [...members]);
+  const port = dir === "Ingress" ? "outport" : "inport";
+  const aclIds = (type: string): DbIds => ({ ownerType: "NetpolNamespace", keys: [...keys, ["type", type]] });
+  batch.addAcl(pg, {
+    ids: aclIds("defaultDeny"),
+    name: `NP:${ns}:${dir}`,
+    priority: 1000,
+    action: "drop",
+    dir,
+    match: `${port} == @${pg}`,
+  });
+  batch.addAcl(pg, {
+    ids: aclIds("arpAllow"),
+    name: `NP:${ns}:${dir}`,
+    priority: 1001,
+    action: "allow",
+    dir,
+    match: `${port} == @${pg} && (arp || nd)`,
+  });
+}
+
+/** An ingress or egress rule of a policy, with its peers under one name. */
+interface GressRule {
+  readonly dir: Direction;
+  /** Its position among the policy's rules of that direction. */
+  readonly index: number;
+  readonly peers: readonly PolicyPeer[];
+  readonly ports: readonly PolicyPort[];
+}
+
+function gressRules(np: NetworkPolicySpec): GressRule[] {
+  return directions(np).flatMap((dir): GressRule[] =>
+    dir === "Ingress"
+      ? (np.ingress ?? []).map((r, index) => ({ dir, index, peers: r.from ?? [], ports: r.ports ?? [] }))
+      : (np.egress ?? []).map((r, index) => ({ dir, index, peers: r.to ?? [], ports: r.ports ?? [] })),
+  );
+}
+
+/** The policy's port group of its local pods, and the ACLs of its rules. */
+function addPolicy(
+  c: LabCluster,
+  local: ReadonlySet<string>,
+  batch: PolicyBatch,
+  np: NetworkPolicySpec,
+): void {
+  const lsps = selectedPods(c, np)
+    .filter((p) => local.has(p.node))
+    .map((p) => p.lsp);
+  const ids: DbIds = {
+    ownerType: "NetworkPolicy",
+    keys: [["k8s.ovn.org/name", `${np.namespace}:${np.name}`]],
+  };
+  const pg = addPortGroup(batch.b, ids, lsps);
+  for (const rule of gressRules(np)) addRuleAcls(c, np, batch, pg, rule);
+}
+
+/** One allow-related ACL per protocol of the rule's ports and L3 match of its peers. */
+function addRuleAcls(
+  c: LabCluster,
+  np: NetworkPolicySpec,
+  batch: PolicyBatch,
+  pg: string,
+  rule: GressRule,
+): void {
+  const { dir, index: gressIndex, ports } = rule;
+  const portMatch = `${dir === "Ingress" ? "outport" : "inport"} == @${pg}`;
+  const protocols: (Protocol | "None")[] =
+    ports.length === 0 ? ["None"] : [...new Set(ports.map((p) => p.protocol ?? "TCP"))];
+  const l3 = l3Matches(c, np, batch, dir, rule.peers);
+  for (const proto of protocols) {
+    const l4 =
+      proto === "None"
+        ? undefined
+        : l4Match(
+            proto,
+            ports.filter((p) => (p.protocol ?? "TCP") === proto),
+          );
+    for (const { index, match } of l3) {
+      batch.addAcl(pg, {
+        ids: {
+          ownerType: "NetworkPolicy",
+          keys: [
+            ["k8s.ovn.org/name", `${np.namespace}:${np.name}`],
+            ["direction", dir],
+            ["gress-index", String(gressIndex)],
+            ["port-policy-protocol", proto === "None" ? "None" : proto.toLowerCase()],
+            ["ip-block-index", String(index)],
+          ],
+        },
+        name: `NP:${np.namespace}:${np.name}:${dir}:${gressIndex}`,
+        priority: 1001,
+        action: "allow-related",
+        dir,
+        match: [match, ...(l4 === undefined ? [] : [l4]), portMatch].join(" && "),
+      });
     }
   }
+}
+
+/** One L3 match per ACL: all selector peers together (ip-block-index -1), then each ipBlock. */
+function l3Matches(
+  c: LabCluster,
+  np: NetworkPolicySpec,
+  batch: PolicyBatch,
+  dir: Direction,
+  peers: readonly PolicyPeer[],
+): { index: number; match: string }[] {
+  const fams = c.families;
+  const selectorPeers = peers.filter((p) => p.ipBlock === undefined);
+  const blocks = peers.flatMap((p) => (p.ipBlock === undefined ? [] : [p.ipBlock]));
+  const l3: { index: number; match: string }[] = [];
+  if (peers.length === 0) l3.push({ index: -1, match: familyMatch(fams) });
+  if (selectorPeers.length > 0) {
+    const perFamily = fams.map((f) => {
+      const sets = selectorPeers.map((peer) => {
+        const { key, pods } = peerPods(c, np, peer);
+        return `$${batch.addressSet(key, pods, f)}`;
+      });
+      return `${ipField(f, dir)} == {${[...new Set(sets)].sort().join(", ")}}`;
+    });
+    l3.push({
+      index: -1,
+      match: perFamily.length === 1 ? (perFamily[0] ?? "") : `(${perFamily.join(" || ")})`,
+    });
+  }
+  for (const [i, block] of blocks.entries()) {
+    const f: Family = block.cidr.includes(":") ? 6 : 4;
+    const except =
+      (block.except ?? []).length > 0 ? ` && ${ipField(f, dir)} != {${(block.except ?? []).join(", ")}}` : "";
+    l3.push({ index: i, match: `${ipField(f, dir)} == ${block.cidr}${except}` });
+  }
+  return l3;
 }

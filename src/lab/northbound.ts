@@ -1,5 +1,12 @@
-import type { Family } from "../net/ip.js";
-import { JOIN_NETWORK, TRANSIT_NETWORK, type LabCluster, type LabNode, type LabService } from "./cluster.js";
+import { hostPort, type Family } from "../net/ip.js";
+import {
+  JOIN_NETWORK,
+  TRANSIT_NETWORK,
+  type ByFamily,
+  type LabCluster,
+  type LabNode,
+  type LabService,
+} from "./cluster.js";
 import { CtlBatch, kv, quote } from "./ovsdb-batch.js";
 
 /** What ovnkube-controller writes into a zone's NB database, as ovn-nbctl transactions. */
@@ -16,8 +23,6 @@ const fams = (c: LabCluster): readonly Family[] => c.families;
 const prefixLen = (cidr: string): string => cidr.split("/")[1] ?? "";
 const joinRouterIp = (f: Family): string => (f === 4 ? "100.64.0.1" : "fd98::1");
 const v6Prefix = (subnet: string): string => subnet.split("/")[0] ?? "";
-const hostPort = (ip: string, port: number): string =>
-  ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`;
 
 /** The cluster router, its join side, and the transit switch in interconnect mode. */
 export function clusterRouter(c: LabCluster, b: CtlBatch): void {
@@ -60,8 +65,21 @@ function routerPortOnSwitch(b: CtlBatch, ls: string, lsp: string, lrp: string): 
   b.add("lsp-set-options", lsp, `router-port=${lrp}`);
 }
 
+/** A node's addresses of each family the cluster has, with the prefix length of their network. */
+const withPrefixes = (c: LabCluster, ips: ByFamily<string>, network: Record<Family, string>): string[] =>
+  fams(c).flatMap((x) => (ips[x] === undefined ? [] : [`${ips[x]}/${prefixLen(network[x])}`]));
+
 /** Node switch, management port, gateway router and external switch of a node of this zone. */
 export function localNode(c: LabCluster, n: LabNode, b: CtlBatch): void {
+  nodeSwitch(c, n, b);
+  gatewayRouter(c, n, b);
+  externalSwitch(c, n, b);
+  gatewayRouting(c, n, b);
+  if (c.shape === "interconnect") transitPort(c, n, b);
+}
+
+/** The node's logical switch with its pod subnets, linked to the cluster router, and its management port. */
+function nodeSwitch(c: LabCluster, n: LabNode, b: CtlBatch): void {
   const f = fams(c);
   b.add("ls-add", n.name);
   if (n.subnets[4] !== undefined)
@@ -79,8 +97,10 @@ export function localNode(c: LabCluster, n: LabNode, b: CtlBatch): void {
   const mgmt = `k8s-${n.name}`;
   b.add("lsp-add", n.name, mgmt);
   b.add("lsp-set-addresses", mgmt, [n.mgmtMac, ...f.flatMap((x) => n.mgmtIps[x] ?? [])].join(" "));
+}
 
-  // Gateway router (shared gateway mode), bound to the node's chassis.
+/** Gateway router (shared gateway mode), bound to the node's chassis, on the join switch. */
+function gatewayRouter(c: LabCluster, n: LabNode, b: CtlBatch): void {
   const gr = `GR_${n.name}`;
   b.add("lr-add", gr);
   b.add(
@@ -95,16 +115,13 @@ export function localNode(c: LabCluster, n: LabNode, b: CtlBatch): void {
     kv("external_ids", "physical_ip", n.ip),
     kv("external_ids", "physical_ips", [n.ip, ...(n.ipv6 === undefined ? [] : [n.ipv6])].join(",")),
   );
-  b.add(
-    "lrp-add",
-    gr,
-    `rtoj-${gr}`,
-    n.joinMac,
-    ...f.flatMap((x) =>
-      n.joinIps[x] === undefined ? [] : [`${n.joinIps[x]}/${prefixLen(JOIN_NETWORK[x])}`],
-    ),
-  );
+  b.add("lrp-add", gr, `rtoj-${gr}`, n.joinMac, ...withPrefixes(c, n.joinIps, JOIN_NETWORK));
   routerPortOnSwitch(b, JOIN_SWITCH, `jtor-${gr}`, `rtoj-${gr}`);
+}
+
+/** ext_<node>: the gateway router's uplink, and the localnet port to breth0. */
+function externalSwitch(c: LabCluster, n: LabNode, b: CtlBatch): void {
+  const gr = `GR_${n.name}`;
   const ext = `ext_${n.name}`;
   b.add("ls-add", ext);
   // rtoe-GR_<node> carries the node IP and breth0's MAC, as in ovn-kubernetes' shared gateway.
@@ -123,8 +140,12 @@ export function localNode(c: LabCluster, n: LabNode, b: CtlBatch): void {
   b.add("lsp-set-type", localnet, "localnet");
   b.add("lsp-set-addresses", localnet, "unknown");
   b.add("lsp-set-options", localnet, `network_name=${PHYSNET}`);
+}
 
-  for (const x of f) {
+/** Routes between the cluster router and the gateway router, the default route out, and SNAT. */
+function gatewayRouting(c: LabCluster, n: LabNode, b: CtlBatch): void {
+  const gr = `GR_${n.name}`;
+  for (const x of fams(c)) {
     const net = c.clusterNetwork[x];
     if (net === undefined) continue;
     b.add("lr-route-add", gr, net, joinRouterIp(x));
@@ -157,24 +178,17 @@ export function localNode(c: LabCluster, n: LabNode, b: CtlBatch): void {
       b.add("lr-route-add", gr, "::/0", c.underlay.gatewayV6, `rtoe-${gr}`);
     b.add("lr-nat-add", gr, "snat", n.ipv6, c.clusterNetwork[6]);
   }
+}
 
-  if (c.shape === "interconnect") {
-    const rtots = `rtots-${n.name}`;
-    b.add(
-      "lrp-add",
-      CLUSTER_ROUTER,
-      rtots,
-      n.transitMac,
-      ...f.flatMap((x) =>
-        n.transitIps[x] === undefined ? [] : [`${n.transitIps[x]}/${prefixLen(TRANSIT_NETWORK[x])}`],
-      ),
-    );
-    b.add("set", "logical_router_port", rtots, kv("options", "mcast_flood", "true"));
-    const tstor = `tstor-${n.name}`;
-    routerPortOnSwitch(b, TRANSIT_SWITCH, tstor, rtots);
-    b.add("lsp-set-options", tstor, `router-port=${rtots}`, `requested-tnl-key=${n.nodeId}`);
-    b.add("set", "logical_switch_port", tstor, kv("external_ids", "node", n.name));
-  }
+/** Interconnect: the cluster router's port on the transit switch, keyed by the node id. */
+function transitPort(c: LabCluster, n: LabNode, b: CtlBatch): void {
+  const rtots = `rtots-${n.name}`;
+  b.add("lrp-add", CLUSTER_ROUTER, rtots, n.transitMac, ...withPrefixes(c, n.transitIps, TRANSIT_NETWORK));
+  b.add("set", "logical_router_port", rtots, kv("options", "mcast_flood", "true"));
+  const tstor = `tstor-${n.name}`;
+  routerPortOnSwitch(b, TRANSIT_SWITCH, tstor, rtots);
+  b.add("lsp-set-options", tstor, `router-port=${rtots}`, `requested-tnl-key=${n.nodeId}`);
+  b.add("set", "logical_switch_port", tstor, kv("external_ids", "node", n.name));
 }
 
 /** A node of another zone, as the local zone sees it: a remote transit port and routes to its pods. */
@@ -186,12 +200,7 @@ export function remoteNode(c: LabCluster, n: LabNode, b: CtlBatch): void {
   b.add(
     "lsp-set-addresses",
     tstor,
-    [
-      n.transitMac,
-      ...f.flatMap((x) =>
-        n.transitIps[x] === undefined ? [] : [`${n.transitIps[x]}/${prefixLen(TRANSIT_NETWORK[x])}`],
-      ),
-    ].join(" "),
+    [n.transitMac, ...withPrefixes(c, n.transitIps, TRANSIT_NETWORK)].join(" "),
   );
   b.add("lsp-set-options", tstor, `requested-tnl-key=${n.nodeId}`, `requested-chassis=${n.name}`);
   b.add("set", "logical_switch_port", tstor, kv("external_ids", "node", n.name));

@@ -38,7 +38,6 @@ const TEXT_PARSERS: readonly TextParser[] = [
   { kind: "dump-flows", looksLike: looksLikeDumpFlows, parse: parseDumpFlows },
 ];
 
-
 /** Which kind of output this is, or undefined if none of the parsers recognises it. */
 export function detectKind(input: Uint8Array): ParsedKind | undefined {
   if (looksLikeOvsdbFile(input)) return "ovsdb-database";

@@ -4,15 +4,14 @@
  * registry's detection); a dump's bridge comes from `BRIDGE=FILE`, else the file name, else br-int.
  */
 
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { basename, join } from "node:path";
+import { readFileSync, statSync } from "node:fs";
+import { basename } from "node:path";
 import { InputError } from "../errors.js";
 import { looksLikeTlvMap } from "../parsers/tlv-map.js";
 import { detectKind } from "../parsers/registry.js";
-import { flowsUseMeters, isUsableDump, restorableFlows, restorableGroups } from "./flow-dump.js";
+import { firstRejected, isUsableDump, restorableFlows, restorableGroups } from "./flow-dump.js";
 import type { SnapshotManifest } from "./format.js";
-import { isSafeName, SnapshotAssembler, withNewSnapshot, type CollectedBridge } from "./sos-assemble.js";
+import { assembleSnapshot, collectedBridge, isSafeName, type CollectedNode } from "./sos-assemble.js";
 import {
   bridgeNamesOf,
   DB_FILE,
@@ -94,8 +93,7 @@ interface BridgeDumps {
 function convertDump(kind: DumpKind, text: string): { text: string } | { why: string } {
   if (kind === "tlv-map") return looksLikeTlvMap(text) ? { text } : { why: "not a tlv-map" };
   const d = kind === "flows" ? restorableFlows(text) : restorableGroups(text);
-  if (!isUsableDump(d))
-    return { why: d.rejected[0] === undefined ? "empty" : JSON.stringify(d.rejected[0].slice(0, 120)) };
+  if (!isUsableDump(d)) return { why: firstRejected(d) };
   return { text: d.text };
 }
 
@@ -110,120 +108,141 @@ export async function collectFromFiles(
     throw new InputError(`"${opts.node}" is not a node name`, { hint: "give the Kubernetes node name" });
   const args = files.map(parseFileArg);
   const progress = opts.progress ?? (() => undefined);
-  const scratch = mkdtempSync(join(tmpdir(), "ovnkube-trace-files-"));
-  try {
-    return await withNewSnapshot(out, async (writer) => {
-      const asm = new SnapshotAssembler(writer);
-      const dbs: Partial<Record<DbRole, LoadedDb>> = {};
-      const dumps = new Map<string, BridgeDumps>();
-      const missing: string[] = [];
-      const seen: string[] = [];
-      for (const arg of args) {
-        const bytes = readInput(arg.path);
-        const kind = detectKind(bytes);
-        if (kind === "ovsdb-database") {
-          if (arg.bridge !== undefined)
-            asm.problems.push(`${arg.path} is a database: bridge ${arg.bridge} ignored`);
-          const load = await loadDbFile(bytes, arg.path, scratch);
-          if (!load.ok) {
-            asm.problems.push(`${load.reason}; skipped`);
-            const role = load.schemaName === undefined ? undefined : ROLE_OF_SCHEMA[load.schemaName];
-            if (role !== undefined) missing.push(DB_FILE[role]);
-            seen.push(`${arg.path}: damaged database`);
-            continue;
-          }
-          const { db } = load.loaded;
-          const role = ROLE_OF_SCHEMA[db.name];
-          if (role === undefined) {
-            asm.problems.push(`${arg.path} is a ${db.name} database, not one a snapshot holds; ignored`);
-            seen.push(`${arg.path}: ${db.name} database`);
-            continue;
-          }
-          const twin = dbs[role];
-          if (twin !== undefined)
-            throw new InputError(`two ${db.name} databases given: ${twin.origin} and ${arg.path}`, {
-              hint: "a --files snapshot is one node: give one conf.db, one NB and one SB",
-            });
-          dbs[role] = load.loaded;
-          asm.problems.push(...load.loaded.notes);
-          progress(`${arg.path}: ${db.name} database`);
-          continue;
-        }
-        const dumpKind = kind === undefined ? undefined : DUMP_KIND[kind];
-        if (dumpKind === undefined) {
-          asm.problems.push(
-            `${arg.path} is not a database or a flow, group or tlv-map dump (${kind ?? "not recognised"}); ignored`,
-          );
-          seen.push(`${arg.path}: ${kind ?? "not recognised"}`);
-          continue;
-        }
-        const bridge = arg.bridge ?? bridgeFromFileName(arg.path) ?? DEFAULT_BRIDGE;
-        const entry = dumps.get(bridge) ?? {};
-        dumps.set(bridge, entry);
-        const twin = entry[dumpKind];
-        if (twin !== undefined)
-          throw new InputError(`two ${bridge} ${dumpKind} dumps given: ${twin.path} and ${arg.path}`, {
-            hint: "name each dump's bridge with BRIDGE=FILE",
-          });
-        const converted = convertDump(dumpKind, Buffer.from(bytes).toString("utf8"));
-        if ("why" in converted) {
-          asm.problems.push(`${arg.path} is not a usable ${dumpKind} dump (${converted.why}); skipped`);
-          seen.push(`${arg.path}: unusable ${dumpKind} dump`);
-          continue;
-        }
-        entry[dumpKind] = { text: converted.text, path: arg.path };
-        progress(`${arg.path}: ${bridge} ${dumpKind}`);
-      }
-
-      const conf = dbs.conf;
-      const bridgeNames = [
-        ...new Set([...dumps.keys(), ...(conf === undefined ? [] : bridgeNamesOf(conf.db))]),
-      ];
-      const bridges: CollectedBridge[] = bridgeNames.sort().map((name) => {
-        const d = dumps.get(name) ?? {};
-        for (const k of ["flows", "groups", "tlv-map"] as const)
-          if (d[k] === undefined) missing.push(`${name} ${k}`);
-        if (d.flows !== undefined && flowsUseMeters(d.flows.text)) missing.push(`${name} meters`);
-        return {
-          name,
-          ...(d.flows === undefined ? {} : { flows: d.flows.text }),
-          ...(d.groups === undefined ? {} : { groups: d.groups.text }),
-          ...(d["tlv-map"] === undefined ? {} : { tlvMap: d["tlv-map"].text }),
-        };
-      });
-      if (conf === undefined && !missing.includes(DB_FILE.conf)) missing.push(DB_FILE.conf);
-      const usable =
-        conf !== undefined ||
-        dbs.nb !== undefined ||
-        dbs.sb !== undefined ||
-        bridges.some((b) => b.flows !== undefined);
-      if (!usable) {
-        throw new InputError(
-          `nothing usable for a snapshot in the files given:\n${seen.map((s) => `  ${s}`).join("\n")}`,
-          { hint: FILES_HINT },
-        );
-      }
-      const name = opts.node ?? (conf === undefined ? undefined : hostnameOf(conf.db)) ?? "node";
-      const ovsVersion = conf === undefined ? undefined : ovsVersionOf(conf.db);
-      asm.add({
-        origin: "files",
-        name: isSafeName(name) ? name : "node",
-        ...(conf === undefined ? {} : { confDb: conf }),
-        ...(dbs.nb === undefined ? {} : { nb: dbs.nb }),
-        ...(dbs.sb === undefined ? {} : { sb: dbs.sb }),
-        bridges,
-        runtime: {},
-        missing,
-        ...(ovsVersion === undefined || ovsVersion === "" ? {} : { ovsVersion }),
-      });
-      return asm.finish({
-        kind: "files",
-        description: `files: ${args.map((a) => basename(a.path)).join(", ")}`,
-      });
+  return assembleSnapshot(out, "ovnkube-trace-files-", async (asm, scratch) => {
+    const given = new GivenFiles(asm.problems, progress, scratch);
+    for (const arg of args) await given.read(arg);
+    asm.add(nodeOfFiles(given, opts.node));
+    return asm.finish({
+      kind: "files",
+      description: `files: ${args.map((a) => basename(a.path)).join(", ")}`,
     });
-  } finally {
-    rmSync(scratch, { recursive: true, force: true });
+  });
+}
+
+/** What the files hold, sorted out as they are read: databases by role, dumps by bridge. */
+class GivenFiles {
+  readonly dbs: Partial<Record<DbRole, LoadedDb>> = {};
+  readonly dumps = new Map<string, BridgeDumps>();
+  /** The databases given that do not read; nodeOfFiles adds the parts not given. */
+  readonly missing: string[] = [];
+  /** What each file left unused turned out to be, for the message when nothing is usable. */
+  readonly seen: string[] = [];
+
+  constructor(
+    private readonly problems: string[],
+    private readonly progress: (msg: string) => void,
+    private readonly scratch: string,
+  ) {}
+
+  async read(arg: FileArg): Promise<void> {
+    const bytes = readInput(arg.path);
+    const kind = detectKind(bytes);
+    if (kind === "ovsdb-database") {
+      await this.addDatabase(arg, bytes);
+      return;
+    }
+    const dumpKind = kind === undefined ? undefined : DUMP_KIND[kind];
+    if (dumpKind === undefined) {
+      this.problems.push(
+        `${arg.path} is not a database or a flow, group or tlv-map dump (${kind ?? "not recognised"}); ignored`,
+      );
+      this.seen.push(`${arg.path}: ${kind ?? "not recognised"}`);
+      return;
+    }
+    this.addDump(arg, dumpKind, bytes);
   }
+
+  /** One database per role (the files are one node's): a second one is a mistake. */
+  private async addDatabase(arg: FileArg, bytes: Buffer): Promise<void> {
+    if (arg.bridge !== undefined)
+      this.problems.push(`${arg.path} is a database: bridge ${arg.bridge} ignored`);
+    const load = await loadDbFile(bytes, arg.path, this.scratch);
+    if (!load.ok) {
+      this.problems.push(`${load.reason}; skipped`);
+      const role = load.schemaName === undefined ? undefined : ROLE_OF_SCHEMA[load.schemaName];
+      if (role !== undefined) this.missing.push(DB_FILE[role]);
+      this.seen.push(`${arg.path}: damaged database`);
+      return;
+    }
+    const { db } = load.loaded;
+    const role = ROLE_OF_SCHEMA[db.name];
+    if (role === undefined) {
+      this.problems.push(`${arg.path} is a ${db.name} database, not one a snapshot holds; ignored`);
+      this.seen.push(`${arg.path}: ${db.name} database`);
+      return;
+    }
+    const twin = this.dbs[role];
+    if (twin !== undefined)
+      throw new InputError(`two ${db.name} databases given: ${twin.origin} and ${arg.path}`, {
+        hint: "a --files snapshot is one node: give one conf.db, one NB and one SB",
+      });
+    this.dbs[role] = load.loaded;
+    this.problems.push(...load.loaded.notes);
+    this.progress(`${arg.path}: ${db.name} database`);
+  }
+
+  /** One dump of each kind per bridge: a second one is a mistake (its bridge is to be named). */
+  private addDump(arg: FileArg, kind: DumpKind, bytes: Buffer): void {
+    const bridge = arg.bridge ?? bridgeFromFileName(arg.path) ?? DEFAULT_BRIDGE;
+    const entry = this.dumps.get(bridge) ?? {};
+    this.dumps.set(bridge, entry);
+    const twin = entry[kind];
+    if (twin !== undefined)
+      throw new InputError(`two ${bridge} ${kind} dumps given: ${twin.path} and ${arg.path}`, {
+        hint: "name each dump's bridge with BRIDGE=FILE",
+      });
+    const converted = convertDump(kind, Buffer.from(bytes).toString("utf8"));
+    if ("why" in converted) {
+      this.problems.push(`${arg.path} is not a usable ${kind} dump (${converted.why}); skipped`);
+      this.seen.push(`${arg.path}: unusable ${kind} dump`);
+      return;
+    }
+    entry[kind] = { text: converted.text, path: arg.path };
+    this.progress(`${arg.path}: ${bridge} ${kind}`);
+  }
+}
+
+/**
+ * The node the files describe: the bridges of the dumps and of conf.db. It needs a database or some
+ * flows; its name is the one asked for, else conf.db's hostname, else "node".
+ */
+function nodeOfFiles(given: GivenFiles, asked: string | undefined): CollectedNode {
+  const { dbs, dumps, missing, seen } = given;
+  const conf = dbs.conf;
+  const bridgeNames = [...new Set([...dumps.keys(), ...(conf === undefined ? [] : bridgeNamesOf(conf.db))])];
+  const bridges = bridgeNames.sort().map((name) => {
+    const d = dumps.get(name) ?? {};
+    return collectedBridge(
+      name,
+      { flows: d.flows?.text, groups: d.groups?.text, tlvMap: d["tlv-map"]?.text },
+      missing,
+    );
+  });
+  if (conf === undefined && !missing.includes(DB_FILE.conf)) missing.push(DB_FILE.conf);
+  const usable =
+    conf !== undefined ||
+    dbs.nb !== undefined ||
+    dbs.sb !== undefined ||
+    bridges.some((b) => b.flows !== undefined);
+  if (!usable) {
+    throw new InputError(
+      `nothing usable for a snapshot in the files given:\n${seen.map((s) => `  ${s}`).join("\n")}`,
+      { hint: FILES_HINT },
+    );
+  }
+  const name = asked ?? (conf === undefined ? undefined : hostnameOf(conf.db)) ?? "node";
+  const ovsVersion = conf === undefined ? undefined : ovsVersionOf(conf.db);
+  return {
+    origin: "files",
+    name: isSafeName(name) ? name : "node",
+    ...(conf === undefined ? {} : { confDb: conf }),
+    ...(dbs.nb === undefined ? {} : { nb: dbs.nb }),
+    ...(dbs.sb === undefined ? {} : { sb: dbs.sb }),
+    bridges,
+    runtime: {},
+    missing,
+    ...(ovsVersion === undefined || ovsVersion === "" ? {} : { ovsVersion }),
+  };
 }
 
 function readInput(path: string): Buffer {

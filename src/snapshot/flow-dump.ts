@@ -85,6 +85,12 @@ export function isUsableDump(d: RestorableDump): boolean {
   return d.count > 0 || (d.sawHeader && d.rejected.length === 0);
 }
 
+/** What messages quote of a dump's rejected lines: the first one (cut to 120 characters), or "empty". */
+export function firstRejected(d: RestorableDump): string {
+  const first = d.rejected[0];
+  return first === undefined ? "empty" : JSON.stringify(first.slice(0, 120));
+}
+
 /** Whether any flow sends packets to a meter (they need the meters to be restored too). */
 export function flowsUseMeters(restored: string): boolean {
   return /\bactions=(?:.*[,(])?meter:\d/m.test(restored);

@@ -1026,8 +1026,43 @@ function policiesAndNamespaces(z: ZoneView): { policies: [string, string][]; nam
 export function kubernetesFromOvn(zones: readonly OvnZoneDatabases[]): KubeObject[] {
   const views = zones.map((z) => new ZoneView(z.nb, z.sb));
   const cluster = clusterFacts(views);
+  const nodes = allNodes(views);
+  const known = new Set(nodes.keys());
+  const pods = mergePods(views.flatMap((z) => zonePods(z, cluster, known)));
+  const primary = primaryFamily(pods);
+  const services = allServices(views, allNodeIps(views, nodes, primary));
+  const reference = soleServiceIps(services);
+  const podsByIp = new Map<string, PodFacts>();
+  for (const p of pods) for (const n of p.networks) for (const ip of n.ips) podsByIp.set(ip, p);
+  const found = views.map((z) => policiesAndNamespaces(z));
+  const policyKeys = uniq(found.flatMap((f) => f.policies.map(([ns, n]) => `${ns}/${n}`))).sort(byText);
+  const namespaces = uniq([
+    ...pods.map((p) => p.namespace),
+    ...services.map((s) => s.namespace),
+    ...policyKeys.map((k) => k.split("/")[0] ?? ""),
+    ...found.flatMap((f) => f.namespaces),
+  ])
+    .filter((ns) => ns !== "")
+    .sort(byText);
+  const sortedServices = [...services].sort(
+    (a, b) => byText(a.namespace, b.namespace) || byText(a.name, b.name),
+  );
+  return [
+    ...namespaces.map(namespaceObject),
+    ...[...nodes.values()]
+      .sort((a, b) => byText(a.name, b.name))
+      .map((n) => nodeObject(n, cluster.networkIds, primary)),
+    ...[...pods]
+      .sort((a, b) => byText(a.namespace, b.namespace) || byText(a.name, b.name))
+      .map((p) => podObject(p, nodes, primary)),
+    ...sortedServices.map((s) => serviceObject(s, clusterIps(s, reference, primary))),
+    ...sortedServices.flatMap((s) => endpointSlices(s, podsByIp)),
+    ...policyKeys.map(networkPolicyObject),
+  ];
+}
 
-  // nodes: each zone's own first, then what zones know of the others
+/** Every node, by name: each zone's own first, then what zones know of the others. */
+function allNodes(views: readonly ZoneView[]): Map<string, NodeFacts> {
   const nodes = new Map<string, NodeFacts>();
   const add = (n: NodeFacts): void => {
     const seen = nodes.get(n.name);
@@ -1042,15 +1077,24 @@ export function kubernetesFromOvn(zones: readonly OvnZoneDatabases[]): KubeObjec
     // a node known only from another zone: ovn-kubernetes' interconnect puts each node in its own zone
     if (!n.local) n.zone = interconnect ? n.name : "global";
   }
+  return nodes;
+}
 
-  const known = new Set(nodes.keys());
-  const pods = mergePods(views.flatMap((z) => zonePods(z, cluster, known)));
+/** The family of the first dual-stack pod's first default-network IP; IPv4 when no pod is dual-stack. */
+function primaryFamily(pods: readonly PodFacts[]): Family {
   const firstDual = pods
     .flatMap((p) => p.networks.filter((n) => n.key === DEFAULT_NETWORK))
     .find((n) => new Set(n.ips.map(familyOf)).size > 1);
-  const primary: Family = (firstDual?.ips[0] === undefined ? undefined : familyOf(firstDual.ips[0])) ?? 4;
+  return (firstDual?.ips[0] === undefined ? undefined : familyOf(firstDual.ips[0])) ?? 4;
+}
 
-  const allNodeIps = new Set(
+/** The nodes' own addresses (and tunnel endpoints, gateway routers' physical IPs): a VIP on one is a node port. */
+function allNodeIps(
+  views: readonly ZoneView[],
+  nodes: ReadonlyMap<string, NodeFacts>,
+  primary: Family,
+): Set<string> {
+  const ips = new Set(
     [...nodes.values()].flatMap((n) => [
       ...nodeIps(n, primary),
       ...n.encapIps.flatMap((ip) => ipText(ip) ?? []),
@@ -1061,62 +1105,47 @@ export function kubernetesFromOvn(zones: readonly OvnZoneDatabases[]): KubeObjec
       const phys = externalIds(gr).physical_ips ?? externalIds(gr).physical_ip ?? "";
       for (const ip of phys.split(",")) {
         const t = ipText(ip.trim());
-        if (t !== undefined) allNodeIps.add(t);
+        if (t !== undefined) ips.add(t);
       }
     }
+  return ips;
+}
 
+/** The services of every zone's load balancers (a service has one in every zone), those with an IP. */
+function allServices(views: readonly ZoneView[], nodeIps: ReadonlySet<string>): ServiceFacts[] {
   const vipsByOwner = new Map<string, Vip[]>();
   for (const z of views)
-    for (const [owner, vips] of serviceVips(z, allNodeIps))
+    for (const [owner, vips] of serviceVips(z, nodeIps))
       vipsByOwner.set(owner, [...(vipsByOwner.get(owner) ?? []), ...vips]);
-  const services = [...vipsByOwner.entries()]
+  return [...vipsByOwner.entries()]
     .map(([owner, vips]) => serviceFacts(owner, vips))
     .filter((s) => s.ips.length > 0);
-  const reference = services.flatMap((s) => {
+}
+
+/** The IPs that are surely cluster IPs, to tell the others by: each service's only IP of a family. */
+function soleServiceIps(services: readonly ServiceFacts[]): string[] {
+  return services.flatMap((s) => {
     const v4 = s.ips.filter((ip) => familyOf(ip) === 4);
     const v6 = s.ips.filter((ip) => familyOf(ip) === 6);
     return [...(v4.length === 1 ? v4 : []), ...(v6.length === 1 ? v6 : [])];
   });
+}
 
-  const podsByIp = new Map<string, PodFacts>();
-  for (const p of pods) for (const n of p.networks) for (const ip of n.ips) podsByIp.set(ip, p);
+function namespaceObject(ns: string): Obj {
+  return {
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: derivedMeta(ns, undefined, { labels: { "kubernetes.io/metadata.name": ns } }),
+    status: { phase: "Active" },
+  };
+}
 
-  const found = views.map((z) => policiesAndNamespaces(z));
-  const policyKeys = uniq(found.flatMap((f) => f.policies.map(([ns, n]) => `${ns}/${n}`))).sort(byText);
-  const namespaces = uniq([
-    ...pods.map((p) => p.namespace),
-    ...services.map((s) => s.namespace),
-    ...policyKeys.map((k) => k.split("/")[0] ?? ""),
-    ...found.flatMap((f) => f.namespaces),
-  ])
-    .filter((ns) => ns !== "")
-    .sort(byText);
-
-  const sortedServices = [...services].sort(
-    (a, b) => byText(a.namespace, b.namespace) || byText(a.name, b.name),
-  );
-  return [
-    ...namespaces.map((ns): Obj => ({
-      apiVersion: "v1",
-      kind: "Namespace",
-      metadata: derivedMeta(ns, undefined, { labels: { "kubernetes.io/metadata.name": ns } }),
-      status: { phase: "Active" },
-    })),
-    ...[...nodes.values()]
-      .sort((a, b) => byText(a.name, b.name))
-      .map((n) => nodeObject(n, cluster.networkIds, primary)),
-    ...[...pods]
-      .sort((a, b) => byText(a.namespace, b.namespace) || byText(a.name, b.name))
-      .map((p) => podObject(p, nodes, primary)),
-    ...sortedServices.map((s) => serviceObject(s, clusterIps(s, reference, primary))),
-    ...sortedServices.flatMap((s) => endpointSlices(s, podsByIp)),
-    ...policyKeys.map((k): Obj => {
-      const [ns = "", name = ""] = k.split("/");
-      return {
-        apiVersion: "networking.k8s.io/v1",
-        kind: "NetworkPolicy",
-        metadata: derivedMeta(name, ns),
-      };
-    }),
-  ];
+/** Metadata only: the rules stay in the ACLs. */
+function networkPolicyObject(key: string): Obj {
+  const [ns = "", name = ""] = key.split("/");
+  return {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "NetworkPolicy",
+    metadata: derivedMeta(name, ns),
+  };
 }

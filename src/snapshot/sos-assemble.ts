@@ -4,6 +4,10 @@
  * zone every node belongs to and the cluster's shape.
  */
 
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { flowsUseMeters } from "./flow-dump.js";
 import {
   snapshotPaths,
   type SnapshotBridge,
@@ -31,6 +35,31 @@ export interface CollectedBridge {
   readonly groups?: string;
   readonly meters?: string;
   readonly tlvMap?: string;
+}
+
+/** The restorable dumps found for a bridge; undefined when none was found or none was usable. */
+export interface BridgeDumpTexts {
+  readonly flows: string | undefined;
+  readonly groups: string | undefined;
+  readonly tlvMap: string | undefined;
+}
+
+/**
+ * A bridge with the dumps found for it. Each dump not found is missing, and so are the meters when its
+ * flows use some (neither a sos report nor a dump file gives them).
+ */
+export function collectedBridge(name: string, found: BridgeDumpTexts, missing: string[]): CollectedBridge {
+  const { flows, groups, tlvMap } = found;
+  if (flows === undefined) missing.push(`${name} flows`);
+  if (groups === undefined) missing.push(`${name} groups`);
+  if (tlvMap === undefined) missing.push(`${name} tlv-map`);
+  if (flows !== undefined && flowsUseMeters(flows)) missing.push(`${name} meters`);
+  return {
+    name,
+    ...(flows === undefined ? {} : { flows }),
+    ...(groups === undefined ? {} : { groups }),
+    ...(tlvMap === undefined ? {} : { tlvMap }),
+  };
 }
 
 export interface CollectedRuntime {
@@ -313,5 +342,23 @@ export async function withNewSnapshot<T>(out: string, body: (w: SnapshotWriter) 
   } catch (e) {
     writer.abandon();
     throw e;
+  }
+}
+
+/**
+ * Runs `collect` with an assembler writing a new snapshot to `out` and a scratch directory (under the
+ * system's temporary directory, named `<scratchPrefix>XXXXXX`) that is removed afterwards. If `collect`
+ * throws, `out` is left as withNewSnapshot leaves it.
+ */
+export async function assembleSnapshot(
+  out: string,
+  scratchPrefix: string,
+  collect: (asm: SnapshotAssembler, scratch: string) => Promise<SnapshotManifest>,
+): Promise<SnapshotManifest> {
+  const scratch = mkdtempSync(join(tmpdir(), scratchPrefix));
+  try {
+    return await withNewSnapshot(out, (writer) => collect(new SnapshotAssembler(writer), scratch));
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
   }
 }

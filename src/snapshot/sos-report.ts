@@ -15,7 +15,7 @@
 
 import { looksLikeTlvMap } from "../parsers/tlv-map.js";
 import type { CollectedBridge, CollectedNode, CollectedRuntime } from "./sos-assemble.js";
-import { isSafeName } from "./sos-assemble.js";
+import { collectedBridge, isSafeName } from "./sos-assemble.js";
 import {
   CONF_DB_DIRS,
   listReportDir,
@@ -36,7 +36,13 @@ import {
   type DbRole,
   type LoadedDb,
 } from "./sos-db.js";
-import { flowsUseMeters, isUsableDump, restorableFlows, restorableGroups } from "./flow-dump.js";
+import {
+  firstRejected,
+  flowsUseMeters,
+  isUsableDump,
+  restorableFlows,
+  restorableGroups,
+} from "./flow-dump.js";
 
 const OVS_DIR = "sos_commands/openvswitch";
 /** Where OpenFlow dumps may be, best first. */
@@ -203,14 +209,14 @@ function bestDump(
   r: ReportReader,
   bridge: string,
   command: DumpCommand,
-  convert: (text: string) => { text: string; usable: boolean; why?: string },
+  convert: (text: string) => { text: string; usable: boolean; why: string },
 ): { text: string; file: DumpFile } | undefined {
   for (const file of r.dumpFiles(command, bridge)) {
     const raw = readReportText(r.report, file.rel);
     if (raw === undefined) continue;
     const c = convert(raw);
     if (c.usable) return { text: c.text, file };
-    r.problem(`${file.rel} is not a usable ${command} output (${c.why ?? "empty"}); skipped`);
+    r.problem(`${file.rel} is not a usable ${command} output (${c.why}); skipped`);
   }
   return undefined;
 }
@@ -220,42 +226,29 @@ function collectBridge(r: ReportReader, bridge: string): CollectedBridge {
     const d = restorableFlows(text);
     if (isUsableDump(d) && d.rejected.length > 0)
       r.problem(
-        `${bridge}: ${d.rejected.length} lines of the flow dump are not flows, left out (first: ${JSON.stringify(d.rejected[0]?.slice(0, 120))})`,
+        `${bridge}: ${d.rejected.length} lines of the flow dump are not flows, left out (first: ${firstRejected(d)})`,
       );
-    return {
-      text: d.text,
-      usable: isUsableDump(d),
-      ...(d.rejected[0] === undefined ? {} : { why: JSON.stringify(d.rejected[0].slice(0, 120)) }),
-    };
+    return { text: d.text, usable: isUsableDump(d), why: firstRejected(d) };
   });
   const groups = bestDump(r, bridge, "dump-groups", (text) => {
     const d = restorableGroups(text);
-    return {
-      text: d.text,
-      usable: isUsableDump(d),
-      ...(d.rejected[0] === undefined ? {} : { why: JSON.stringify(d.rejected[0].slice(0, 120)) }),
-    };
+    return { text: d.text, usable: isUsableDump(d), why: firstRejected(d) };
   });
   const tlvMap = bestDump(r, bridge, "dump-tlv-map", (text) => ({
     text,
     usable: looksLikeTlvMap(text),
     why: JSON.stringify(firstLine(text)?.slice(0, 120) ?? ""),
   }));
-  if (flows === undefined) r.missing.push(`${bridge} flows`);
-  else if (flows.file.version < 15)
+  if (flows !== undefined && flows.file.version < 15)
     r.problem(`${bridge}: flows come from an ${ofVersion(flows.file.version)} dump`);
-  if (groups === undefined) r.missing.push(`${bridge} groups`);
-  if (tlvMap === undefined) r.missing.push(`${bridge} tlv-map`);
-  if (flows !== undefined && flowsUseMeters(flows.text)) {
-    r.missing.push(`${bridge} meters`);
+  const collected = collectedBridge(
+    bridge,
+    { flows: flows?.text, groups: groups?.text, tlvMap: tlvMap?.text },
+    r.missing,
+  );
+  if (collected.flows !== undefined && flowsUseMeters(collected.flows))
     r.problem(`${bridge}: flows use meters, which sos reports do not dump`);
-  }
-  return {
-    name: bridge,
-    ...(flows === undefined ? {} : { flows: flows.text }),
-    ...(groups === undefined ? {} : { groups: groups.text }),
-    ...(tlvMap === undefined ? {} : { tlvMap: tlvMap.text }),
-  };
+  return collected;
 }
 
 /** An appctl output worth keeping: not empty, not an error message. */

@@ -5,12 +5,11 @@
  */
 
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { InputError } from "../errors.js";
 import type { SnapshotManifest } from "./format.js";
 import { archiveStem, openSosInput } from "./sos-archive.js";
-import { SnapshotAssembler, withNewSnapshot, type CollectedNode } from "./sos-assemble.js";
+import { assembleSnapshot, type CollectedNode } from "./sos-assemble.js";
 import { collectSosReport } from "./sos-report.js";
 
 export interface CollectFromSosOptions {
@@ -44,54 +43,48 @@ export async function collectFromSos(
   if (absent.length > 0)
     throw new InputError(`no such file or directory: ${absent.join(", ")}`, { hint: SOS_HINT });
   const progress = opts.progress ?? (() => undefined);
-  const scratch = mkdtempSync(join(tmpdir(), "ovnkube-trace-sos-"));
-  try {
-    return await withNewSnapshot(out, async (writer) => {
-      const asm = new SnapshotAssembler(writer);
-      const failures: InputError[] = [];
-      for (const input of inputs) {
-        const started = performance.now();
-        progress(`reading ${input}`);
-        const workDir = mkdtempSync(join(scratch, "in-"));
-        try {
-          const opened = await openSosInput(input, workDir);
-          asm.problems.push(...opened.problems);
-          for (const report of opened.reports) {
-            const node = await collectSosReport(report, workDir, asm.problems);
-            if (node.error !== undefined) {
-              failures.push(new InputError(node.error, { hint: SOS_HINT }));
-              asm.problems.push(node.error);
-            }
-            asm.add(node);
-            progress(summary(node));
+  return assembleSnapshot(out, "ovnkube-trace-sos-", async (asm, scratch) => {
+    const failures: InputError[] = [];
+    for (const input of inputs) {
+      const started = performance.now();
+      progress(`reading ${input}`);
+      const workDir = mkdtempSync(join(scratch, "in-"));
+      try {
+        const opened = await openSosInput(input, workDir);
+        asm.problems.push(...opened.problems);
+        for (const report of opened.reports) {
+          const node = await collectSosReport(report, workDir, asm.problems);
+          if (node.error !== undefined) {
+            failures.push(new InputError(node.error, { hint: SOS_HINT }));
+            asm.problems.push(node.error);
           }
-        } catch (e) {
-          if (!(e instanceof InputError)) throw e;
-          failures.push(e);
-          asm.problems.push(e.message);
-          asm.add({
-            origin: input,
-            name: archiveStem(input),
-            bridges: [],
-            runtime: {},
-            missing: [],
-            error: e.message,
-          });
-        } finally {
-          rmSync(workDir, { recursive: true, force: true });
+          asm.add(node);
+          progress(summary(node));
         }
-        progress(`${input} read in ${Math.round(performance.now() - started)} ms`);
+      } catch (e) {
+        if (!(e instanceof InputError)) throw e;
+        failures.push(e);
+        asm.problems.push(e.message);
+        asm.add({
+          origin: input,
+          name: archiveStem(input),
+          bridges: [],
+          runtime: {},
+          missing: [],
+          error: e.message,
+        });
+      } finally {
+        rmSync(workDir, { recursive: true, force: true });
       }
-      if (asm.usableNodes === 0) throw noData(failures);
-      const names = inputs.map((i) => basename(i));
-      return asm.finish({
-        kind: "sos",
-        description: `sos report${inputs.length > 1 ? "s" : ""}: ${names.join(", ")}`,
-      });
+      progress(`${input} read in ${Math.round(performance.now() - started)} ms`);
+    }
+    if (asm.usableNodes === 0) throw noData(failures);
+    const names = inputs.map((i) => basename(i));
+    return asm.finish({
+      kind: "sos",
+      description: `sos report${inputs.length > 1 ? "s" : ""}: ${names.join(", ")}`,
     });
-  } finally {
-    rmSync(scratch, { recursive: true, force: true });
-  }
+  });
 }
 
 function noData(failures: readonly InputError[]): InputError {

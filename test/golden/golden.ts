@@ -21,5 +21,7 @@ export function expectGolden(name: string, actual: string): void {
   expect(actual).toBe(readFileSync(path, "utf8"));
 }
 
+/** JSON with maps as objects, for golden files. */
 export const asJson = (v: unknown): string =>
-  `${JSON.stringify(v, (_k, x: unknown) => (x instanceof Map ? Object.fromEntries(x) : x), 2)}\n`;
+  `${JSON.stringify(v, (_k, x: unknown): unknown => (x instanceof Map ? (Object.fromEntries(x) as unknown) : x), 2)}
+`;

@@ -55,12 +55,7 @@ function findCycle(graph: ReadonlyMap<string, ReadonlySet<string>>): string[] | 
 }
 
 const allowed = (): Map<string, Set<string>> =>
-  new Map(
-    Object.entries(LAYERS).map(([k, v]) => [
-      k,
-      new Set([...v, ...(TYPE_ONLY[k] ?? [])]),
-    ]),
-  );
+  new Map(Object.entries(LAYERS).map(([k, v]) => [k, new Set([...v, ...(TYPE_ONLY[k] ?? [])])]));
 
 describe("layers", () => {
   it("finds a cycle when there is one (the checker itself)", () => {

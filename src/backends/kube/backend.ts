@@ -151,20 +151,34 @@ export class KubeBackend implements ClusterBackend {
     );
   }
 
+  /** A list call (through `call`): of one namespace, or of all of them when none is given. */
+  private async list<T>(
+    key: string,
+    what: string,
+    namespace: string | undefined,
+    inAll: () => Promise<{ items: T[] }>,
+    inNamespace: (namespace: string) => Promise<{ items: T[] }>,
+  ): Promise<T[]> {
+    const list = await this.call(key, what, () =>
+      namespace === undefined ? inAll() : inNamespace(namespace),
+    );
+    return list.items;
+  }
+
   readPod(namespace: string, name: string): Promise<PodObject> {
     return this.call(`pod/${namespace}/${name}`, `get pod ${namespace}/${name}`, () =>
       this.core.readNamespacedPod({ namespace, name }),
     );
   }
 
-  async listPods(namespace: string | undefined, o: ListOptions = {}): Promise<PodObject[]> {
-    const key = `pods/${namespace ?? "*"}/${o.labelSelector ?? ""}/${o.fieldSelector ?? ""}`;
-    const list = await this.call(key, `list pods${namespace === undefined ? "" : ` in ${namespace}`}`, () =>
-      namespace === undefined
-        ? this.core.listPodForAllNamespaces({ ...o })
-        : this.core.listNamespacedPod({ namespace, ...o }),
+  listPods(namespace: string | undefined, o: ListOptions = {}): Promise<PodObject[]> {
+    return this.list(
+      `pods/${namespace ?? "*"}/${o.labelSelector ?? ""}/${o.fieldSelector ?? ""}`,
+      `list pods${namespace === undefined ? "" : ` in ${namespace}`}`,
+      namespace,
+      () => this.core.listPodForAllNamespaces({ ...o }),
+      (ns) => this.core.listNamespacedPod({ namespace: ns, ...o }),
     );
-    return list.items;
   }
 
   readNode(name: string): Promise<NodeObject> {
@@ -195,37 +209,34 @@ export class KubeBackend implements ClusterBackend {
     return list.items;
   }
 
-  async listServices(namespace: string | undefined): Promise<ServiceObject[]> {
-    const list = await this.call(`svcs/${namespace ?? "*"}`, "list services", () =>
-      namespace === undefined
-        ? this.core.listServiceForAllNamespaces()
-        : this.core.listNamespacedService({ namespace }),
+  listServices(namespace: string | undefined): Promise<ServiceObject[]> {
+    return this.list(
+      `svcs/${namespace ?? "*"}`,
+      "list services",
+      namespace,
+      () => this.core.listServiceForAllNamespaces(),
+      (ns) => this.core.listNamespacedService({ namespace: ns }),
     );
-    return list.items;
   }
 
-  async listEndpointSlices(
-    namespace: string | undefined,
-    o: ListOptions = {},
-  ): Promise<EndpointSliceObject[]> {
-    const list = await this.call(
+  listEndpointSlices(namespace: string | undefined, o: ListOptions = {}): Promise<EndpointSliceObject[]> {
+    return this.list(
       `eps/${namespace ?? "*"}/${o.labelSelector ?? ""}`,
       `list endpointslices${namespace === undefined ? "" : ` in ${namespace}`}`,
-      () =>
-        namespace === undefined
-          ? this.discovery.listEndpointSliceForAllNamespaces({ ...o })
-          : this.discovery.listNamespacedEndpointSlice({ namespace, ...o }),
+      namespace,
+      () => this.discovery.listEndpointSliceForAllNamespaces({ ...o }),
+      (ns) => this.discovery.listNamespacedEndpointSlice({ namespace: ns, ...o }),
     );
-    return list.items;
   }
 
-  async listNetworkPolicies(namespace: string | undefined): Promise<NetworkPolicyObject[]> {
-    const list = await this.call(`netpol/${namespace ?? "*"}`, "list networkpolicies", () =>
-      namespace === undefined
-        ? this.networking.listNetworkPolicyForAllNamespaces()
-        : this.networking.listNamespacedNetworkPolicy({ namespace }),
+  listNetworkPolicies(namespace: string | undefined): Promise<NetworkPolicyObject[]> {
+    return this.list(
+      `netpol/${namespace ?? "*"}`,
+      "list networkpolicies",
+      namespace,
+      () => this.networking.listNetworkPolicyForAllNamespaces(),
+      (ns) => this.networking.listNamespacedNetworkPolicy({ namespace: ns }),
     );
-    return list.items;
   }
 
   /** Namespace of the ovnkube-node pods (the flag, or the first pod labelled app=ovnkube-node). */

@@ -2,22 +2,22 @@ import { readFileSync } from "node:fs";
 import { Ajv } from "ajv";
 import { format, resolveConfig } from "prettier";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateSchema, SCHEMAS } from "../scripts/gen-schemas.js";
-import { defaultDemoCases, runDemoCase } from "../src/app/demo.js";
-import { EXAMPLES_DIR } from "../src/lab/defaults.js";
-import { labDown, labUp, type LabState } from "../src/lab/lab.js";
-import { loadScenarioFile } from "../src/lab/load-scenario.js";
-import type { TraceReport } from "../src/model/report.js";
-import { newLabDir } from "./helpers/lab.js";
+import { generateSchema, SCHEMAS } from "../../scripts/gen-schemas.js";
+import { defaultDemoCases, runDemoCase } from "../../src/app/demo.js";
+import { EXAMPLES_DIR } from "../../src/lab/defaults.js";
+import { labDown, labUp, type LabState } from "../../src/lab/lab.js";
+import { loadScenarioFile } from "../../src/lab/load-scenario.js";
+import type { TraceReport } from "../../src/model/report.js";
+import { newLabDir } from "../helpers/lab.js";
 
 const read = (file: string): unknown =>
-  JSON.parse(readFileSync(new URL(`../${file}`, import.meta.url), "utf8"));
+  JSON.parse(readFileSync(new URL(`../../${file}`, import.meta.url), "utf8"));
 
 describe("published JSON schemas", () => {
   it.each(SCHEMAS.map((s) => [s.file, s] as const))(
     "%s is generated from the current model types",
     async (file, spec) => {
-      const committed = readFileSync(new URL(`../${file}`, import.meta.url), "utf8");
+      const committed = readFileSync(new URL(`../../${file}`, import.meta.url), "utf8");
       const fresh = await format(generateSchema(spec), { ...(await resolveConfig(file)), parser: "json" });
       expect(fresh, "run `npm run schemas`").toBe(committed);
     },

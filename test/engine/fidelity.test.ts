@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LabBackend } from "../src/backends/lab/backend.js";
-import { resolveTarget } from "../src/engine/resolve.js";
-import { runTraces } from "../src/engine/trace.js";
-import { EXAMPLES_DIR } from "../src/lab/defaults.js";
-import { labDown, labUp, type LabState } from "../src/lab/lab.js";
-import { loadScenarioFile } from "../src/lab/load-scenario.js";
-import { probe, type ProbeRequest, type ProbeResult } from "../src/lab/probe.js";
-import type { Verdict } from "../src/model/report.js";
-import { CASES, client, type Case } from "./helpers/cases.js";
-import { newLabDir } from "./helpers/lab.js";
-import type { TraceTarget } from "../src/model/target.js";
+import { LabBackend } from "../../src/backends/lab/backend.js";
+import { resolveTarget } from "../../src/engine/resolve.js";
+import { runTraces } from "../../src/engine/trace.js";
+import { EXAMPLES_DIR } from "../../src/lab/defaults.js";
+import { labDown, labUp, type LabState } from "../../src/lab/lab.js";
+import { loadScenarioFile } from "../../src/lab/load-scenario.js";
+import { probe, type ProbeRequest, type ProbeResult } from "../../src/lab/probe.js";
+import type { Verdict } from "../../src/model/report.js";
+import { CASES, client, type Case } from "../helpers/cases.js";
+import { newLabDir } from "../helpers/lab.js";
+import type { TraceTarget } from "../../src/model/target.js";
 
 /**
  * Ground truth: for every case, the traced verdict (OpenFlow on every node the packet crosses)

@@ -1,11 +1,11 @@
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isAlive } from "../src/ovs/daemon.js";
-import { labDown, labUp, readLabState, runOnNode, type LabState } from "../src/lab/lab.js";
-import { loadScenarioFile } from "../src/lab/load-scenario.js";
-import { probe } from "../src/lab/probe.js";
-import { EXAMPLES_DIR } from "../src/lab/defaults.js";
-import { examplePods, newLabDir } from "./helpers/lab.js";
+import { isAlive } from "../../src/ovs/daemon.js";
+import { labDown, labUp, readLabState, runOnNode, type LabState } from "../../src/lab/lab.js";
+import { loadScenarioFile } from "../../src/lab/load-scenario.js";
+import { probe } from "../../src/lab/probe.js";
+import { EXAMPLES_DIR } from "../../src/lab/defaults.js";
+import { examplePods, newLabDir } from "../helpers/lab.js";
 
 /**
  * The example lab, both shapes, checked with real packets injected into the real datapath.

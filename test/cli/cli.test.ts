@@ -1,14 +1,12 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EXIT } from "../src/cli/exit-codes.js";
-import { labDown } from "../src/lab/lab.js";
-import { newLabDir } from "./helpers/lab.js";
+import { EXIT } from "../../src/cli/exit-codes.js";
+import { labDown } from "../../src/lab/lab.js";
+import { CLI } from "../helpers/cli.js";
+import { newLabDir } from "../helpers/lab.js";
 
 /** The built CLI (`npm test` builds first), run as a user would, with no TTY. */
-const CLI = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
-
 function cli(args: string[], env: NodeJS.ProcessEnv = process.env) {
   const r = spawnSync(process.execPath, [CLI, ...args], { env, encoding: "utf8", timeout: 60_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };

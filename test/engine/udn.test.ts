@@ -2,28 +2,28 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import type { ClusterBackend } from "../src/cluster/backend.js";
-import type { NodeObject } from "../src/cluster/kube-objects.js";
-import { KubeBackend } from "../src/backends/kube/backend.js";
-import { LabBackend } from "../src/backends/lab/backend.js";
+import type { ClusterBackend } from "../../src/cluster/backend.js";
+import type { NodeObject } from "../../src/cluster/kube-objects.js";
+import { KubeBackend } from "../../src/backends/kube/backend.js";
+import { LabBackend } from "../../src/backends/lab/backend.js";
 import {
   dumpUdnVrfTableIds,
   formatUdnVrfTableIds,
   parseIpJsonLinks,
   udnNetworkIds,
-} from "../src/engine/udn.js";
-import { InputError, ProcessError } from "../src/errors.js";
-import { EXAMPLES_DIR } from "../src/lab/defaults.js";
-import { labDown, labUp, runOnNode, type LabState } from "../src/lab/lab.js";
-import { resolveScenario } from "../src/lab/cluster.js";
-import { loadScenarioFile } from "../src/lab/load-scenario.js";
-import { netnsPrefix } from "../src/lab/netns.js";
-import { newLabDir } from "./helpers/lab.js";
-import { serveLab } from "./helpers/serve-lab.js";
-import type { ExecRequest } from "./k8s-api/server.js";
-import type { ExecResult } from "../src/cluster/backend.js";
-import { ParseError } from "../src/errors.js";
-import { mgmtLinkName } from "../src/cluster/mgmt-link.js";
+} from "../../src/engine/udn.js";
+import { InputError, ProcessError } from "../../src/errors.js";
+import { EXAMPLES_DIR } from "../../src/lab/defaults.js";
+import { labDown, labUp, runOnNode, type LabState } from "../../src/lab/lab.js";
+import { resolveScenario } from "../../src/lab/cluster.js";
+import { loadScenarioFile } from "../../src/lab/load-scenario.js";
+import { netnsPrefix } from "../../src/lab/netns.js";
+import { newLabDir } from "../helpers/lab.js";
+import { serveLab } from "../helpers/serve-lab.js";
+import type { ExecRequest } from "../k8s-api/server.js";
+import type { ExecResult } from "../../src/cluster/backend.js";
+import { ParseError } from "../../src/errors.js";
+import { mgmtLinkName } from "../../src/cluster/mgmt-link.js";
 
 const SCENARIO = `${EXAMPLES_DIR}kind-udn.yaml`;
 /** The networks as the scenario file declares them (ground truth, not the lab code's reading). */

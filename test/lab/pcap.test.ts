@@ -9,11 +9,11 @@ import {
   type EthernetFrame,
   type GeneveLayer,
   type PcapPacket,
-} from "../src/lab/pcap.js";
+} from "../../src/lab/pcap.js";
 
 // Fixtures are real files written by OVS 3.1.0 netdev-dummy ports; see test/fixtures/pcap/README.md.
 function fixture(name: string): Uint8Array {
-  return new Uint8Array(readFileSync(new URL(`./fixtures/pcap/${name}`, import.meta.url)));
+  return new Uint8Array(readFileSync(new URL(`../fixtures/pcap/${name}`, import.meta.url)));
 }
 
 const BASIC = fixture("dummy-p2-tx.pcap");

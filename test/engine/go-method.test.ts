@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LabBackend } from "../src/backends/lab/backend.js";
-import { resolveTarget } from "../src/engine/resolve.js";
-import { runTraces } from "../src/engine/trace.js";
-import { EXAMPLES_DIR } from "../src/lab/defaults.js";
-import { findNode, labDown, labUp, runOnNode, type LabState } from "../src/lab/lab.js";
-import { loadScenarioFile } from "../src/lab/load-scenario.js";
-import { findPod, probe } from "../src/lab/probe.js";
-import { newLabDir } from "./helpers/lab.js";
+import { LabBackend } from "../../src/backends/lab/backend.js";
+import { resolveTarget } from "../../src/engine/resolve.js";
+import { runTraces } from "../../src/engine/trace.js";
+import { EXAMPLES_DIR } from "../../src/lab/defaults.js";
+import { findNode, labDown, labUp, runOnNode, type LabState } from "../../src/lab/lab.js";
+import { loadScenarioFile } from "../../src/lab/load-scenario.js";
+import { findPod, probe } from "../../src/lab/probe.js";
+import { newLabDir } from "../helpers/lab.js";
 
 /**
  * The Go ovnkube-trace runs ofproto/trace on the source node only and calls it a success when the

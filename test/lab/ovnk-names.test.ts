@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { hashForOvn, selectorString } from "../src/lab/ovnk-names.js";
+import { hashForOvn, selectorString } from "../../src/lab/ovnk-names.js";
 
 describe("ovn-kubernetes names", () => {
   it("hashes with FNV-1a 64 (published test vectors)", () => {

@@ -1,17 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LabBackend } from "../src/backends/lab/backend.js";
-import { ovnDatabases } from "../src/cluster/node-databases.js";
-import { resolveTarget } from "../src/engine/resolve.js";
-import { runTraces } from "../src/engine/trace.js";
-import { detrace, KNOWN_DIFFERENCES, type DetraceDatabases } from "../src/explain/detrace.js";
-import { EXAMPLES_DIR } from "../src/lab/defaults.js";
-import { labDown, labUp, runOnNode, type LabState } from "../src/lab/lab.js";
-import { loadScenarioFile } from "../src/lab/load-scenario.js";
-import type { Hop } from "../src/model/report.js";
-import type { OvsdbDatabase, OvsdbRow } from "../src/model/ovsdb.js";
-import { readOvsdbFile } from "../src/ovsdb/file.js";
-import { newLabDir } from "./helpers/lab.js";
-import type { TraceTarget } from "../src/model/target.js";
+import { LabBackend } from "../../src/backends/lab/backend.js";
+import { ovnDatabases } from "../../src/cluster/node-databases.js";
+import { resolveTarget } from "../../src/engine/resolve.js";
+import { runTraces } from "../../src/engine/trace.js";
+import { detrace, KNOWN_DIFFERENCES, type DetraceDatabases } from "../../src/explain/detrace.js";
+import { EXAMPLES_DIR } from "../../src/lab/defaults.js";
+import { labDown, labUp, runOnNode, type LabState } from "../../src/lab/lab.js";
+import { loadScenarioFile } from "../../src/lab/load-scenario.js";
+import type { Hop } from "../../src/model/report.js";
+import type { OvsdbDatabase, OvsdbRow } from "../../src/model/ovsdb.js";
+import { readOvsdbFile } from "../../src/ovsdb/file.js";
+import { newLabDir } from "../helpers/lab.js";
+import type { TraceTarget } from "../../src/model/target.js";
 
 const client = { namespace: "default", name: "client" };
 const CASES: Record<string, TraceTarget> = {

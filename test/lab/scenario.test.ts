@@ -1,9 +1,9 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { InputError } from "../src/errors.js";
-import { resolveScenario } from "../src/lab/cluster.js";
-import { EXAMPLES_DIR } from "../src/lab/defaults.js";
-import { parseScenario } from "../src/lab/load-scenario.js";
+import { InputError } from "../../src/errors.js";
+import { resolveScenario } from "../../src/lab/cluster.js";
+import { EXAMPLES_DIR } from "../../src/lab/defaults.js";
+import { parseScenario } from "../../src/lab/load-scenario.js";
 
 const base = `
 name: t

@@ -1,23 +1,23 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { LabBackend } from "../src/backends/lab/backend.js";
-import { resolveTarget } from "../src/engine/resolve.js";
-import { runTraces } from "../src/engine/trace.js";
-import type { DecodeSources } from "../src/explain/decode.js";
-import { explainOfprotoTrace, explainOvnTrace } from "../src/explain/explain-trace.js";
-import { renderExplanation } from "../src/app/explain.js";
-import { readNodeSources } from "../src/app/explain-sources.js";
-import { EXAMPLES_DIR } from "../src/lab/defaults.js";
-import { labDown, labUp, runOnNode, type LabState } from "../src/lab/lab.js";
-import { loadScenarioFile } from "../src/lab/load-scenario.js";
-import type { Hop, KubeObjectRef, TraceReport } from "../src/model/report.js";
-import type { OvsdbDatabase, OvsdbRow } from "../src/model/ovsdb.js";
-import { macFromIp, parseIp } from "../src/net/ip.js";
-import { newLabDir } from "./helpers/lab.js";
-import type { ExplainedTrace } from "../src/model/explanation.js";
-import type { DecodedValue } from "../src/model/explanation.js";
-import type { TraceTarget } from "../src/model/target.js";
+import { LabBackend } from "../../src/backends/lab/backend.js";
+import { resolveTarget } from "../../src/engine/resolve.js";
+import { runTraces } from "../../src/engine/trace.js";
+import type { DecodeSources } from "../../src/explain/decode.js";
+import { explainOfprotoTrace, explainOvnTrace } from "../../src/explain/explain-trace.js";
+import { renderExplanation } from "../../src/app/explain.js";
+import { readNodeSources } from "../../src/app/explain-sources.js";
+import { EXAMPLES_DIR } from "../../src/lab/defaults.js";
+import { labDown, labUp, runOnNode, type LabState } from "../../src/lab/lab.js";
+import { loadScenarioFile } from "../../src/lab/load-scenario.js";
+import type { Hop, KubeObjectRef, TraceReport } from "../../src/model/report.js";
+import type { OvsdbDatabase, OvsdbRow } from "../../src/model/ovsdb.js";
+import { macFromIp, parseIp } from "../../src/net/ip.js";
+import { newLabDir } from "../helpers/lab.js";
+import type { ExplainedTrace } from "../../src/model/explanation.js";
+import type { DecodedValue } from "../../src/model/explanation.js";
+import type { TraceTarget } from "../../src/model/target.js";
 
 /**
  * The decoded explanation of real lab traces names the right objects. Ground truth: the scenario YAML that

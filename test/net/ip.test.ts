@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { canonicalIp, contains, macFromIp, parseCidr, parseIp } from "../src/net/ip.js";
+import { canonicalIp, contains, macFromIp, parseCidr, parseIp } from "../../src/net/ip.js";
 
 describe("ip", () => {
   it("parses and prints IPv4 and IPv6 canonically (RFC 5952)", () => {

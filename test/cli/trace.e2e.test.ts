@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cliAsync } from "./helpers/cli.js";
-import { EXAMPLES_DIR } from "../src/lab/defaults.js";
-import { labDown, labUp, nodeNetns, type LabState } from "../src/lab/lab.js";
-import { loadScenarioFile } from "../src/lab/load-scenario.js";
-import type { TraceReport } from "../src/model/report.js";
-import { examplePods, newLabDir } from "./helpers/lab.js";
-import { serveLab } from "./helpers/serve-lab.js";
-import type { TestApiServer } from "./k8s-api/server.js";
+import { cliAsync } from "../helpers/cli.js";
+import { EXAMPLES_DIR } from "../../src/lab/defaults.js";
+import { labDown, labUp, nodeNetns, type LabState } from "../../src/lab/lab.js";
+import { loadScenarioFile } from "../../src/lab/load-scenario.js";
+import type { TraceReport } from "../../src/model/report.js";
+import { examplePods, newLabDir } from "../helpers/lab.js";
+import { serveLab } from "../helpers/serve-lab.js";
+import type { TestApiServer } from "../k8s-api/server.js";
 
 /**
  * The drop-in ovnkube-trace, end to end: the built CLI, Go-style flags, through @kubernetes/client-node

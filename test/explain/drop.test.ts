@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LabBackend } from "../src/backends/lab/backend.js";
-import { ovnDatabases } from "../src/cluster/node-databases.js";
-import { resolveTarget } from "../src/engine/resolve.js";
-import { runTraces } from "../src/engine/trace.js";
-import { explainDrop } from "../src/explain/drop.js";
-import { EXAMPLES_DIR } from "../src/lab/defaults.js";
-import { labDown, labUp, type LabState } from "../src/lab/lab.js";
-import { loadScenarioFile } from "../src/lab/load-scenario.js";
-import { externalIds, tableRows } from "../src/ovsdb/index.js";
-import { newLabDir } from "./helpers/lab.js";
-import type { OvnDatabases } from "../src/model/ovsdb.js";
+import { LabBackend } from "../../src/backends/lab/backend.js";
+import { ovnDatabases } from "../../src/cluster/node-databases.js";
+import { resolveTarget } from "../../src/engine/resolve.js";
+import { runTraces } from "../../src/engine/trace.js";
+import { explainDrop } from "../../src/explain/drop.js";
+import { EXAMPLES_DIR } from "../../src/lab/defaults.js";
+import { labDown, labUp, type LabState } from "../../src/lab/lab.js";
+import { loadScenarioFile } from "../../src/lab/load-scenario.js";
+import { externalIds, tableRows } from "../../src/ovsdb/index.js";
+import { newLabDir } from "../helpers/lab.js";
+import type { OvnDatabases } from "../../src/model/ovsdb.js";
 
 /** The scenario's NetworkPolicy default/allow-8080 (allow TCP 8080 to app=web) is what a drop of TCP 80 must name. */
 describe.each(["central", "interconnect"] as const)("drops explained in Kubernetes terms (%s)", (shape) => {

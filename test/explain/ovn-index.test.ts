@@ -1,9 +1,9 @@
 import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { COOKIE_TABLES, rowByCookie, rowsByUuidPrefix, uuidPrefixOf } from "../src/explain/ovn-index.js";
-import type { OvsdbDatabase, OvsdbRow } from "../src/model/ovsdb.js";
-import { compareAtoms, readOvsdbFile, rowByUuid, rowsByUuids, tableRows } from "../src/ovsdb/index.js";
-import { fixtureBytes } from "./helpers/fixtures.js";
+import { COOKIE_TABLES, rowByCookie, rowsByUuidPrefix, uuidPrefixOf } from "../../src/explain/ovn-index.js";
+import type { OvsdbDatabase, OvsdbRow } from "../../src/model/ovsdb.js";
+import { compareAtoms, readOvsdbFile, rowByUuid, rowsByUuids, tableRows } from "../../src/ovsdb/index.js";
+import { fixtureBytes } from "../helpers/fixtures.js";
 
 // The lab's SB as ovn-northd wrote it (see test/fixtures/ovsdb/README.md).
 const SB = readOvsdbFile(new Uint8Array(gunzipSync(fixtureBytes("ovsdb/lab-ovnsb_db.db.gz"))));
