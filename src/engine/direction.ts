@@ -16,7 +16,7 @@ import type { TracedHop } from "../model/traced-hop.js";
 import { hostPort } from "../net/ip.js";
 import { traceLogical } from "./logical-trace.js";
 import { nodeView, traceOpenFlow, type NodeViews } from "./openflow-trace.js";
-import { knownPods, type DirectionPlan } from "./plan.js";
+import { knownPods, podFields, type DirectionPlan } from "./plan.js";
 import { checksOf, verdictOf } from "./verdict.js";
 
 /** One direction traced: ovn-trace in each zone and ofproto/trace on each node, then the verdict named. */
@@ -93,11 +93,7 @@ async function summaryEndpoint(run: RunContext, p: ResolvedPod): Promise<Summary
     : v?.interfaces.find((i) => i.bridge === "br-int" && i.ifaceId === p.lsp);
   return {
     kind: "pod",
-    namespace: p.namespace,
-    name: p.name,
-    node: p.node,
-    ip: p.ip,
-    ...(p.mac === "" ? {} : { mac: p.mac }),
+    ...podFields(p),
     ...(iface === undefined ? {} : { iface: iface.name }),
     ...(iface?.ofport === undefined ? {} : { ofport: iface.ofport }),
   };

@@ -52,14 +52,21 @@ export interface TargetPlan {
   readonly reply?: DirectionPlan;
 }
 
-export function podEndpoint(p: ResolvedPod): Endpoint {
+/** A pod's names and addresses, as every report shows them. */
+export function podFields(p: ResolvedPod) {
   return {
-    kind: "pod",
     namespace: p.namespace,
     name: p.name,
     node: p.node,
     ip: p.ip,
     ...(p.mac === "" ? {} : { mac: p.mac }),
+  };
+}
+
+export function podEndpoint(p: ResolvedPod): Endpoint {
+  return {
+    kind: "pod",
+    ...podFields(p),
     ...(p.hostNetwork ? {} : { lsp: p.lsp }),
     hostNetwork: p.hostNetwork,
   };

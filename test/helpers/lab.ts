@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
-import { labDown } from "../../src/lab/lab.js";
+import { setTimeout as sleep } from "node:timers/promises";
+import { labDown, runOnNode, type LabState } from "../../src/lab/lab.js";
 
 /**
  * Every lab a test run starts lives under this run's own root, so that its global teardown stops its
@@ -45,4 +46,26 @@ export interface ExamplePod {
 }
 export function examplePods(file: string): ExamplePod[] {
   return (parse(readFileSync(file, "utf8")) as { pods: ExamplePod[] }).pods;
+}
+
+/**
+ * Waits until every node's breth0 has learned the MAC of every node (its own on LOCAL, the others on the
+ * uplink), from the gateway routers' gratuitous ARPs that ovn-controller sends a few seconds after start.
+ * Until then NORMAL floods: a snapshot taken earlier replays a table the live lab no longer has.
+ */
+export async function waitForMacLearning(state: LabState, timeoutMs = 60_000): Promise<void> {
+  const want = state.cluster.nodes.map((n) => n.mac.toLowerCase());
+  const deadline = performance.now() + timeoutMs;
+  for (const node of state.cluster.nodes) {
+    for (;;) {
+      const r = await runOnNode(state, node.name, ["ovs-appctl", "fdb/show", "breth0"]);
+      const learned = r.stdout.toLowerCase();
+      if (r.exitCode === 0 && want.every((mac) => learned.includes(mac))) break;
+      if (performance.now() > deadline)
+        throw new Error(
+          `breth0 of ${node.name} did not learn every node's MAC in ${String(timeoutMs)} ms:\n${r.stdout}`,
+        );
+      await sleep(200);
+    }
+  }
 }

@@ -18,7 +18,7 @@ import { run } from "../../src/ovs/exec.js";
 import type { SnapshotManifest } from "../../src/snapshot/format.js";
 import { readReplica, replicaDir } from "../../src/snapshot/replica.js";
 import { CASES, client, type Case } from "../helpers/cases.js";
-import { examplePods, newLabDir } from "../helpers/lab.js";
+import { examplePods, newLabDir, waitForMacLearning } from "../helpers/lab.js";
 import { serveLab } from "../helpers/serve-lab.js";
 import type { ExecRequest, TestApiServer } from "../k8s-api/server.js";
 
@@ -117,6 +117,7 @@ describe.each(["interconnect", "central"] as const)("snapshot of a %s lab", (sha
 
   beforeAll(async () => {
     state = (await labUp(loadScenarioFile(SCENARIO, shape), newLabDir())).state;
+    await waitForMacLearning(state);
     server = await serveLab(state, { recordExecs: execs });
     const scratch = newLabDir();
     snap = join(scratch, "snap");
