@@ -21,6 +21,19 @@ beforeAll(() => {
 });
 
 describe("ovnkube-trace CLI", () => {
+  it("demo: brings a lab up, shows trace and real packet agreeing on both cases, stops the lab it started", () => {
+    const r = cli(["demo"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.match(/trace and real packet agree/g)?.length).toBe(2);
+    expect(r.stdout).toMatch(
+      /TCP 80[^]*verdict: dropped on ovn-worker2 [^]*NetworkPolicy default\/allow-8080/,
+    );
+    expect(r.stdout).toMatch(/\nlab stopped \(\d+ daemons\) in \d+ ms\n$/);
+    const dir = /starting lab "kind" \(interconnect\) in (\S+)/.exec(r.stderr)?.[1];
+    expect(dir).toBeDefined();
+    expect(existsSync(dir ?? "/")).toBe(false);
+  });
+
   it("documents every lab command", () => {
     const top = cli(["--help"]);
     expect(top.code).toBe(0);
