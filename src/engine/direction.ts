@@ -2,11 +2,13 @@ import type { ClusterBackend } from "../cluster/backend.js";
 import { ovnDatabases } from "../cluster/node-databases.js";
 import { OvnDecoder } from "../explain/decode.js";
 import { explainDrop } from "../explain/drop.js";
+import { explainReject } from "../explain/reject.js";
 import type { SummaryInput } from "../explain/summary.js";
 import type { OvnDatabases } from "../model/ovsdb.js";
 import type {
   DirectionReport,
   Hop,
+  L4Protocol,
   ServiceBackendSummary,
   SummaryEndpoint,
   Verdict,
@@ -16,6 +18,7 @@ import type { TracedHop } from "../model/traced-hop.js";
 import { hostPort } from "../net/ip.js";
 import { traceLogical } from "./logical-trace.js";
 import { nodeView, traceOpenFlow, type NodeViews } from "./openflow-trace.js";
+import type { OpenFlowEnd } from "./stitch.js";
 import { knownPods, podFields, type DirectionPlan } from "./plan.js";
 import { checksOf, verdictOf } from "./verdict.js";
 
@@ -57,6 +60,45 @@ async function explained(
     return e === undefined ? v : { ...v, explanation: e.text, objects: e.objects };
   } catch (err) {
     return { ...v, explanation: `could not read the OVN databases of ${v.node} to explain it: ${why(err)}` };
+  }
+}
+
+/**
+ * A packet handed to ovn-controller: a reject when its logical flow rejects (OVN answers the sender), else
+ * unknown, saying why (ofproto/trace cannot follow a packet-in).
+ */
+async function answered(
+  run: RunContext,
+  v: Verdict,
+  end: OpenFlowEnd,
+  d: DirectionPlan,
+  protocol: L4Protocol,
+): Promise<Verdict> {
+  if (end.kind !== "controller" || end.cookie === undefined) return v;
+  try {
+    const r = explainReject(
+      await ovnDatabases(run.b, run.dbs, end.node),
+      end.cookie,
+      { ip: d.dstIp, port: d.dstPort },
+      protocol,
+    );
+    if (r === undefined) return v;
+    const ports = protocol === "icmp" ? {} : { srcPort: d.dstPort, dstPort: d.srcPort };
+    return {
+      kind: "rejected",
+      node: end.node,
+      reason: r.reason,
+      explanation: r.explanation,
+      ...(r.objects.length === 0 ? {} : { objects: r.objects }),
+      srcIp: d.dstIp,
+      dstIp: d.from.ip,
+      ...ports,
+    };
+  } catch (err) {
+    return {
+      kind: "unknown",
+      reason: `${v.kind === "unknown" ? v.reason : ""}; could not read the OVN databases of ${end.node}: ${why(err)}`,
+    };
   }
 }
 
@@ -177,17 +219,10 @@ export async function traceDirection(
   const [logical, openflow] = await traceBoth(run, r, d);
   const lastLogical = logical.at(-1)?.hop;
   const end = openflow.end;
-  const verdict = await named(
-    run,
-    await explained(
-      run,
-      verdictOf(end, lastLogical, knownPods(r)),
-      end.kind === "dropped" ? end.cookie : undefined,
-      d,
-    ),
-    d,
-    lastLogical,
-  );
+  const found = verdictOf(end, lastLogical, knownPods(r));
+  const dropCookie = end.kind === "dropped" ? end.cookie : undefined;
+  const reasoned = await answered(run, await explained(run, found, dropCookie, d), end, d, r.protocol);
+  const verdict = await named(run, reasoned, d, lastLogical);
   const hops = [...logical, ...openflow.hops];
   const report: DirectionReport = {
     packet: {

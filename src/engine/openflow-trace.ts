@@ -142,6 +142,12 @@ function finalOutcome(end: OpenFlowEnd): HopOutcome {
         reason: end.reason,
         ...(end.cookie === undefined ? {} : { cookie: end.cookie }),
       };
+    case "controller":
+      return {
+        kind: "output",
+        port: "controller",
+        portType: `packet-in to ovn-controller${end.cookie === undefined ? "" : ` (cookie ${end.cookie})`}`,
+      };
     case "error":
       return { kind: "error", message: end.message };
   }

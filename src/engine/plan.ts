@@ -25,7 +25,9 @@ export type Expectation =
   /** The host of a node (a host-network pod): leaves OVN through the node's management port or gateway. */
   | { readonly kind: "host"; readonly node: string }
   /** Leaves the cluster (an external address). */
-  | { readonly kind: "external" };
+  | { readonly kind: "external" }
+  /** Nothing can receive it (a Service without endpoints): every check fails, saying why. */
+  | { readonly kind: "none"; readonly why: string };
 
 export interface DirectionPlan {
   readonly direction: "forward" | "reply";
@@ -94,12 +96,14 @@ export function nextHopMac(r: Resolution, from: ResolvedPod, dstIp: string): str
   return onLink ? peer.mac : (node?.gatewayMac ?? "");
 }
 
-const expectationOf = (p: ResolvedPod | undefined): Expectation =>
-  p === undefined
-    ? { kind: "external" }
-    : p.hostNetwork
-      ? { kind: "host", node: p.node }
-      : { kind: "pod", lsp: p.lsp };
+const expectationOf = (p: ResolvedPod | undefined, to?: Endpoint): Expectation =>
+  to?.kind === "service"
+    ? { kind: "none", why: `Service ${to.namespace}/${to.name} has no ready endpoints` }
+    : p === undefined
+      ? { kind: "external" }
+      : p.hostNetwork
+        ? { kind: "host", node: p.node }
+        : { kind: "pod", lsp: p.lsp };
 
 interface Destination {
   readonly to: Endpoint;
@@ -111,6 +115,14 @@ interface Destination {
 
 function destinations(r: Resolution, o: TraceOptions): Destination[] {
   const d = r.dst;
+  if (d.kind === "service" && d.backends.length === 0)
+    return [
+      {
+        to: { kind: "service", namespace: d.namespace, name: d.name, ip: d.ip, port: d.port },
+        dstIp: d.ip,
+        dstPort: d.port,
+      },
+    ];
   if (d.kind === "pod") return [{ to: podEndpoint(d), pod: d, dstIp: d.ip, dstPort: r.dstPort }];
   if (d.kind === "external") return [{ to: { kind: "external", ip: d.ip }, dstIp: d.ip, dstPort: r.dstPort }];
   return (o.allBackends === true ? d.backends : d.backends.slice(0, 1)).map((p) => ({
@@ -135,7 +147,7 @@ export function planTraces(r: Resolution, o: TraceOptions = {}): TargetPlan[] {
       srcPort,
       dstPort: t.dstPort,
       ctState: "trk,new",
-      expect: expectationOf(t.pod),
+      expect: t.pod === undefined ? expectationOf(undefined, t.to) : expectationOf(t.pod),
       ...(t.lb === undefined ? {} : { lbDst: t.lb }),
       ...(t.pod === undefined ? {} : { dstPod: t.pod }),
     };
@@ -154,4 +166,19 @@ export function planTraces(r: Resolution, o: TraceOptions = {}): TargetPlan[] {
     };
     return { to: t.to, forward, reply };
   });
+}
+
+/**
+ * The reply as the continuation of the forward connection: sent back to the source as the receiver saw it
+ * (after a hairpin's or a gateway's SNAT), or the planned reply when the forward packet arrived unchanged.
+ */
+export function replyTo(
+  r: Resolution,
+  reply: DirectionPlan,
+  arrived: { readonly srcIp?: string; readonly srcPort?: number },
+): DirectionPlan {
+  const dstIp = arrived.srcIp ?? reply.dstIp;
+  const dstPort = arrived.srcPort ?? reply.dstPort;
+  if (dstIp === reply.dstIp && dstPort === reply.dstPort) return reply;
+  return { ...reply, dstIp, dstPort, dstMac: nextHopMac(r, reply.from, dstIp) };
 }

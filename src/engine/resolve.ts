@@ -171,9 +171,10 @@ async function resolveService(
     const p = await resolvePod(b, t.targetRef?.namespace ?? namespace, t.targetRef?.name ?? "", family);
     if (!p.hostNetwork) backends.push(p);
   }
-  if (backends.length === 0) {
-    throw new InputError(`service ${namespace}/${name} has no ready pod endpoints of IPv${family}`, {
-      hint: `kubectl get endpointslices -n ${namespace} -l kubernetes.io/service-name=${name}`,
+  // No ready endpoint at all: traced, OVN's load balancer rejects. Only host-network ones: not traced (as the Go tool).
+  if (backends.length === 0 && targets.length > 0) {
+    throw new InputError(`service ${namespace}/${name} has only host-network endpoints of IPv${family}`, {
+      hint: `trace to one of them with -dst-ip; kubectl get endpointslices -n ${namespace} -l kubernetes.io/service-name=${name}`,
     });
   }
   const targetPort = typeof sp.targetPort === "number" ? sp.targetPort : port;

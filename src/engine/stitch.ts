@@ -29,15 +29,32 @@ export interface OpenFlowPacket {
   readonly dstPort?: number;
 }
 
+/** A packet's addresses and ports at one point (no ports for ICMP). */
+export interface PacketAddresses {
+  readonly srcIp: string;
+  readonly dstIp: string;
+  readonly srcPort?: number;
+  readonly dstPort?: number;
+}
+
 /** How the packet's journey through OpenFlow ended. */
 export type OpenFlowEnd =
-  | { readonly kind: "delivered"; readonly node: string; readonly iface: string; readonly ifaceId?: string }
+  | {
+      readonly kind: "delivered";
+      readonly node: string;
+      readonly iface: string;
+      readonly ifaceId?: string;
+      /** As the receiver gets it: the last pass's final flow after the NAT its datapath actions apply. */
+      readonly packet: PacketAddresses;
+    }
   | {
       readonly kind: "left-cluster";
       readonly node: string;
       readonly iface: string;
       readonly bridge?: string;
       readonly snatIp?: string;
+      /** As it leaves the node, after SNAT. */
+      readonly packet: PacketAddresses;
     }
   | {
       readonly kind: "dropped";
@@ -47,6 +64,8 @@ export type OpenFlowEnd =
       /** Cookie of the OpenFlow step that dropped: the first 32 bits of the logical flow's uuid. */
       readonly cookie?: string;
     }
+  /** Handed to ovn-controller (packet-in): a reject, an ICMP error, ARP resolution... ofproto/trace stops there. */
+  | { readonly kind: "controller"; readonly node: string; readonly cookie?: string }
   | { readonly kind: "error"; readonly node: string; readonly message: string };
 
 /** What a node's trace says about the packet's next step. */
@@ -93,6 +112,10 @@ export function flowSpec(inPort: string, p: OpenFlowPacket, tunnel: readonly str
 
 export const lastPass = (doc: OfprotoTraceDocument): TracePass | undefined => doc.passes.at(-1);
 
+/** The flow a pass ends with (`Final flow: unchanged` is the flow it started with). */
+const finalValues = (pass: TracePass): Readonly<Record<string, string>> =>
+  pass.finalFlow === null || pass.finalFlow.unchanged ? pass.flow.values : pass.finalFlow.values;
+
 function tunnelOfActions(
   actions: readonly DatapathAction[],
 ): { tunnel: DatapathTunnel; before: DatapathAction[] } | undefined {
@@ -108,7 +131,7 @@ function packetAfter(
   before: readonly DatapathAction[],
   base: OpenFlowPacket,
 ): OpenFlowPacket {
-  const f = (pass.finalFlow ?? pass.flow).values;
+  const f = finalValues(pass);
   let p: OpenFlowPacket = {
     ...base,
     ethSrc: f.dl_src ?? base.ethSrc,
@@ -210,23 +233,61 @@ function tunnelCrossing(
   };
 }
 
-function endOf(doc: OfprotoTraceDocument, actions: readonly DatapathAction[], view: NodeView): OpenFlowEnd {
+/**
+ * The packet as the last pass sends it: its final flow, then the translations its own `ct(nat(...))` actions
+ * make (ofproto/trace shows a NAT in the flow only after a recirculation, and a last pass has none after it).
+ */
+export function arrivalOf(pass: TracePass, protocol: L4Protocol): PacketAddresses {
+  const f = finalValues(pass);
+  const ports = protocol !== "icmp" && f.tp_src !== undefined && f.tp_dst !== undefined;
+  let p: PacketAddresses = {
+    srcIp: f.nw_src ?? f.ipv6_src ?? "",
+    dstIp: f.nw_dst ?? f.ipv6_dst ?? "",
+    ...(ports ? { srcPort: Number(f.tp_src), dstPort: Number(f.tp_dst) } : {}),
+  };
+  for (const a of pass.datapathActions.actions) {
+    if (a.kind !== "ct" || a.nat?.addr == null) continue;
+    const port = a.nat.port ?? undefined;
+    if (a.nat.direction === "src")
+      p = { ...p, srcIp: a.nat.addr, ...(port === undefined || !ports ? {} : { srcPort: port }) };
+    if (a.nat.direction === "dst")
+      p = { ...p, dstIp: a.nat.addr, ...(port === undefined || !ports ? {} : { dstPort: port }) };
+  }
+  return p;
+}
+
+/** The rule cookie of a packet-in (`userspace(...controller(...rule_cookie=0x...))`), when the pass ends in one. */
+function controllerOf(actions: readonly DatapathAction[]): { cookie?: string } | undefined {
+  const a = actions.find((x) => x.kind === "userspace" && x.text.includes("controller("));
+  if (a === undefined) return undefined;
+  const cookie = /rule_cookie=(0x[0-9a-f]+)/.exec(a.text)?.[1];
+  return cookie === undefined ? {} : { cookie };
+}
+
+function endOf(
+  doc: OfprotoTraceDocument,
+  actions: readonly DatapathAction[],
+  view: NodeView,
+  protocol: L4Protocol,
+): OpenFlowEnd {
   const node = view.node;
+  const pass = lastPass(doc);
   const outs = outputPorts(actions)
     .map((p) => view.interfaces.find((i) => (typeof p === "number" ? i.odpPort === p : i.name === p)))
     .filter((i): i is NodeInterface => i !== undefined);
   const delivered = outs.find((i) => i.bridge === "br-int" && i.ifaceId !== undefined);
-  if (delivered !== undefined)
+  if (delivered !== undefined && pass !== undefined)
     return {
       kind: "delivered",
       node,
       iface: delivered.name,
       ...(delivered.ifaceId === undefined ? {} : { ifaceId: delivered.ifaceId }),
+      packet: arrivalOf(pass, protocol),
     };
   const uplink =
     outs.find((i) => i.bridge !== "br-int" && i.type !== "internal") ??
     outs.find((i) => i.bridge !== "br-int");
-  if (uplink !== undefined) {
+  if (uplink !== undefined && pass !== undefined) {
     const snatIp = doc.passes.map((p) => snatOf(p.datapathActions.actions)).find((x) => x !== undefined);
     return {
       kind: "left-cluster",
@@ -234,8 +295,11 @@ function endOf(doc: OfprotoTraceDocument, actions: readonly DatapathAction[], vi
       iface: uplink.name,
       ...(uplink.bridge === undefined ? {} : { bridge: uplink.bridge }),
       ...(snatIp === undefined ? {} : { snatIp }),
+      packet: arrivalOf(pass, protocol),
     };
   }
+  const controller = controllerOf(actions);
+  if (controller !== undefined) return { kind: "controller", node, ...controller };
   return { kind: "dropped", node, ...describeDrop(doc) };
 }
 
@@ -245,7 +309,7 @@ export function crossingOf(doc: OfprotoTraceDocument, view: NodeView, packet: Op
   const actions = pass?.datapathActions.actions ?? [];
   const found = tunnelOfActions(actions);
   if (pass !== undefined && found?.tunnel.dst != null) return tunnelCrossing(pass, found, view, packet);
-  return { kind: "end", end: endOf(doc, actions, view) };
+  return { kind: "end", end: endOf(doc, actions, view, packet.protocol) };
 }
 
 /** The flow the next node's trace starts with: the packet on its geneve port towards the sending node. */

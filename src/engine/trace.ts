@@ -9,7 +9,8 @@ import type { TracedHop } from "../model/traced-hop.js";
 import { VERSION } from "../version.js";
 import { traceDirection, type RunContext, type TracedDirection } from "./direction.js";
 import { nodeView } from "./openflow-trace.js";
-import { planTraces, podEndpoint, type TraceOptions } from "./plan.js";
+import { natEvents, undoNat, type NatEvent } from "./conntrack.js";
+import { planTraces, podEndpoint, replyTo, type TargetPlan, type TraceOptions } from "./plan.js";
 
 /**
  * The detrace step, native (explain/detrace.ts prints what ovn-detrace prints): every ofproto/trace
@@ -73,6 +74,35 @@ function summarized(t: TracedDirection, loaded: ReadonlyMap<string, OvnDatabases
   return { ...t.report, summary };
 }
 
+/**
+ * Both directions of one connection, in parallel as planned; the reply is traced again when the forward packet
+ * arrived from another address than planned (a hairpin's SNAT), and its addresses on arrival undo the forward
+ * translations it passes back through.
+ */
+async function traceConnection(
+  run: RunContext,
+  r: Resolution,
+  p: TargetPlan,
+): Promise<[TracedDirection, TracedDirection | undefined]> {
+  const [forward, planned] = await Promise.all([
+    traceDirection(run, r, p.forward),
+    p.reply === undefined ? undefined : traceDirection(run, r, p.reply),
+  ]);
+  const v = forward.report.verdict;
+  if (p.reply === undefined || planned === undefined || v.kind !== "delivered") return [forward, planned];
+  const continued = replyTo(r, p.reply, v);
+  const reply = continued === p.reply ? planned : await traceDirection(run, r, continued);
+  return [forward, withUndoneNat(reply, natEvents(forward.hops))];
+}
+
+/** A reply's verdict with the addresses the receiver really sees (the forward translations undone). */
+function withUndoneNat(reply: TracedDirection, forward: readonly NatEvent[]): TracedDirection {
+  const v = reply.report.verdict;
+  if (v.kind !== "delivered" || v.srcIp === undefined || v.dstIp === undefined) return reply;
+  const arrival = undoNat({ ...v, srcIp: v.srcIp, dstIp: v.dstIp }, reply.hops, forward);
+  return { ...reply, report: { ...reply.report, verdict: { ...v, ...arrival } } };
+}
+
 /** Traces the connection both ways (for each chosen service backend), every tool run in parallel where independent. */
 export async function runTraces(
   b: ClusterBackend,
@@ -82,14 +112,14 @@ export async function runTraces(
   const run: RunContext = { b, views: new Map(), dbs: new Map() };
   // read every node's OVS while the logical traces run
   for (const n of r.nodes.keys()) void nodeView(b, run.views, n).catch(() => undefined);
-  const plans = planTraces(r, o);
   const traced = await Promise.all(
-    plans.map(async (p) => {
-      const [forward, reply] = await Promise.all([
-        traceDirection(run, r, p.forward).then((t) => finish(run, t, o)),
-        p.reply === undefined ? undefined : traceDirection(run, r, p.reply).then((t) => finish(run, t, o)),
-      ]);
-      return { to: p.to, forward, reply };
+    planTraces(r, o).map(async (p) => {
+      const [forward, reply] = await traceConnection(run, r, p);
+      return {
+        to: p.to,
+        forward: await finish(run, forward, o),
+        reply: reply === undefined ? undefined : await finish(run, reply, o),
+      };
     }),
   );
   const loaded = await loadedDatabases(run);

@@ -39,6 +39,7 @@ export function verdictOf(
             : podFromLsp(end.ifaceId, end.node, known),
         node: end.node,
         port: end.iface,
+        ...end.packet,
       };
     case "left-cluster":
       return {
@@ -46,6 +47,7 @@ export function verdictOf(
         node: end.node,
         via: end.iface,
         ...(end.snatIp === undefined ? {} : { snatIp: end.snatIp }),
+        ...end.packet,
       };
     case "dropped": {
       const lo = logical?.outcome;
@@ -57,6 +59,12 @@ export function verdictOf(
         reason: lo?.kind === "dropped" ? lo.reason : end.reason,
       };
     }
+    case "controller":
+      // what ovn-controller does with it (a reject's answer, an ICMP error) is decided from its logical flow
+      return {
+        kind: "unknown",
+        reason: `${end.node}: the packet is handed to ovn-controller${end.cookie === undefined ? "" : ` by the flow with cookie ${end.cookie}`}, where ofproto/trace cannot follow it`,
+      };
     case "error":
       return { kind: "unknown", reason: `${end.node}: ${end.message}` };
   }
@@ -87,26 +95,30 @@ export function checksOf(
     lo?.kind === "output" &&
     (expect.kind === "pod"
       ? lo.port === expect.lsp
-      : lo.portType === "localnet" || lo.port.startsWith("k8s-"));
+      : expect.kind !== "none" && (lo.portType === "localnet" || lo.port.startsWith("k8s-")));
   const ofOk =
     expect.kind === "pod"
       ? end.kind === "delivered" && end.ifaceId === expect.lsp
-      : end.kind === "left-cluster" || (end.kind === "delivered" && end.ifaceId?.startsWith("k8s-") === true);
-  const want = expect.kind === "pod" ? `"${expect.lsp}"` : "the node's gateway";
+      : expect.kind !== "none" &&
+        (end.kind === "left-cluster" ||
+          (end.kind === "delivered" && end.ifaceId?.startsWith("k8s-") === true));
+  const failed = (tool: "ovn-trace" | "ofproto/trace", last: Hop | undefined): string => {
+    const got = describeHop(last);
+    if (expect.kind === "none") return `${expect.why}: ${got}`;
+    if (tool === "ovn-trace")
+      return `expected output to ${expect.kind === "pod" ? `"${expect.lsp}"` : "the node's gateway"}; got ${got}`;
+    return `expected ${expect.kind === "pod" ? `delivery to ${expect.lsp}` : "to leave the cluster"}; got ${got}`;
+  };
   return [
     {
       tool: "ovn-trace",
       success: logicalOk,
-      detail: logicalOk
-        ? describeHop(lastLogical)
-        : `expected output to ${want}; got ${describeHop(lastLogical)}`,
+      detail: logicalOk ? describeHop(lastLogical) : failed("ovn-trace", lastLogical),
     },
     {
       tool: "ofproto/trace",
       success: ofOk,
-      detail: ofOk
-        ? describeHop(lastOpenFlow)
-        : `expected ${expect.kind === "pod" ? `delivery to ${expect.lsp}` : "to leave the cluster"}; got ${describeHop(lastOpenFlow)}`,
+      detail: ofOk ? describeHop(lastOpenFlow) : failed("ofproto/trace", lastOpenFlow),
     },
   ];
 }

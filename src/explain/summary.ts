@@ -1,5 +1,6 @@
 import { verdictSentence } from "../render/verdict-text.js";
 import type {
+  ArrivalAddresses,
   DirectionSummary,
   ServiceBackendSummary,
   SnatSummary,
@@ -64,6 +65,18 @@ function tunnelOfHop(
   };
 }
 
+/** The verdict's addresses on arrival, when it has them. */
+function arrivalOf(v: Verdict): ArrivalAddresses | undefined {
+  if (v.kind !== "delivered" && v.kind !== "left-cluster" && v.kind !== "rejected") return undefined;
+  if (v.srcIp === undefined || v.dstIp === undefined) return undefined;
+  return {
+    srcIp: v.srcIp,
+    dstIp: v.dstIp,
+    ...(v.srcPort === undefined ? {} : { srcPort: v.srcPort }),
+    ...(v.dstPort === undefined ? {} : { dstPort: v.dstPort }),
+  };
+}
+
 export function directionSummary(i: SummaryInput): DirectionSummary {
   const tunnels = i.hops
     .map((h) => tunnelOfHop(h, i.sourcesOf))
@@ -78,12 +91,14 @@ export function directionSummary(i: SummaryInput): DirectionSummary {
         }
       : undefined;
   const { text: reason, objects } = verdictSentence(v);
+  const arrival = arrivalOf(v);
   return {
     source: i.source,
     destination: i.destination,
     ...(i.serviceBackend === undefined ? {} : { serviceBackend: i.serviceBackend }),
     tunnels,
     ...(snat === undefined ? {} : { snat }),
+    ...(arrival === undefined ? {} : { arrival }),
     verdict: v.kind,
     reason,
     ...(objects.length === 0 ? {} : { objects }),

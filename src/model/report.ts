@@ -139,20 +139,28 @@ export interface KubeObjectRef {
   readonly name: string;
 }
 
+/**
+ * A packet's addresses and ports as they are on arrival (delivered: as the receiver sees it, after every
+ * NAT; left the cluster: as it leaves, after SNAT; rejected: the answer the sender gets). No ports for ICMP.
+ * Absent when the trace could not tell.
+ */
+export interface ArrivalAddresses {
+  readonly srcIp?: string;
+  readonly dstIp?: string;
+  readonly srcPort?: number;
+  readonly dstPort?: number;
+}
+
 /** The final word on a packet. */
 export type Verdict =
-  | {
+  | ({
       readonly kind: "delivered";
       readonly to: Endpoint;
       readonly node: string;
       readonly port: string;
       /** The Service whose load balancer chose this backend, for a trace to a service. */
       readonly service?: KubeObjectRef;
-      /** Addresses as the receiver sees them (after NAT). */
-      readonly srcIp?: string;
-      readonly dstIp?: string;
-      readonly dstPort?: number;
-    }
+    } & ArrivalAddresses)
   | {
       readonly kind: "dropped";
       readonly node: string;
@@ -162,7 +170,7 @@ export type Verdict =
       readonly explanation?: string;
       readonly objects?: readonly KubeObjectRef[];
     }
-  | {
+  | ({
       readonly kind: "left-cluster";
       readonly node: string;
       readonly via: string;
@@ -172,8 +180,17 @@ export type Verdict =
       /** What the SNAT address is: the node's IP on its gateway router, an EgressIP (from the NB NAT row). */
       readonly snat?: string;
       readonly objects?: readonly KubeObjectRef[];
-    }
-  | { readonly kind: "rejected"; readonly node: string; readonly reason: string }
+    } & ArrivalAddresses)
+  | ({
+      readonly kind: "rejected";
+      readonly node: string;
+      /** OVN's words: the logical flow that rejects. */
+      readonly reason: string;
+      /** Why, in Kubernetes terms (a Service without ready endpoints, a policy that rejects). */
+      readonly explanation?: string;
+      readonly objects?: readonly KubeObjectRef[];
+      /** The answer the sender gets (TCP RST|ACK, ICMP unreachable): its addresses as the sender sees them. */
+    } & ArrivalAddresses)
   | { readonly kind: "unknown"; readonly reason: string };
 
 /** What a real packet injected in the lab did (ground truth), when the report was made on the lab. */
@@ -250,6 +267,8 @@ export interface DirectionSummary {
   readonly serviceBackend?: ServiceBackendSummary;
   readonly tunnels: readonly TunnelSummary[];
   readonly snat?: SnatSummary;
+  /** The packet's addresses on arrival (delivered, left the cluster) or of the answer (rejected). */
+  readonly arrival?: ArrivalAddresses;
   readonly verdict: Verdict["kind"];
   /** The verdict and its reason, in Kubernetes terms when the databases say. */
   readonly reason: string;

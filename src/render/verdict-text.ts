@@ -1,4 +1,5 @@
-import type { KubeObjectRef, Verdict } from "../model/report.js";
+import type { ArrivalAddresses, KubeObjectRef, Verdict } from "../model/report.js";
+import { hostPort } from "../net/ip.js";
 
 /** `Kind ns/name` (or `Kind name` for cluster-scoped objects). */
 export const objectRef = (o: KubeObjectRef): string =>
@@ -42,8 +43,13 @@ export function verdictSentence(v: Verdict): { text: string; objects: readonly K
       };
     }
     case "rejected":
-      return { text: `rejected on ${v.node}: ${v.reason}`, objects: [] };
+      return { text: `rejected on ${v.node}: ${v.explanation ?? v.reason}`, objects: v.objects ?? [] };
     case "unknown":
       return { text: `unknown: ${v.reason}`, objects: [] };
   }
+}
+
+/** `10.96.0.10:53 → 10.244.1.3:52888` (no ports for ICMP; IPv6 in brackets with a port). */
+export function arrivalText(a: ArrivalAddresses): string {
+  return `${hostPort(a.srcIp ?? "?", a.srcPort)} → ${hostPort(a.dstIp ?? "?", a.dstPort)}`;
 }

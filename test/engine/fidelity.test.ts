@@ -5,8 +5,9 @@ import { runTraces } from "../../src/engine/trace.js";
 import { EXAMPLES_DIR } from "../../src/lab/defaults.js";
 import { labDown, labUp, type LabState } from "../../src/lab/lab.js";
 import { loadScenarioFile } from "../../src/lab/load-scenario.js";
-import { probe, type ProbeRequest, type ProbeResult } from "../../src/lab/probe.js";
-import type { Verdict } from "../../src/model/report.js";
+import { probe, type ProbeRequest, type ProbeResult, type SeenPacket } from "../../src/lab/probe.js";
+import type { ArrivalAddresses, Verdict } from "../../src/model/report.js";
+import { canonicalIp } from "../../src/net/ip.js";
 import { CASES, client, type Case } from "../helpers/cases.js";
 import { newLabDir } from "../helpers/lab.js";
 import type { TraceTarget } from "../../src/model/target.js";
@@ -29,29 +30,45 @@ function probeOf(t: TraceTarget): ProbeRequest {
   };
 }
 
-/** The same outcome: the same pod, or both dropped, or both out of the cluster with the same source address. */
+const ip = (s: string | undefined): string => (s === undefined ? "" : (canonicalIp(s) ?? s));
+
+/** The addresses and ports on arrival, traced and real, as one comparable line each (undefined: the same). */
+function sameAddresses(v: ArrivalAddresses, p: SeenPacket): string | undefined {
+  const traced = `${ip(v.srcIp)}:${String(v.srcPort)} -> ${ip(v.dstIp)}:${String(v.dstPort)}`;
+  const real = `${ip(p.src)}:${String(p.srcPort)} -> ${ip(p.dst)}:${String(p.dstPort)}`;
+  return traced === real ? undefined : `addresses on arrival: real ${real}; traced ${traced}`;
+}
+
+/**
+ * The same outcome: the same pod on the same node, or both dropped, or both out of the cluster through the
+ * same node, or both rejected by the same node; and the same four addresses and ports on arrival.
+ */
 function agree(v: Verdict, real: ProbeResult): string | undefined {
   const g = real.verdict;
   if (g.kind === "delivered") {
     if (v.kind !== "delivered" || v.to.kind !== "pod")
       return `real: delivered to ${g.pod}; traced: ${v.kind}`;
-    return v.to.name === g.pod && v.node === g.node
-      ? undefined
-      : `real: ${g.pod} on ${g.node}; traced: ${v.to.name} on ${v.node}`;
+    if (v.to.name !== g.pod || v.node !== g.node)
+      return `real: ${g.pod} on ${g.node}; traced: ${v.to.name} on ${v.node}`;
+    return sameAddresses(v, g.packet);
   }
   if (g.kind === "not-delivered")
     return v.kind === "dropped" ? undefined : `real: not delivered; traced: ${v.kind}`;
   if (g.kind === "left-cluster") {
     if (v.kind !== "left-cluster") return `real: left the cluster; traced: ${v.kind}`;
-    return v.node === g.node && v.snatIp === g.packet.src
-      ? undefined
-      : `real: left ${g.node} as ${g.packet.src}; traced: ${v.node} as ${v.snatIp ?? "?"}`;
+    if (v.node !== g.node || v.snatIp !== g.packet.src)
+      return `real: left ${g.node} as ${g.packet.src}; traced: ${v.node} as ${v.snatIp ?? "?"}`;
+    return sameAddresses(v, g.packet);
   }
   if (g.kind === "delivered-to-host") {
     const ok = v.kind === "delivered" && v.port === "ovn-k8s-mp0" && v.node === g.node;
-    return ok ? undefined : `real: to the host of ${g.node}; traced: ${v.kind}`;
+    return ok ? sameAddresses(v, g.packet) : `real: to the host of ${g.node}; traced: ${v.kind}`;
   }
-  return `real: ${g.kind}; traced: ${v.kind}`;
+  if (g.kind === "rejected") {
+    if (v.kind !== "rejected") return `real: rejected (${g.packet.summary}); traced: ${v.kind}`;
+    return sameAddresses(v, g.packet);
+  }
+  return `real: ${String((g as { kind: string }).kind)}; traced: ${v.kind}`;
 }
 
 /** Sends the reply a real peer would send (ports swapped), after the forward packet set up conntrack. */
@@ -120,7 +137,7 @@ describe.each(["central", "interconnect"] as const)(
 
     it.each(CASES.map((c) => [c.name, c] as const))("%s, and its reply", async (_name, c) => {
       const real = await probe(state, probeOf(c.target));
-      expect(["delivered", "delivered-to-host", "not-delivered", "left-cluster"]).toContain(
+      expect(["delivered", "delivered-to-host", "not-delivered", "left-cluster", "rejected"]).toContain(
         real.verdict.kind,
       );
       await compare(c, real);

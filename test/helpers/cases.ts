@@ -162,6 +162,46 @@ export const CASES: readonly Case[] = [
     },
   },
   {
+    name: "Service without endpoints: rejected by its load balancer, IPv4",
+    target: {
+      src: client,
+      dst: { kind: "service", namespace: "default", name: "no-endpoints" },
+      protocol: "tcp",
+      dstPort: 80,
+      family: 4,
+    },
+  },
+  {
+    name: "Service without endpoints: rejected by its load balancer, IPv6",
+    target: {
+      src: client,
+      dst: { kind: "service", namespace: "default", name: "no-endpoints" },
+      protocol: "tcp",
+      dstPort: 80,
+      family: 6,
+    },
+  },
+  {
+    name: "Service without endpoints from another node's pod",
+    target: {
+      src: { namespace: "default", name: "fedora-deployment-6c9b5f8d4-p8wzn" },
+      dst: { kind: "service", namespace: "default", name: "no-endpoints" },
+      protocol: "tcp",
+      dstPort: 80,
+      family: 4,
+    },
+  },
+  {
+    name: "service kube-dns from a node that runs one of its backends, IPv4",
+    target: {
+      src: { namespace: "default", name: "fedora-deployment-6c9b5f8d4-p8wzn" },
+      dst: { kind: "service", namespace: "kube-system", name: "kube-dns" },
+      protocol: "udp",
+      dstPort: 53,
+      family: 4,
+    },
+  },
+  {
     name: "external address, SNAT",
     target: {
       src: client,
