@@ -64,11 +64,9 @@ function agree(v: Verdict, real: ProbeResult): string | undefined {
     const ok = v.kind === "delivered" && v.port === "ovn-k8s-mp0" && v.node === g.node;
     return ok ? sameAddresses(v, g.packet) : `real: to the host of ${g.node}; traced: ${v.kind}`;
   }
-  if (g.kind === "rejected") {
-    if (v.kind !== "rejected") return `real: rejected (${g.packet.summary}); traced: ${v.kind}`;
-    return sameAddresses(v, g.packet);
-  }
-  return `real: ${String((g as { kind: string }).kind)}; traced: ${v.kind}`;
+  // rejected: OVN answered the sender
+  if (v.kind !== "rejected") return `real: rejected (${g.packet.summary}); traced: ${v.kind}`;
+  return sameAddresses(v, g.packet);
 }
 
 /** Sends the reply a real peer would send (ports swapped), after the forward packet set up conntrack. */
