@@ -2,6 +2,7 @@ import type { ClusterBackend } from "../cluster/backend.js";
 import { ovnDatabases } from "../cluster/node-databases.js";
 import { OvnDecoder } from "../explain/decode.js";
 import { explainDrop } from "../explain/drop.js";
+import { hairpinSource } from "../explain/hairpin.js";
 import { explainReject } from "../explain/reject.js";
 import type { SummaryInput } from "../explain/summary.js";
 import type { OvnDatabases } from "../model/ovsdb.js";
@@ -128,6 +129,31 @@ async function named(
   }
 }
 
+/**
+ * A load balancer that picked the sender itself sends the packet back with the hairpin source (see
+ * explain/hairpin.ts): the one step of the path ofproto/trace cannot show, read from the zone's NB.
+ */
+async function hairpinned(run: RunContext, v: Verdict, d: DirectionPlan): Promise<Verdict> {
+  if (v.kind !== "delivered" || d.to.kind !== "service" || d.lbDst?.ip !== d.from.ip) return v;
+  if (v.to.kind !== "pod" || v.to.name !== d.from.name || v.to.namespace !== d.from.namespace) return v;
+  try {
+    const hp = hairpinSource((await ovnDatabases(run.b, run.dbs, v.node)).nb, {
+      ip: d.to.ip,
+      port: d.to.port,
+    });
+    const hairpin = {
+      snatIp: hp.ip,
+      ...(hp.loadBalancer === undefined ? {} : { loadBalancer: hp.loadBalancer }),
+    };
+    return { ...v, srcIp: hp.ip, hairpin };
+  } catch (err) {
+    return {
+      kind: "unknown",
+      reason: `hairpin to ${v.node}: the source the load balancer gives it depends on the zone's NB, which could not be read: ${why(err)}`,
+    };
+  }
+}
+
 async function summaryEndpoint(run: RunContext, p: ResolvedPod): Promise<SummaryEndpoint> {
   const v = await nodeView(run.b, run.views, p.node).catch(() => undefined);
   const iface = p.hostNetwork
@@ -222,7 +248,7 @@ export async function traceDirection(
   const found = verdictOf(end, lastLogical, knownPods(r));
   const dropCookie = end.kind === "dropped" ? end.cookie : undefined;
   const reasoned = await answered(run, await explained(run, found, dropCookie, d), end, d, r.protocol);
-  const verdict = await named(run, reasoned, d, lastLogical);
+  const verdict = await hairpinned(run, await named(run, reasoned, d, lastLogical), d);
   const hops = [...logical, ...openflow.hops];
   const report: DirectionReport = {
     packet: {

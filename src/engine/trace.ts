@@ -92,7 +92,21 @@ async function traceConnection(
   if (p.reply === undefined || planned === undefined || v.kind !== "delivered") return [forward, planned];
   const continued = replyTo(r, p.reply, v);
   const reply = continued === p.reply ? planned : await traceDirection(run, r, continued);
+  if (v.hairpin !== undefined) return [forward, hairpinReply(reply, v.hairpin.snatIp)];
   return [forward, withUndoneNat(reply, natEvents(forward.hops))];
+}
+
+/**
+ * The reply of a hairpinned connection: OVN recognises it by a flow that the first real packet makes ovs-vswitchd
+ * learn (chk_lb_hairpin_reply, table 69). A trace learns nothing, so what the traces say of this reply is not what
+ * happens: the verdict is unknown, saying so; the traces stay in the report.
+ */
+function hairpinReply(reply: TracedDirection, snatIp: string): TracedDirection {
+  const reason =
+    `the reply of a hairpinned connection (to ${snatIp}) is recognised by a flow OVN learns from the first real ` +
+    "packet (chk_lb_hairpin_reply, OpenFlow table 69); ofproto/trace and ovn-trace cannot learn it, so they do not " +
+    "follow this reply (OVN sends it back to the pod, with the Service VIP as source)";
+  return { ...reply, report: { ...reply.report, verdict: { kind: "unknown", reason } } };
 }
 
 /** A reply's verdict with the addresses the receiver really sees (the forward translations undone). */

@@ -365,6 +365,16 @@ function verdictOf(arrivals: readonly Arrival[], src: LabPod): ProbeVerdict {
       };
     }
   }
+  // the packet sent out of the source's own port: a load balancer picked the sender itself (hairpin)
+  const hairpin = fwd.find((a) => a.owner.kind === "pod");
+  if (hairpin?.owner.kind === "pod")
+    return {
+      kind: "delivered",
+      namespace: hairpin.owner.namespace,
+      pod: hairpin.owner.name,
+      node: hairpin.node,
+      packet: hairpin.packet,
+    };
   const host = fwd.find((a) => a.owner.kind === "management-port");
   if (host) return { kind: "delivered-to-host", node: host.node, packet: host.packet };
   const out = fwd.find((a) => a.owner.kind === "uplink");

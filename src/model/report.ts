@@ -160,6 +160,8 @@ export type Verdict =
       readonly port: string;
       /** The Service whose load balancer chose this backend, for a trace to a service. */
       readonly service?: KubeObjectRef;
+      /** The load balancer chose the sender itself: OVN sent the packet back with this source (hairpin SNAT). */
+      readonly hairpin?: { readonly snatIp: string; readonly loadBalancer?: string };
     } & ArrivalAddresses)
   | {
       readonly kind: "dropped";

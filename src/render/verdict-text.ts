@@ -20,11 +20,15 @@ export function verdictSentence(v: Verdict): { text: string; objects: readonly K
             ? `the host of node ${v.to.name}`
             : v.port;
       const via = v.service === undefined ? "" : ` (backend of ${objectRef(v.service)})`;
+      const hairpin =
+        v.hairpin === undefined
+          ? ""
+          : `, hairpin: sent back to the sender with source ${v.hairpin.snatIp}${v.hairpin.loadBalancer === undefined ? "" : ` (hairpin_snat_ip of ${v.hairpin.loadBalancer})`}`;
       const objects: KubeObjectRef[] = [
         ...(v.to.kind === "pod" ? [{ kind: "Pod", namespace: v.to.namespace, name: v.to.name }] : []),
         ...(v.service === undefined ? [] : [v.service]),
       ];
-      return { text: `delivered to ${to}${via} on ${v.node} (port ${v.port})`, objects };
+      return { text: `delivered to ${to}${via} on ${v.node} (port ${v.port})${hairpin}`, objects };
     }
     case "dropped":
       return {

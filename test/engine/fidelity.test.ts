@@ -69,7 +69,10 @@ function agree(v: Verdict, real: ProbeResult): string | undefined {
   return sameAddresses(v, g.packet);
 }
 
-/** Sends the reply a real peer would send (ports swapped), after the forward packet set up conntrack. */
+/**
+ * Sends the reply a real peer would send, after the forward packet set up conntrack: back to the address and port
+ * it received the packet from (a hairpin's SNAT address, not the sender's own).
+ */
 async function realReply(
   state: LabState,
   t: TraceTarget,
@@ -79,16 +82,16 @@ async function realReply(
   if (g.kind !== "delivered" || t.protocol === "icmp") return undefined;
   return probe(state, {
     src: { namespace: g.namespace, name: g.pod },
-    dst: { kind: "ip", ip: forward.injected.srcIp },
+    dst: { kind: "ip", ip: g.packet.src },
     protocol: t.protocol,
     srcPort: g.packet.dstPort ?? 0,
-    dstPort: forward.injected.srcPort,
+    dstPort: g.packet.srcPort ?? forward.injected.srcPort,
     family: forward.injected.family,
     tcpFlags: "syn|ack",
   });
 }
 
-const tally = { agree: 0, total: 0 };
+const tally = { agree: 0, total: 0, unknown: 0 };
 
 describe.each(["central", "interconnect"] as const)(
   "trace verdicts agree with real packets (%s)",
@@ -128,6 +131,13 @@ describe.each(["central", "interconnect"] as const)(
       tally.agree++;
       const reply = await realReply(state, c.target, real);
       if (reply === undefined || report.reply === undefined) return;
+      const rv = report.reply.verdict;
+      if (rv.kind === "unknown" && rv.reason.includes("hairpinned connection")) {
+        // declared: no trace follows a hairpin's reply; the tool says so instead of guessing
+        expect(reply.verdict.kind, `reply: ${c.name}`).toBe("delivered");
+        tally.unknown++;
+        return;
+      }
       tally.total++;
       expect(agree(report.reply.verdict, reply), `reply: ${c.name}`).toBeUndefined();
       tally.agree++;
@@ -169,6 +179,6 @@ describe.each(["central", "interconnect"] as const)(
 
 afterAll(() => {
   process.stdout.write(
-    `fidelity: ${tally.agree} of ${tally.total} traced verdicts agree with real packets\n`,
+    `fidelity: ${String(tally.agree)} of ${String(tally.total)} traced verdicts agree with real packets (all four addresses on arrival); ${String(tally.unknown)} declared unknown (hairpin replies)\n`,
   );
 });

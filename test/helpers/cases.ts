@@ -202,6 +202,26 @@ export const CASES: readonly Case[] = [
     },
   },
   {
+    name: "hairpin: a pod to its own Service's VIP, IPv4",
+    target: {
+      src: { namespace: "default", name: "web" },
+      dst: { kind: "service", namespace: "default", name: "web" },
+      protocol: "tcp",
+      dstPort: 80,
+      family: 4,
+    },
+  },
+  {
+    name: "hairpin: a pod to its own Service's VIP, IPv6",
+    target: {
+      src: { namespace: "default", name: "web" },
+      dst: { kind: "service", namespace: "default", name: "web" },
+      protocol: "tcp",
+      dstPort: 80,
+      family: 6,
+    },
+  },
+  {
     name: "external address, SNAT",
     target: {
       src: client,
