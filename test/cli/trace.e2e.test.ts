@@ -44,26 +44,64 @@ describe.each(["central", "interconnect"] as const)(
       const r = await cli([...kube, ...args, "-o", "json", "-skip-detrace"]);
       return {
         code: r.code,
-        reports: r.stdout.trim() === "" ? [] : (JSON.parse(r.stdout) as TraceReport[]),
+        // one document per run (schema/trace-run.schema.json): its reports
+        reports: r.stdout.trim() === "" ? [] : (JSON.parse(r.stdout) as { reports: TraceReport[] }).reports,
         stderr: r.stderr,
       };
+    };
+
+    /** The Go tool's stdout for pod to pod, both ways, in its order (ovnkube-trace.go main). */
+    const podToPod = (src: string, dst: string, remote: boolean, detrace: boolean): string[] => {
+      const fwd = "source pod to destination pod";
+      const rev = "destination pod to source pod";
+      const ok = (what: string, from: string, to: string): string =>
+        `${what} indicates success from ${from} to ${to}`;
+      return [
+        ok(`ovn-trace ${fwd}`, src, dst),
+        ...(remote ? [ok(`ovn-trace (remote) ${fwd}`, src, dst)] : []),
+        ok(`ovn-trace ${rev}`, dst, src),
+        ...(remote ? [ok(`ovn-trace (remote) ${rev}`, dst, src)] : []),
+        ok(`ovs-appctl ofproto/trace ${fwd}`, src, dst),
+        ok(`ovs-appctl ofproto/trace ${rev}`, dst, src),
+        ...(detrace ? [ok(`ovn-detrace ${fwd}`, src, dst), ok(`ovn-detrace ${rev}`, dst, src)] : []),
+      ];
+    };
+    /** Our text starts with exactly the Go tool's lines; our additions follow. */
+    const startsWithGoLines = (stdout: string, lines: readonly string[]): void => {
+      const out = stdout.split("\n");
+      expect(out.slice(0, lines.length)).toEqual(lines);
+      expect(out.slice(lines.length).filter((l) => l.includes(" indicates "))).toEqual([]);
     };
 
     it("pod to pod across nodes, allowed port: every step succeeds, both ways, Go-style lines", async () => {
       const r = await cli([...kube, "-src", "client", "-dst", "web", "-tcp", "-dst-port", "8080"]);
       expect(r.code, r.stderr).toBe(0);
-      for (const line of [
-        "ovn-trace source pod to destination pod indicates success from client to web",
-        "ovn-trace destination pod to source pod indicates success from web to client",
-        "ovs-appctl ofproto/trace source pod to destination pod indicates success from client to web",
-        "ovs-appctl ofproto/trace destination pod to source pod indicates success from web to client",
-        "ovn-detrace source pod to destination pod indicates success from client to web",
-      ]) {
-        expect(r.stdout).toContain(line);
-      }
+      // on interconnect each node is a zone: the Go tool's "(remote)" lines (its e2e test checks them)
+      startsWithGoLines(r.stdout, podToPod("client", "web", shape === "interconnect", true));
     });
 
     it("the policy-dropped port is a failure with a non-zero exit, named, and found on the destination node", async () => {
+      const text = await cli([
+        ...kube,
+        "-src",
+        "client",
+        "-dst",
+        "web",
+        "-tcp",
+        "-dst-port",
+        "80",
+        "-skip-detrace",
+      ]);
+      expect(text.code).toBe(1);
+      expect(text.stderr).toMatch(/failure: ovn-trace \(forward\)/);
+      // the Go tool stops at its first failure: the source zone's ovn-trace (central), or the destination
+      // zone's (interconnect: the source zone hands the packet to the transit switch, a success)
+      startsWithGoLines(text.stdout, [
+        ...(shape === "interconnect"
+          ? ["ovn-trace source pod to destination pod indicates success from client to web"]
+          : []),
+        `ovn-trace ${shape === "interconnect" ? "(remote) " : ""}source pod to destination pod indicates failure from client to web`,
+      ]);
       const r = await json(["-src", "client", "-dst", "web", "-tcp", "-dst-port", "80"]);
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/failure: ovn-trace \(forward\)/);
@@ -81,6 +119,13 @@ describe.each(["central", "interconnect"] as const)(
 
     it("pod to pod on the same node, and over IPv6 with -addr-family ip6", async () => {
       if (sameNode === undefined) throw new Error("no second pod on the client's node");
+      const text = await cli([
+        ...kube,
+        ...["-src", "client", "-dst", sameNode.name, "-udp", "-dst-port", "5353", "-skip-detrace"],
+      ]);
+      expect(text.code, text.stderr).toBe(0);
+      // one node, one zone: no "(remote)" line in either shape
+      startsWithGoLines(text.stdout, podToPod("client", sameNode.name, false, false));
       const same = await json(["-src", "client", "-dst", sameNode.name, "-udp", "-dst-port", "5353"]);
       expect(same.code).toBe(0);
       expect(same.reports[0]?.forward.verdict).toMatchObject({ kind: "delivered", node: sameNode.node });
@@ -103,6 +148,29 @@ describe.each(["central", "interconnect"] as const)(
     });
 
     it("pod to service: DNAT to a backend, traced to it; UDP too", async () => {
+      const text = await cli([
+        ...kube,
+        ...["-src", "client", "-service", "kube-dns", "-dst-namespace", "kube-system"],
+        ...["-udp", "-dst-port", "53", "-skip-detrace"],
+      ]);
+      expect(text.code, text.stderr).toBe(0);
+      const backend = declared.find((p) =>
+        text.stdout.includes(
+          `ovs-appctl ofproto/trace source pod to destination pod indicates success from client to ${p.name}\n`,
+        ),
+      );
+      expect(backend?.name).toMatch(/^coredns-/);
+      // each node is a zone of its own on interconnect
+      const remote =
+        shape === "interconnect" && backend?.node !== declared.find((p) => p.name === "client")?.node;
+      const name = backend?.name ?? "";
+      startsWithGoLines(text.stdout, [
+        "ovn-trace source pod to service clusterIP indicates success from client to kube-dns",
+        ...(remote
+          ? [`ovn-trace (remote) source pod to service clusterIP indicates success from client to ${name}`]
+          : []),
+        ...podToPod("client", name, remote, false),
+      ]);
       const r = await json([
         "-src",
         "client",
@@ -123,6 +191,16 @@ describe.each(["central", "interconnect"] as const)(
     });
 
     it("pod to an external IP leaves through its node with the node IP as SNAT", async () => {
+      const text = await cli([
+        ...kube,
+        ...["-src", "client", "-dst-ip", "198.51.100.7", "-udp", "-dst-port", "443"],
+      ]);
+      expect(text.code, text.stderr).toBe(0);
+      startsWithGoLines(text.stdout, [
+        "ovn-trace from pod to IP indicates success from client to 198.51.100.7",
+        "ovs-appctl ofproto/trace pod to IP indicates success from client to 198.51.100.7",
+        "ovn-detrace pod to external IP indicates success from client to 198.51.100.7",
+      ]);
       const r = await json(["-src", "client", "-dst-ip", "198.51.100.7", "-udp", "-dst-port", "443"]);
       expect(r.code, r.stderr).toBe(0);
       expect(r.reports[0]?.forward.verdict).toMatchObject({
@@ -148,7 +226,12 @@ describe.each(["central", "interconnect"] as const)(
           /namespace "nosuchns" not found/,
         ],
         [["-src", "client", "-service", "nosuchsvc", "-tcp"], 3, /service "nosuchsvc" not found/],
-        [["-src", "client", "-service", "no-endpoints", "-tcp"], 2, /no ready pod endpoints/],
+        // not bad input: traced, and rejected by the Service's load balancer (a failure, exit 1)
+        [
+          ["-src", "client", "-service", "no-endpoints", "-tcp"],
+          1,
+          /Service default\/no-endpoints has no ready endpoints/,
+        ],
         [["-src", "client", "-dst-ip", "fd00::1", "-tcp", "-addr-family", "ip4"], 2, /not an IPv4 address/],
       ];
       for (const [args, code, message] of cases) {
