@@ -9,19 +9,23 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { InputError, LabStateError, OvnkTraceError, ProcessError } from "../errors.js";
 import {
   dirEnv,
+  daemonsUnder,
+  isInside,
   isOurs,
   runOk,
   startDaemon,
+  startsInFlight,
   stopDaemon,
   type DaemonRecord,
   type OvnDbs,
 } from "../ovs/daemon.js";
 import { run } from "../ovs/exec.js";
+import { onInterrupt } from "../ovs/interrupt.js";
 import { dockerMac, type LabCluster, type LabNode } from "./cluster.js";
 import { kubernetesObjects } from "./kubernetes.js";
 import { labLayout, longestSocketPath, zones, type LabLayout } from "./layout.js";
@@ -29,6 +33,7 @@ import {
   createNetns,
   deleteNetns,
   existingNetns,
+  netnsPrefix,
   inNetns,
   netnsName,
   nodeLinks,
@@ -144,6 +149,8 @@ class Starter {
     readonly c: LabCluster,
     dir: string,
     scenarioFile: string | undefined,
+    /** Aborted when the process is interrupted: start nothing more. */
+    readonly signal?: AbortSignal,
   ) {
     this.l = labLayout(dir);
     this.state = {
@@ -166,7 +173,7 @@ class Starter {
     dir: string,
     dbs: OvnDbs = {},
   ) {
-    const d = await startDaemon(program, args, dir, dbs);
+    const d = await startDaemon(program, args, dir, dbs, this.signal);
     this.state.daemons.push({ ...d, role, owner });
     writeState(this.state);
     return d;
@@ -460,9 +467,11 @@ export interface UpResult {
  */
 export async function labUp(
   c: LabCluster,
-  dir: string = DEFAULT_LAB_DIR,
+  dirGiven: string = DEFAULT_LAB_DIR,
   opts: { scenarioFile?: string; progress?: Progress } = {},
 ): Promise<UpResult> {
+  // absolute: the daemons' directories are recorded and recognised by it (isOurs), from any working directory
+  const dir = resolve(dirGiven);
   const existing = readLabState(dir);
   if (existing !== undefined) {
     const dead = deadDaemons(existing);
@@ -494,7 +503,9 @@ export async function labUp(
   }
   mkdirSync(dir, { recursive: true });
   const lock = takeLock(dir);
-  const s = new Starter(c, dir, opts.scenarioFile);
+  // interrupted (SIGINT/SIGTERM): start nothing more, stop whatever runs from the lab directory, remove it
+  const interrupt = onInterrupt(() => labDown(dir));
+  const s = new Starter(c, dir, opts.scenarioFile, interrupt.signal);
   const t0 = performance.now();
   let t = t0;
   const step = (name: string): void => {
@@ -528,6 +539,7 @@ export async function labUp(
     if (e instanceof OvnkTraceError) throw e;
     throw new ProcessError("lab up failed; everything it started was stopped", { cause: e });
   } finally {
+    interrupt.done();
     closeSync(lock);
   }
 }
@@ -543,8 +555,10 @@ async function settled(steps: readonly Promise<void>[]): Promise<void> {
 }
 
 /** Deletes the recorded network namespaces of a lab and any other carrying its prefix. */
+/** The lab's network namespaces: those it recorded that carry its own prefix, and any left with that prefix. */
 async function removeNetns(dir: string, recorded: readonly LabNetns[]): Promise<void> {
-  const names = new Set([...recorded.map((x) => x.name), ...existingNetns(dir)]);
+  const prefix = netnsPrefix(dir);
+  const names = new Set([...recorded.map((x) => x.name).filter((n) => n.startsWith(prefix)), ...existingNetns(dir)]);
   await Promise.all([...names].map((n) => deleteNetns(n)));
 }
 
@@ -602,15 +616,26 @@ async function stopAll(daemons: readonly LabDaemon[]): Promise<number> {
  * Stops every daemon of the lab by pid, deletes its network namespaces and removes its directory.
  * Returns how many daemons were running.
  */
-export async function labDown(dir: string = DEFAULT_LAB_DIR): Promise<number> {
-  const s = readLabState(dir);
-  if (s === undefined) {
-    await removeNetns(dir, []);
-    if (existsSync(join(dir, ".lock"))) rmSync(dir, { recursive: true, force: true });
-    return 0;
+export async function labDown(dirGiven: string = DEFAULT_LAB_DIR): Promise<number> {
+  const dir = resolve(dirGiven);
+  let s: LabState | undefined;
+  try {
+    s = readLabState(dir);
+  } catch {
+    // a state file cut short by an interrupted `up`: the pidfiles still say what runs
+    s = undefined;
   }
-  const stopped = await stopAll(s.daemons);
-  await removeNetns(dir, s.netns ?? []);
-  rmSync(dir, { recursive: true, force: true });
+  const isLab = s !== undefined || existsSync(labLayout(dir).lockFile);
+  // only daemons started in this lab's directory (a forged state file cannot point elsewhere), recorded or not
+  const recorded = (s?.daemons ?? []).filter((d) => isInside(d.dir, dir));
+  let stopped = await stopAll(recorded);
+  for (let round = 0; round < 50; round++) {
+    const left = daemonsUnder(dir);
+    if (left.length === 0 && !startsInFlight()) break;
+    stopped += (await Promise.all(left.map((d) => stopDaemon(d)))).filter(Boolean).length;
+    if (left.length === 0) await sleep(100);
+  }
+  await removeNetns(dir, s?.netns ?? []);
+  if (isLab || stopped > 0) rmSync(dir, { recursive: true, force: true });
   return stopped;
 }

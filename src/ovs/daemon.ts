@@ -1,5 +1,5 @@
-import { mkdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { basename, join, relative, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ProcessError } from "../errors.js";
 import { run } from "./exec.js";
@@ -35,12 +35,37 @@ export interface DaemonRecord {
   readonly dir: string;
 }
 
-/** Starts an OVS/OVN daemon detached, in `dir`, and returns once it has written its pidfile. */
+/** Daemons being started right now (their pidfile may not be written yet). */
+let starting = 0;
+
+/** True while some startDaemon call has not returned: a cleanup scans pidfiles again after that. */
+export const startsInFlight = (): boolean => starting > 0;
+
+/**
+ * Starts an OVS/OVN daemon detached, in `dir`, and returns once it has written its pidfile. With an aborted
+ * `signal` (the process is being interrupted) it starts nothing.
+ */
 export async function startDaemon(
   program: string,
   args: readonly string[],
   dir: string,
   dbs: OvnDbs = {},
+  signal?: AbortSignal,
+): Promise<DaemonRecord> {
+  if (signal?.aborted === true) throw new ProcessError(`interrupted: ${program} was not started`);
+  starting++;
+  try {
+    return await startDetached(program, args, dir, dbs);
+  } finally {
+    starting--;
+  }
+}
+
+async function startDetached(
+  program: string,
+  args: readonly string[],
+  dir: string,
+  dbs: OvnDbs,
 ): Promise<DaemonRecord> {
   mkdirSync(dir, { recursive: true });
   const r = await run(
@@ -72,15 +97,54 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** True if `pid` is alive and is still the program we started (guards against pid reuse). */
+/**
+ * True if `pid` is alive and is the daemon a record says: that program, started by this tool in that directory
+ * (its environment's OVS_RUNDIR, which startDaemon sets, is the record's dir). A record from a forged or stale
+ * state file that names another process, or another lab's daemon, is not ours.
+ */
 export function isOurs(d: DaemonRecord): boolean {
   if (!isAlive(d.pid)) return false;
   try {
-    const argv = readFileSync(`/proc/${d.pid}/cmdline`, "utf8").split("\0");
-    return argv.some((a) => a.endsWith(d.program));
+    const argv0 = readFileSync(`/proc/${String(d.pid)}/cmdline`, "utf8").split("\0")[0] ?? "";
+    if (basename(argv0) !== d.program) return false;
+    const env = readFileSync(`/proc/${String(d.pid)}/environ`, "utf8").split("\0");
+    return env.includes(`OVS_RUNDIR=${d.dir}`);
   } catch {
     return false;
   }
+}
+
+/** Whether `path` is `root` or inside it. */
+export function isInside(path: string, root: string): boolean {
+  const r = relative(resolve(root), resolve(path));
+  return r === "" || (!r.startsWith("..") && !r.startsWith("/"));
+}
+
+/**
+ * The daemons that run from directories under `root`, found by their pidfiles (also those a crashed or
+ * interrupted start never recorded): only those that are ours (see isOurs).
+ */
+export function daemonsUnder(root: string, depth = 4): DaemonRecord[] {
+  if (depth < 0 || !existsSync(root)) return [];
+  let entries: import("node:fs").Dirent[];
+  try {
+    entries = readdirSync(root, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  return entries.flatMap((e) => {
+    const path = join(root, e.name);
+    if (e.isDirectory()) return daemonsUnder(path, depth - 1);
+    if (!e.isFile() || !e.name.endsWith(".pid")) return [];
+    let pid: number;
+    try {
+      pid = Number(readFileSync(path, "utf8").trim());
+    } catch {
+      return [];
+    }
+    const d = { program: e.name.slice(0, -".pid".length), pid, dir: root };
+    return Number.isInteger(pid) && pid > 0 && isOurs(d) ? [d] : [];
+  });
 }
 
 /** Stops one daemon by pid: TERM, then KILL after `graceMs`. Returns false if it was not running. */
