@@ -1,6 +1,9 @@
+import type { DatapathFlowsDocument } from "./datapath-flows.js";
 import type { LflowListDocument } from "./lflow-list.js";
+import type { OfprotoTraceLegacyDocument } from "./ofproto-trace-legacy.js";
 import type { OfprotoTraceDocument } from "./ofproto-trace.js";
 import type { DumpFlowsDocument, DumpGroupsDocument, TlvMapDocument } from "./openflow.js";
+import type { NbctlShowDocument, SbctlShowDocument } from "./ovn-show.js";
 import type { OvnTraceDocument } from "./ovn-trace.js";
 import type { OvsdbDatabase } from "./ovsdb.js";
 import type { ParsedDocument } from "./source.js";
@@ -20,19 +23,27 @@ export type ParsedText =
   | DumpFlowsDocument
   | DumpGroupsDocument
   | TlvMapDocument
-  | LflowListDocument;
+  | LflowListDocument
+  | OfprotoTraceLegacyDocument
+  | DatapathFlowsDocument
+  | NbctlShowDocument
+  | SbctlShowDocument;
 
 /** The kinds `--as` takes (a set of ovn-traces is read as "ovn-trace"). */
 export type ParsedKind = Exclude<ParsedText["kind"], "ovn-trace-set"> | "ovsdb-database";
 
 /** Every kind `parse` reads, in the order the registry tries to detect them. */
 export const PARSED_KINDS: readonly ParsedKind[] = [
+  "ofproto-trace-legacy",
   "ofproto-trace",
   "ovn-trace",
   "lflow-list",
   "dump-groups",
   "tlv-map",
   "dump-flows",
+  "datapath-flows",
+  "ovn-nbctl-show",
+  "ovn-sbctl-show",
   "ovsdb-database",
 ];
 

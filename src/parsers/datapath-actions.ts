@@ -21,7 +21,8 @@ const BARE_ACTIONS = new Set(["drop", "pop_vlan", "ct_clear", "pop_eth", "ct", "
 
 const UINT_RE = /^\d+$/;
 const HEX_RE = /^0x[0-9a-fA-F]+$/;
-const PORT_NAME_RE = /^[A-Za-z_][\w.-]*$/;
+/** A port name as `--names` prints it (`eth0`, `genev_sys_6081`, `0b4ce082978cba9`); a plain number is a port number. */
+const PORT_NAME_RE = /^[\w.-]+$/;
 
 /**
  * Parses the text after `Datapath actions: ` (or after `actions:` in a datapath flow dump) into actions.

@@ -189,8 +189,9 @@ class TraceParser {
     this.endAnnotationRun();
     if (LEGACY_RE.test(raw)) {
       throw new ParseError(
-        "ofproto/trace output in the format before OVS 2.7 (Bridge:/Rule:/OpenFlow actions=) is not supported",
+        "ofproto/trace output in the format before OVS 2.7 (Bridge:/Rule:/OpenFlow actions=) is another kind",
         locate(source),
+        { hint: "read it as kind ofproto-trace-legacy (--as ofproto-trace-legacy)" },
       );
     }
     if (raw.startsWith("Flow:")) this.startPass(source);
@@ -659,7 +660,8 @@ function splitLabel(content: string): { label: string; text: string } {
   return { label: content.slice(0, colon), text: content.slice(colon + 1).trim() };
 }
 
-function flowLine(source: SourceRef, text: string): TraceFlowLine {
+/** A `Flow:`-style line: the text after its label, split into items. */
+export function flowLine(source: SourceRef, text: string): TraceFlowLine {
   const trimmed = text.trim();
   if (trimmed === "unchanged") {
     return { source, text: trimmed, unchanged: true, protocol: null, items: [], values: {} };

@@ -1,10 +1,14 @@
 import { PARSED_KINDS, type ParsedKind, type ParsedText } from "../model/parsed.js";
 import type { OvsdbDatabase } from "../model/ovsdb.js";
 import { looksLikeOvsdbFile, readOvsdbFile } from "../ovsdb/file.js";
+import { looksLikeDatapathFlows, parseDatapathFlows } from "./datapath-flows.js";
 import { looksLikeDumpFlows, parseDumpFlows } from "./dump-flows.js";
 import { looksLikeDumpGroups, parseDumpGroups } from "./dump-groups.js";
 import { looksLikeLflowList, parseLflowList } from "./lflow-list.js";
+import { looksLikeOfprotoTraceLegacy, parseOfprotoTraceLegacy } from "./ofproto-trace-legacy.js";
 import { looksLikeOfprotoTrace, parseOfprotoTrace } from "./ofproto-trace.js";
+import { looksLikeNbctlShow, parseNbctlShow } from "./ovn-nbctl-show.js";
+import { looksLikeSbctlShow, parseSbctlShow } from "./ovn-sbctl-show.js";
 import { looksLikeOvnTrace, parseOvnTraces } from "./ovn-trace.js";
 import { looksLikeTlvMap, parseTlvMap } from "./tlv-map.js";
 import { ParseError } from "../errors.js";
@@ -28,14 +32,21 @@ function parseOvnTraceText(text: string): ParsedText {
   };
 }
 
-/** In detection order: the most specific formats first (a trace can quote flows, not the reverse). */
+/**
+ * In detection order (PARSED_KINDS): the most specific formats first (a trace can quote flows, not the reverse);
+ * the trace format before OVS 2.7 before today's, whose sniffer also takes it (to reject it with a clear error).
+ */
 const TEXT_PARSERS: readonly TextParser[] = [
+  { kind: "ofproto-trace-legacy", looksLike: looksLikeOfprotoTraceLegacy, parse: parseOfprotoTraceLegacy },
   { kind: "ofproto-trace", looksLike: looksLikeOfprotoTrace, parse: parseOfprotoTrace },
   { kind: "ovn-trace", looksLike: looksLikeOvnTrace, parse: parseOvnTraceText },
   { kind: "lflow-list", looksLike: looksLikeLflowList, parse: parseLflowList },
   { kind: "dump-groups", looksLike: looksLikeDumpGroups, parse: parseDumpGroups },
   { kind: "tlv-map", looksLike: looksLikeTlvMap, parse: parseTlvMap },
   { kind: "dump-flows", looksLike: looksLikeDumpFlows, parse: parseDumpFlows },
+  { kind: "datapath-flows", looksLike: looksLikeDatapathFlows, parse: parseDatapathFlows },
+  { kind: "ovn-nbctl-show", looksLike: looksLikeNbctlShow, parse: parseNbctlShow },
+  { kind: "ovn-sbctl-show", looksLike: looksLikeSbctlShow, parse: parseSbctlShow },
 ];
 
 /** Which kind of output this is, or undefined if none of the parsers recognises it. */

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import { Ajv } from "ajv";
 import { describe, expect, it } from "vitest";
-import { PARSE_SCHEMA_VERSION, type ParseOutput } from "../../src/model/parsed.js";
+import { PARSE_SCHEMA_VERSION, PARSED_KINDS, type ParseOutput } from "../../src/model/parsed.js";
 import { detectKind, parseAs } from "../../src/parsers/registry.js";
 
 /**
@@ -12,9 +12,13 @@ import { detectKind, parseAs } from "../../src/parsers/registry.js";
 const FIXTURES = new URL("../fixtures/", import.meta.url);
 const KIND_OF_DIR: Record<string, string | undefined> = {
   "ofproto-trace": "ofproto-trace",
+  "ofproto-trace-legacy": "ofproto-trace-legacy",
   "ovn-trace": "ovn-trace",
   "lflow-list": "lflow-list",
   ovsdb: "ovsdb-database",
+  "datapath-flows": "datapath-flows",
+  "ovn-nbctl-show": "ovn-nbctl-show",
+  "ovn-sbctl-show": "ovn-sbctl-show",
 };
 
 function kindOfOpenflowFixture(name: string): string {
@@ -24,7 +28,18 @@ function kindOfOpenflowFixture(name: string): string {
 }
 
 const cases: { file: string; kind: string; bytes: Uint8Array }[] = [];
-for (const dir of ["ofproto-trace", "ovn-trace", "lflow-list", "ovsdb", "openflow"]) {
+const DIRS = [
+  "ofproto-trace",
+  "ofproto-trace-legacy",
+  "ovn-trace",
+  "lflow-list",
+  "ovsdb",
+  "openflow",
+  "datapath-flows",
+  "ovn-nbctl-show",
+  "ovn-sbctl-show",
+];
+for (const dir of DIRS) {
   for (const name of readdirSync(new URL(`${dir}/`, FIXTURES))) {
     if (
       name === "README.md" ||
@@ -37,9 +52,10 @@ for (const dir of ["ofproto-trace", "ovn-trace", "lflow-list", "ovsdb", "openflo
     let bytes: Uint8Array = readFileSync(url);
     if (name.endsWith(".gz")) bytes = gunzipSync(bytes);
     if (dir === "ovsdb" && !Buffer.from(bytes.subarray(0, 5)).toString().startsWith("OVSDB")) continue;
-    // the format before OVS 2.7 is refused on purpose (a test below checks the error)
-    if (name.includes("LEGACY-pre-ovs2.7")) continue;
-    const kind = KIND_OF_DIR[dir] ?? kindOfOpenflowFixture(name);
+    // the format before OVS 2.7 is another kind, whatever folder holds it
+    const kind = name.includes("LEGACY-pre-ovs2.7")
+      ? "ofproto-trace-legacy"
+      : (KIND_OF_DIR[dir] ?? kindOfOpenflowFixture(name));
     cases.push({ file: `${dir}/${name}`, kind, bytes });
   }
 }
@@ -60,15 +76,38 @@ describe("parse registry over every fixture", () => {
         "dump-flows",
         "dump-groups",
         "tlv-map",
+        "ofproto-trace-legacy",
+        "datapath-flows",
+        "ovn-nbctl-show",
+        "ovn-sbctl-show",
       ]),
     );
   });
 
-  it("refuses the ofproto/trace format before OVS 2.7 with a ParseError naming it", () => {
+  it("lists every kind it detects, in detection order", () => {
+    expect(PARSED_KINDS).toEqual([
+      "ofproto-trace-legacy",
+      "ofproto-trace",
+      "ovn-trace",
+      "lflow-list",
+      "dump-groups",
+      "tlv-map",
+      "dump-flows",
+      "datapath-flows",
+      "ovn-nbctl-show",
+      "ovn-sbctl-show",
+      "ovsdb-database",
+    ]);
+    expect(new Set(cases.map((c) => c.kind))).toEqual(new Set(PARSED_KINDS));
+  });
+
+  it("reads the ofproto/trace format before OVS 2.7 as its own kind, and refuses it as today's", () => {
     const legacy = readFileSync(
       new URL("ofproto-trace/public_ofproto-trace_LEGACY-pre-ovs2.7-format_russellb-2016.txt", FIXTURES),
     );
-    expect(() => parseAs(legacy)).toThrow(/before OVS 2\.7/);
+    expect(detectKind(legacy)).toBe("ofproto-trace-legacy");
+    expect(parseAs(legacy).kind).toBe("ofproto-trace-legacy");
+    expect(() => parseAs(legacy, "ofproto-trace")).toThrow(/before OVS 2\.7/);
   });
 
   it("reads ovn-trace --all as a set of three traces", () => {
