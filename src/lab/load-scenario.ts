@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readBounded } from "../files.js";
 import { createRequire } from "node:module";
 import { Ajv, type ErrorObject } from "ajv";
 import { parse as parseYaml } from "yaml";
@@ -58,13 +58,7 @@ export function parseScenario(text: string, source: string): Scenario {
 }
 
 export function loadScenarioFile(file: string, shape?: ClusterShape): LabCluster {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    throw new InputError(
-      `cannot read scenario file ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
-    );
-  }
+  // a scenario is a few kB: 4 MiB is generous, and /dev/zero ends at once
+  const text = readBounded(file, 4 * 2 ** 20, "scenario file").toString("utf8");
   return resolveScenario(parseScenario(text, file), shape);
 }
