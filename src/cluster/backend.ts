@@ -37,6 +37,17 @@ export interface NodeExecOptions {
   readonly stdin?: string;
 }
 
+/** What one trace used on one node (ClusterBackend.incompleteData leaves out the problems of the rest). */
+export interface NodeUse {
+  /** The bridges it crossed: ofproto/trace's `bridge("...")` headers (br-int, and breth0 through a patch port). */
+  readonly bridges: readonly string[];
+  /**
+   * It sent the packet to a tunnel port, whether or not the tunnel could be routed: ofproto/trace prints
+   * `-> output to native tunnel` (then the tunnel's route, or `native tunnel routing failed`).
+   */
+  readonly tunnel: boolean;
+}
+
 /**
  * Everything the tracer needs from a cluster: its Kubernetes objects, and running a command in a
  * node's OVS/OVN context. A live cluster (kube), the built-in lab and an offline replica
@@ -64,5 +75,15 @@ export interface ClusterBackend {
    * a transport failure rejects.
    */
   execOnNode(node: string, argv: readonly string[], options?: NodeExecOptions): Promise<ExecResult>;
+  /**
+   * What this backend knows is missing or broken for traces on `node`: one sentence per problem, each
+   * naming the node, the file or step, and what to collect (a node the backend does not have at all is
+   * one such sentence); empty when the node's data is complete. A trace that crossed a node with a
+   * non-empty answer cannot be trusted to say delivered or dropped: its verdict is unknown, for these
+   * reasons. `used`: what the trace used on that node, to leave out the problems of what it did not;
+   * undefined: every problem of the node. Absent: the backend reads a live system, where nothing is
+   * missing by construction (an unreachable node or a failed command is an error or an ExecResult).
+   */
+  incompleteData?(node: string, used?: NodeUse): Promise<readonly string[]>;
   close(): Promise<void>;
 }

@@ -13,6 +13,8 @@ import {
   type SnapshotZone,
 } from "./format.js";
 import { withNewSnapshot } from "./sos-assemble.js";
+import { clusterShapeOf } from "./sos-db.js";
+import type { OvsdbDatabase } from "../model/ovsdb.js";
 import type { SnapshotWriter } from "./writer.js";
 import { describeFailure, type ExecResult } from "../cluster/backend.js";
 
@@ -191,15 +193,12 @@ async function zoneDb(
   nodes: readonly string[],
   db: "NB" | "SB",
   problems: string[],
-): Promise<string | undefined> {
+): Promise<{ readonly text: string; readonly db: OvsdbDatabase } | undefined> {
   const why: string[] = [];
   for (const node of nodes) {
     try {
       const r = await b.execOnNode(node, ["sh", "-c", backupScript(db)], { timeoutMs: 120_000 });
-      if (r.exitCode === 0) {
-        readOvsdbFile(Buffer.from(r.stdout, "utf8"));
-        return r.stdout;
-      }
+      if (r.exitCode === 0) return { text: r.stdout, db: readOvsdbFile(Buffer.from(r.stdout, "utf8")) };
       why.push(`${node}: ${describeFailure(r)}`);
     } catch (e) {
       why.push(`${node}: ${e instanceof Error ? e.message : String(e)}`);
@@ -252,21 +251,22 @@ async function collect(b: ClusterBackend, o: CollectOptions, w: SnapshotWriter):
 
   o.progress?.step("OVN databases");
   const zoneNames = [...new Set(collected.map((n) => n.zone))];
-  const zones: SnapshotZone[] = await Promise.all(
-    zoneNames.map(async (zone): Promise<SnapshotZone> => {
+  const read = await Promise.all(
+    zoneNames.map(async (zone) => {
       const members = collected.filter((n) => n.zone === zone).map((n) => n.name);
       const [nb, sb] = await Promise.all([
         zoneDb(b, members, "NB", problems),
         zoneDb(b, members, "SB", problems),
       ]);
-      return {
-        name: zone,
-        ...(nb === undefined ? {} : { nb: w.write(snapshotPaths.nb(zone), nb) }),
-        ...(sb === undefined ? {} : { sb: w.write(snapshotPaths.sb(zone), sb) }),
-        missing: [...(nb === undefined ? ["NB"] : []), ...(sb === undefined ? ["SB"] : [])],
-      };
+      return { zone, nb, sb };
     }),
   );
+  const zones: SnapshotZone[] = read.map(({ zone, nb, sb }) => ({
+    name: zone,
+    ...(nb === undefined ? {} : { nb: w.write(snapshotPaths.nb(zone), nb.text) }),
+    ...(sb === undefined ? {} : { sb: w.write(snapshotPaths.sb(zone), sb.text) }),
+    missing: [...(nb === undefined ? ["NB"] : []), ...(sb === undefined ? ["SB"] : [])],
+  }));
   for (const n of collected)
     if (n.status !== "complete")
       problems.push(
@@ -274,7 +274,13 @@ async function collect(b: ClusterBackend, o: CollectOptions, w: SnapshotWriter):
       );
   return w.finish({
     source: o.source,
-    shape: zones.length > 1 ? "interconnect" : "central",
+    shape: clusterShapeOf(
+      read.map(({ zone, nb, sb }) => ({
+        name: zone,
+        ...(nb === undefined ? {} : { nb: nb.db }),
+        ...(sb === undefined ? {} : { sb: sb.db }),
+      })),
+    ),
     zones,
     nodes: collected,
     kubernetes: { file: kubernetes, source: o.source.kind === "lab" ? "lab" : "api", objects: items.length },

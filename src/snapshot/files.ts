@@ -1,24 +1,45 @@
 /**
  * `snapshot collect --files`: a one-node snapshot from database files and OpenFlow dumps given by
  * hand. Each file's kind is read from its content (an OVSDB file's schema name; for text, the parser
- * registry's detection); a dump's bridge comes from `BRIDGE=FILE`, else the file name, else br-int.
+ * registry's detection, then the appctl outputs it does not know); a dump's bridge comes from
+ * `BRIDGE=FILE`, else the file name, else br-int.
+ *
+ * What the replica needs to load the flows is derived or refused here, never left to fail later: the
+ * integration bridge's tlv-map is read from its flows' use of tun_metadata when not given (as
+ * ovn-controller maps OVN's one Geneve option); flows that send packets to groups or meters that no dump
+ * given defines, or use tunnel metadata no tlv-map maps, are refused with the dump to add.
  */
 
 import { readFileSync, statSync } from "node:fs";
 import { basename } from "node:path";
 import { InputError } from "../errors.js";
-import { looksLikeTlvMap } from "../parsers/tlv-map.js";
+import { looksLikeTlvMap, parseTlvMap } from "../parsers/tlv-map.js";
 import { detectKind } from "../parsers/registry.js";
-import { firstRejected, isUsableDump, restorableFlows, restorableGroups } from "./flow-dump.js";
+import {
+  firstRejected,
+  flowsUseMeters,
+  flowsUseNormal,
+  groupIds,
+  groupsUsed,
+  isUsableDump,
+  ovnTlvMapFromFlows,
+  restorableFlows,
+  restorableGroups,
+  tunMetadataUse,
+} from "./flow-dump.js";
 import type { SnapshotManifest } from "./format.js";
+import { meterSpecs } from "./replica.js";
 import { assembleSnapshot, collectedBridge, isSafeName, type CollectedNode } from "./sos-assemble.js";
 import {
+  bridgeInterfacesOf,
   bridgeNamesOf,
   DB_FILE,
   hostnameOf,
+  integrationBridgeOf,
   loadDbFile,
   ovsVersionOf,
   ROLE_OF_SCHEMA,
+  TUNNEL_TYPES,
   type DbRole,
   type LoadedDb,
 } from "./sos-db.js";
@@ -31,15 +52,38 @@ export interface CollectFromFilesOptions {
 
 export const DEFAULT_BRIDGE = "br-int";
 const FILES_HINT =
-  "give OVSDB files (conf.db, ovnnb_db.db, ovnsb_db.db) and ovs-ofctl dump-flows / dump-groups / " +
-  "dump-tlv-map outputs; name a dump's bridge with BRIDGE=FILE (default br-int)";
+  "give OVSDB files (conf.db, ovnnb_db.db, ovnsb_db.db), ovs-ofctl dump-flows / dump-groups / " +
+  "dump-tlv-map / dump-meters and ovs-appctl fdb/show outputs (name a dump's bridge with BRIDGE=FILE, " +
+  "default br-int), and ovs-appctl ovs/route/show and tnl/neigh/show outputs";
 
-type DumpKind = "flows" | "groups" | "tlv-map";
+/** Per bridge. */
+type DumpKind = "flows" | "groups" | "tlv-map" | "meters" | "fdb";
+/** Per node: the tunnel routing state (see format.ts). */
+type RuntimeKind = "routes" | "neighbours";
 
 const DUMP_KIND: Readonly<Record<string, DumpKind>> = {
   "dump-flows": "flows",
   "dump-groups": "groups",
   "tlv-map": "tlv-map",
+};
+
+/** The outputs the parser registry does not read, by their header lines. */
+const OWN_KINDS: readonly { kind: DumpKind | RuntimeKind; re: RegExp }[] = [
+  { kind: "meters", re: /^(?:OFPST_METER_CONFIG reply\b|meter=\d+ )/m },
+  { kind: "fdb", re: /^\s*port\s+VLAN\s+MAC\s+Age\s*$/m },
+  { kind: "routes", re: /^(?:Route Table:\s*$|(?:Cached|User): \S+\/\d+ dev \S+)/m },
+  { kind: "neighbours", re: /^IP\s+MAC\s+Bridge\s*$/m },
+];
+
+/** What to run on the node for each part, for the messages. */
+const DUMP_COMMAND: Readonly<Record<DumpKind | RuntimeKind, (bridge: string) => string>> = {
+  flows: (b) => `ovs-ofctl -O OpenFlow15 --no-stats dump-flows ${b}`,
+  groups: (b) => `ovs-ofctl -O OpenFlow15 dump-groups ${b}`,
+  "tlv-map": (b) => `ovs-ofctl dump-tlv-map ${b}`,
+  meters: (b) => `ovs-ofctl -O OpenFlow15 dump-meters ${b}`,
+  fdb: (b) => `ovs-appctl fdb/show ${b}`,
+  routes: () => "ovs-appctl ovs/route/show",
+  neighbours: () => "ovs-appctl tnl/neigh/show",
 };
 
 interface FileArg {
@@ -76,25 +120,32 @@ function isFile(path: string): boolean {
 export function bridgeFromFileName(path: string): string | undefined {
   const name = basename(path);
   const sos = /^ovs-ofctl_(?:-O_OpenFlow1\d_)?dump-(?:flows|groups|tlv-map)_(.+)$/.exec(name)?.[1];
-  const own = /^(.+)\.(?:flows|groups|tlv-map|tlvmap|dump-flows|dump-groups|dump-tlv-map)(?:\.txt)?$/.exec(
-    name,
-  )?.[1];
+  const own =
+    /^(.+)\.(?:flows|groups|tlv-map|tlvmap|meters|fdb|dump-flows|dump-groups|dump-tlv-map|dump-meters)(?:\.txt)?$/.exec(
+      name,
+    )?.[1];
   const bridge = sos ?? own;
   return bridge !== undefined && isSafeName(bridge) ? bridge : undefined;
 }
 
-interface BridgeDumps {
-  flows?: { text: string; path: string };
-  groups?: { text: string; path: string };
-  "tlv-map"?: { text: string; path: string };
-}
+type BridgeDumps = Partial<Record<DumpKind, { text: string; path: string }>>;
 
 /** A dump converted to what the snapshot stores, or why it cannot be. */
 function convertDump(kind: DumpKind, text: string): { text: string } | { why: string } {
-  if (kind === "tlv-map") return looksLikeTlvMap(text) ? { text } : { why: "not a tlv-map" };
-  const d = kind === "flows" ? restorableFlows(text) : restorableGroups(text);
-  if (!isUsableDump(d)) return { why: firstRejected(d) };
-  return { text: d.text };
+  switch (kind) {
+    case "tlv-map":
+      return looksLikeTlvMap(text) ? { text } : { why: "not a tlv-map" };
+    case "meters":
+      return text.includes("meter=") || /METER_CONFIG reply/.test(text) ? { text } : { why: "no meter" };
+    case "fdb":
+      return { text };
+    case "flows":
+    case "groups": {
+      const d = kind === "flows" ? restorableFlows(text) : restorableGroups(text);
+      if (!isUsableDump(d)) return { why: firstRejected(d) };
+      return { text: d.text };
+    }
+  }
 }
 
 /** Collects a one-node snapshot from files into `out` (a new or empty directory). */
@@ -111,7 +162,7 @@ export async function collectFromFiles(
   return assembleSnapshot(out, "ovnkube-trace-files-", async (asm, scratch) => {
     const given = new GivenFiles(asm.problems, progress, scratch);
     for (const arg of args) await given.read(arg);
-    asm.add(nodeOfFiles(given, opts.node));
+    asm.add(nodeOfFiles(given, opts.node, asm.problems));
     return asm.finish({
       kind: "files",
       description: `files: ${args.map((a) => basename(a.path)).join(", ")}`,
@@ -123,6 +174,7 @@ export async function collectFromFiles(
 class GivenFiles {
   readonly dbs: Partial<Record<DbRole, LoadedDb>> = {};
   readonly dumps = new Map<string, BridgeDumps>();
+  readonly runtime: Partial<Record<RuntimeKind, { text: string; path: string }>> = {};
   /** The databases given that do not read; nodeOfFiles adds the parts not given. */
   readonly missing: string[] = [];
   /** What each file left unused turned out to be, for the message when nothing is usable. */
@@ -141,7 +193,13 @@ class GivenFiles {
       await this.addDatabase(arg, bytes);
       return;
     }
-    const dumpKind = kind === undefined ? undefined : DUMP_KIND[kind];
+    const text = Buffer.from(bytes).toString("utf8");
+    const own = kind === undefined ? OWN_KINDS.find((k) => k.re.test(text))?.kind : undefined;
+    if (own === "routes" || own === "neighbours") {
+      this.addRuntime(arg, own, text);
+      return;
+    }
+    const dumpKind = own ?? (kind === undefined ? undefined : DUMP_KIND[kind]);
     if (dumpKind === undefined) {
       this.problems.push(
         `${arg.path} is not a database or a flow, group or tlv-map dump (${kind ?? "not recognised"}); ignored`,
@@ -181,6 +239,17 @@ class GivenFiles {
     this.progress(`${arg.path}: ${db.name} database`);
   }
 
+  /** One routes and one neighbours output (they are the node's, not a bridge's). */
+  private addRuntime(arg: FileArg, kind: RuntimeKind, text: string): void {
+    if (arg.bridge !== undefined)
+      this.problems.push(`${arg.path} is the node's ${kind}, not a bridge's: bridge ${arg.bridge} ignored`);
+    const twin = this.runtime[kind];
+    if (twin !== undefined)
+      throw new InputError(`two ${kind} outputs given: ${twin.path} and ${arg.path}`, { hint: FILES_HINT });
+    this.runtime[kind] = { text, path: arg.path };
+    this.progress(`${arg.path}: ${kind}`);
+  }
+
   /** One dump of each kind per bridge: a second one is a mistake (its bridge is to be named). */
   private addDump(arg: FileArg, kind: DumpKind, bytes: Buffer): void {
     const bridge = arg.bridge ?? bridgeFromFileName(arg.path) ?? DEFAULT_BRIDGE;
@@ -204,21 +273,40 @@ class GivenFiles {
 
 /**
  * The node the files describe: the bridges of the dumps and of conf.db. It needs a database or some
- * flows; its name is the one asked for, else conf.db's hostname, else "node".
+ * flows; its name is the one asked for, else conf.db's hostname, else "node". Flows the replica could not
+ * load with what was given are refused (see checkLoadable).
  */
-function nodeOfFiles(given: GivenFiles, asked: string | undefined): CollectedNode {
-  const { dbs, dumps, missing, seen } = given;
+function nodeOfFiles(given: GivenFiles, asked: string | undefined, problems: string[]): CollectedNode {
+  const { dbs, dumps, missing, seen, runtime } = given;
   const conf = dbs.conf;
+  const integration = integrationBridgeOf(conf?.db);
   const bridgeNames = [...new Set([...dumps.keys(), ...(conf === undefined ? [] : bridgeNamesOf(conf.db))])];
   const bridges = bridgeNames.sort().map((name) => {
     const d = dumps.get(name) ?? {};
-    return collectedBridge(
+    checkLoadable(name, d, name === integration);
+    const notes: string[] = [];
+    const b = collectedBridge(
       name,
-      { flows: d.flows?.text, groups: d.groups?.text, tlvMap: d["tlv-map"]?.text },
+      {
+        flows: d.flows?.text,
+        groups: d.groups?.text,
+        tlvMap: d["tlv-map"]?.text,
+        meters: d.meters?.text,
+        fdb: d.fdb?.text,
+      },
       missing,
+      name === integration ? { notes } : undefined,
     );
+    problems.push(...notes.map((n) => `${d.flows?.path ?? name}: ${n}`));
+    if (b.flows !== undefined && b.fdb === undefined && flowsUseNormal(b.flows)) missing.push(`${name} fdb`);
+    return b;
   });
   if (conf === undefined && !missing.includes(DB_FILE.conf)) missing.push(DB_FILE.conf);
+  // tunnels are routed with the node's routes and neighbours, which no database holds
+  if (conf === undefined || bridgeInterfacesOf(conf.db).some((i) => TUNNEL_TYPES.has(i.type))) {
+    if (runtime.routes === undefined) missing.push("ovs/route/show");
+    if (runtime.neighbours === undefined) missing.push("tnl/neigh/show");
+  }
   const usable =
     conf !== undefined ||
     dbs.nb !== undefined ||
@@ -239,10 +327,75 @@ function nodeOfFiles(given: GivenFiles, asked: string | undefined): CollectedNod
     ...(dbs.nb === undefined ? {} : { nb: dbs.nb }),
     ...(dbs.sb === undefined ? {} : { sb: dbs.sb }),
     bridges,
-    runtime: {},
+    runtime: {
+      ...(runtime.routes === undefined ? {} : { routes: runtime.routes.text }),
+      ...(runtime.neighbours === undefined ? {} : { tunnelNeighbors: runtime.neighbours.text }),
+    },
     missing,
     ...(ovsVersion === undefined || ovsVersion === "" ? {} : { ovsVersion }),
   };
+}
+
+/** The one-line refusal for flows the replica cannot load without a dump that was not given. */
+function refuse(bridge: string, flows: string, what: string, kind: DumpKind): never {
+  throw new InputError(
+    `${bridge} flows (${flows}) ${what}: add ${bridge}=FILE with the output of \`${DUMP_COMMAND[kind](bridge)}\` on that node`,
+  );
+}
+
+/**
+ * Refuses flows that OVS would not install from what was given (the whole `replace-flows --bundle` fails
+ * on one such flow): groups, meters or tunnel metadata fields they use and no dump defines. On the
+ * integration bridge a tlv-map that can be read from the flows (ovnTlvMapFromFlows) is not required.
+ */
+function checkLoadable(bridge: string, d: BridgeDumps, integration: boolean): void {
+  const flows = d.flows;
+  if (flows === undefined) return;
+  const used = groupsUsed(flows.text);
+  if (used.length > 0) {
+    const defined = new Set(d.groups === undefined ? [] : groupIds(d.groups.text));
+    const absent = used.filter((g) => !defined.has(g));
+    if (absent.length > 0)
+      refuse(
+        bridge,
+        flows.path,
+        d.groups === undefined
+          ? `send packets to groups ${list(used)} and no ${bridge} groups dump was given`
+          : `send packets to groups ${list(absent)} that ${d.groups.path} does not define`,
+        "groups",
+      );
+  }
+  if (flowsUseMeters(flows.text)) {
+    const specs = d.meters === undefined ? [] : meterSpecs(d.meters.text);
+    if (specs.length === 0)
+      refuse(bridge, flows.path, `send packets to meters and no ${bridge} meters dump was given`, "meters");
+  }
+  const fields = [...tunMetadataUse(flows.text).keys()].map((i) => `tun_metadata${String(i)}`);
+  if (fields.length === 0) return;
+  const map = d["tlv-map"];
+  if (map !== undefined) {
+    const mapped = new Set(parseTlvMap(map.text).mappings.map((m) => m.field));
+    const unmapped = fields.filter((f) => !mapped.has(f));
+    if (unmapped.length > 0)
+      refuse(bridge, flows.path, `use ${unmapped.join(", ")}, which ${map.path} does not map`, "tlv-map");
+    return;
+  }
+  const derived = integration ? ovnTlvMapFromFlows(flows.text) : undefined;
+  if (derived === undefined || (typeof derived === "object" && "why" in derived))
+    refuse(
+      bridge,
+      flows.path,
+      `use ${fields.join(", ")} and no ${bridge} tlv-map was given` +
+        (derived === undefined
+          ? ` (${bridge} is not OVN's integration bridge: its map cannot be read from the flows)`
+          : ` (it cannot be read from the flows: ${derived.why})`),
+      "tlv-map",
+    );
+}
+
+/** `1, 2, 3` (at most 8, then "…"). */
+function list(ids: readonly number[]): string {
+  return ids.length > 8 ? `${ids.slice(0, 8).join(", ")}, …` : ids.join(", ");
 }
 
 function readInput(path: string): Buffer {

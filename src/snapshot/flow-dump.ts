@@ -95,3 +95,105 @@ export function firstRejected(d: RestorableDump): string {
 export function flowsUseMeters(restored: string): boolean {
   return /\bactions=(?:.*[,(])?meter:\d/m.test(restored);
 }
+
+/** The group ids a flow dump's actions send packets to (`group:N`), sorted, each once. */
+export function groupsUsed(flows: string): number[] {
+  const ids = new Set<number>();
+  for (const m of flows.matchAll(/[=,(]group:(\d+)/g)) ids.add(Number(m[1]));
+  return [...ids].sort((a, b) => a - b);
+}
+
+/** The `group_id=N` of a groups dump (restorable or as printed), sorted. */
+export function groupIds(groups: string): number[] {
+  const ids = new Set<number>();
+  for (const m of groups.matchAll(/^\s*group_id=(\d+)/gm)) ids.add(Number(m[1]));
+  return [...ids].sort((a, b) => a - b);
+}
+
+/** Whether any flow hands packets to the NORMAL switch (which needs the MAC table, else it floods). */
+export function flowsUseNormal(flows: string): boolean {
+  return /\bactions=(?:.*[,(:])?NORMAL\b/m.test(flows);
+}
+
+const bitLength = (n: bigint): number => n.toString(2).replace(/^0+/, "").length;
+
+function valueBits(text: string | undefined): number {
+  if (text === undefined) return 0;
+  try {
+    return bitLength(BigInt(text));
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+}
+
+/**
+ * The tunnel metadata fields (`tun_metadataN`, `NXM_NX_TUN_METADATAN`) a flow dump uses, each with the
+ * number of bits its uses reach (a bit range's end + 1, a value's or mask's length; 0 for a whole field).
+ */
+export function tunMetadataUse(flows: string): Map<number, number> {
+  const use = new Map<number, number>();
+  const note = (index: string | undefined, bits: number): void => {
+    const i = Number(index);
+    use.set(i, Math.max(use.get(i) ?? 0, bits));
+  };
+  const num = "(0x[0-9a-fA-F]+|\\d+)";
+  // a field with a bit range or a matched value: NXM_NX_TUN_METADATA0[16..30], tun_metadata0=0x2/0x7fff
+  const field = new RegExp(
+    `\\b(?:tun_metadata|NXM_NX_TUN_METADATA)(\\d+)(?:\\[(\\d+)?(?:\\.\\.(\\d+))?\\]|=${num}(?:/${num})?)?`,
+    "g",
+  );
+  for (const m of flows.matchAll(field)) {
+    const [, index, from, to, value, mask] = m;
+    const end = to ?? from;
+    note(index, Math.max(end === undefined ? 0 : Number(end) + 1, valueBits(value), valueBits(mask)));
+  }
+  // a value set into a field: set_field:0x2->tun_metadata0, load:0x1->NXM_NX_TUN_METADATA0[]
+  const set = new RegExp(
+    `(?:set_field|load):${num}(?:/${num})?->(?:tun_metadata|NXM_NX_TUN_METADATA)(\\d+)(?!\\[\\d)`,
+    "g",
+  );
+  for (const m of flows.matchAll(set)) note(m[3], Math.max(valueBits(m[1]), valueBits(m[2])));
+  return use;
+}
+
+/**
+ * OVN's one Geneve option, as ovn-controller maps it on its integration bridge (`OVN_GENEVE_CLASS`,
+ * `OVN_GENEVE_TYPE`, `OVN_GENEVE_LEN` in OVN's lib/ovn-util.h): class 0x102, type 0x80, 4 bytes.
+ */
+export const OVN_GENEVE_OPTION = { class: "0x102", type: "0x80", length: 4 } as const;
+
+/**
+ * The tlv-map an OVN integration bridge has, read from its flows' use of tunnel metadata: ovn-controller
+ * maps OVN's one Geneve option (OVN_GENEVE_OPTION) to one `tun_metadataN` field, so flows that use one
+ * field, within 4 bytes, show the whole map. `none`: the flows use no tunnel metadata (no map needed);
+ * `why`: it cannot be read from them.
+ */
+export function ovnTlvMapFromFlows(
+  flows: string,
+): { readonly text: string; readonly field: string } | { readonly why: string } | "none" {
+  const use = tunMetadataUse(flows);
+  if (use.size === 0) return "none";
+  const fields = [...use.keys()].sort((a, b) => a - b);
+  const [index] = fields;
+  if (fields.length > 1 || index === undefined)
+    return {
+      why: `they use ${fields.map((f) => `tun_metadata${String(f)}`).join(", ")} (OVN maps one)`,
+    };
+  const bits = use.get(index) ?? 0;
+  const o = OVN_GENEVE_OPTION;
+  if (bits > o.length * 8)
+    return { why: `they use ${String(bits)} bits of tun_metadata${String(index)} (OVN's option has 32)` };
+  const field = `tun_metadata${String(index)}`;
+  const text = [
+    "NXT_TLV_TABLE_REPLY (xid=0x2):",
+    " max option space=256 max fields=64",
+    ` allocated option space=${String(o.length)}`,
+    "",
+    " mapping table:",
+    "  class  type  length  match field",
+    " ------  ----  ------  --------------",
+    `  ${o.class.padStart(5)}  ${o.type.padStart(4)}  ${String(o.length).padStart(6)}  ${field}`,
+    "",
+  ].join("\n");
+  return { text, field };
+}

@@ -19,6 +19,21 @@ export interface ReplicaDaemon extends DaemonRecord {
   readonly owner: string;
 }
 
+/** A part of a node's state the replica restores, which a step can fail to put in. */
+export type ReplicaPart =
+  "conf.db" | "settings" | "tlv-map" | "meters" | "groups" | "flows" | "fdb" | "routes" | "neighbours";
+
+/** One step of building a node's replica that failed: what did not get into the replica, and why. */
+export interface ReplicaFailure {
+  readonly part: ReplicaPart;
+  /** The bridge the step was for (tlv-map, meters, groups, flows, fdb). */
+  readonly bridge?: string;
+  /** The OpenFlow error codes the step printed (NXFMFC_INVALID_TLV_FIELD, OFPBAC_BAD_OUT_GROUP...). */
+  readonly codes: readonly string[];
+  /** The command and its error, or why OVS did not start, as the user should read it. */
+  readonly detail: string;
+}
+
 export interface ReplicaNode {
   readonly name: string;
   readonly zone: string;
@@ -26,6 +41,12 @@ export interface ReplicaNode {
   /** ovs-vswitchd runs with the node's flows: ofproto/trace works on it. */
   readonly ovs: boolean;
   readonly problems: readonly string[];
+  /**
+   * The steps that failed, as data (`problems` says the same as text). A failed `replace-flows --bundle`
+   * is one failure of part "flows": the bundle is atomic, none of the bridge's flows were loaded. Absent
+   * in the state of a replica started by an older version.
+   */
+  readonly failed?: readonly ReplicaFailure[];
 }
 
 export interface ReplicaZone {
@@ -89,14 +110,40 @@ export function replicaNodeEnv(s: ReplicaState, node: string): NodeJS.ProcessEnv
   return dirEnv(n.dir, s.zones.find((z) => z.name === n.zone)?.dbs ?? {});
 }
 
+/** What went wrong while building one node of the replica, as text and as data. */
+class NodeLog {
+  readonly problems: string[] = [];
+  readonly failed: ReplicaFailure[] = [];
+
+  fail(
+    part: ReplicaPart,
+    bridge: string | undefined,
+    what: string,
+    detail: string,
+    codes: string[] = [],
+  ): void {
+    this.problems.push(`${what}: ${detail}`);
+    this.failed.push({ part, ...(bridge === undefined ? {} : { bridge }), codes, detail });
+  }
+}
+
+/** The OpenFlow error codes an ovs-ofctl run printed (`Error NXFMFC_INVALID_TLV_FIELD for: ...`), each once. */
+export function openflowErrorCodes(stderr: string): string[] {
+  return [...new Set([...stderr.matchAll(/\bError ([A-Z][A-Z0-9_]+)/g)].map((m) => m[1] ?? ""))].filter(
+    (c) => c !== "",
+  );
+}
+
 async function step(
   argv: readonly string[],
   dir: string,
-  problems: string[],
+  log: NodeLog,
   what: string,
+  part: ReplicaPart,
+  bridge?: string,
 ): Promise<boolean> {
   const r = await run(argv, { env: dirEnv(dir), timeoutMs: 60_000 });
-  if (r.exitCode !== 0) problems.push(`${what}: ${describeFailure(r)}`);
+  if (r.exitCode !== 0) log.fail(part, bridge, what, describeFailure(r), openflowErrorCodes(r.stderr));
   return r.exitCode === 0;
 }
 
@@ -160,7 +207,7 @@ async function restoreFdb(
   b: SnapshotBridge,
   confDb: OvsdbDatabase,
   dir: string,
-  problems: string[],
+  log: NodeLog,
 ) {
   if (b.fdb === undefined) return;
   const names = ofportNames(confDb, b.name);
@@ -171,8 +218,10 @@ async function restoreFdb(
     await step(
       ["ovs-appctl", "fdb/add", b.name, port, m[2] ?? "0", m[3] ?? ""],
       dir,
-      problems,
+      log,
       `${b.name} fdb`,
+      "fdb",
+      b.name,
     );
   }
 }
@@ -190,37 +239,38 @@ export function meterSpecs(dump: string): string[] {
   return specs;
 }
 
-async function restoreBridge(
-  snap: Snapshot,
-  b: SnapshotBridge,
-  dir: string,
-  problems: string[],
-): Promise<void> {
+async function restoreBridge(snap: Snapshot, b: SnapshotBridge, dir: string, log: NodeLog): Promise<void> {
   const tlv = b.tlvMap === undefined ? undefined : tlvMapArg(snap.text(b.tlvMap));
   if (tlv !== undefined)
-    await step(["ovs-ofctl", "add-tlv-map", b.name, tlv], dir, problems, `${b.name} tlv-map`);
+    await step(["ovs-ofctl", "add-tlv-map", b.name, tlv], dir, log, `${b.name} tlv-map`, "tlv-map", b.name);
   // flows that use a meter are refused when it does not exist: meters go first
   for (const spec of b.meters === undefined ? [] : meterSpecs(snap.text(b.meters)))
     await step(
       ["ovs-ofctl", "-O", "OpenFlow15", "add-meter", b.name, spec],
       dir,
-      problems,
+      log,
       `${b.name} meter`,
+      "meters",
+      b.name,
     );
   if (b.groups !== undefined && snap.text(b.groups).trim() !== "") {
     await step(
       ["ovs-ofctl", "-O", "OpenFlow15", "add-groups", b.name, snap.path(b.groups)],
       dir,
-      problems,
+      log,
       `${b.name} groups`,
+      "groups",
+      b.name,
     );
   }
   if (b.flows !== undefined) {
     await step(
       ["ovs-ofctl", "-O", "OpenFlow15", "--bundle", "replace-flows", b.name, snap.path(b.flows)],
       dir,
-      problems,
+      log,
       `${b.name} flows`,
+      "flows",
+      b.name,
     );
   }
 }
@@ -229,11 +279,12 @@ const ROUTE_RE = /^(?:Cached|User): (\S+)\/(\d+) dev (\S+)(?: GW (\S+))? SRC (\S
 const NEIGH_RE = /^(\S+)\s+([0-9a-f]{2}(?::[0-9a-f]{2}){5})\s+(\S+)\s*$/i;
 
 /** The tunnel routing state that only lived in ovs-vswitchd: dummy addresses, routes, neighbours. */
-async function restoreRuntime(snap: Snapshot, n: SnapshotNode, dir: string, problems: string[]) {
+async function restoreRuntime(snap: Snapshot, n: SnapshotNode, dir: string, log: NodeLog) {
   const ports = new Set(n.bridges.map((b) => b.name));
   const addressed = new Set<string>();
   const addrs: string[][] = [];
   const cmds: string[][] = [];
+  const neighbours: string[][] = [];
   for (const line of n.runtime.routes === undefined ? [] : snap.text(n.runtime.routes).split("\n")) {
     const m = ROUTE_RE.exec(line.trim());
     if (m === null) continue;
@@ -251,9 +302,10 @@ async function restoreRuntime(snap: Snapshot, n: SnapshotNode, dir: string, prob
     : snap.text(n.runtime.tunnelNeighbors).split("\n")) {
     const m = NEIGH_RE.exec(line.trim());
     if (m === null || !ports.has(m[3] ?? "")) continue;
-    cmds.push(["ovs-appctl", "tnl/neigh/set", m[3] ?? "", m[1] ?? "", m[2] ?? ""]);
+    neighbours.push(["ovs-appctl", "tnl/neigh/set", m[3] ?? "", m[1] ?? "", m[2] ?? ""]);
   }
-  for (const c of [...addrs, ...cmds]) await step(c, dir, problems, c.slice(1).join(" "));
+  for (const c of [...addrs, ...cmds]) await step(c, dir, log, c.slice(1).join(" "), "routes");
+  for (const c of neighbours) await step(c, dir, log, c.slice(1).join(" "), "neighbours");
 }
 
 async function startNode(
@@ -263,13 +315,19 @@ async function startNode(
   state: ReplicaState,
   save: () => void,
 ): Promise<ReplicaNode> {
-  const problems: string[] = [];
+  const log = new NodeLog();
   const base = { name: n.name, zone: n.zone, dir };
+  const result = (ovs: boolean): ReplicaNode => ({
+    ...base,
+    ovs,
+    problems: log.problems,
+    failed: log.failed,
+  });
   mkdirSync(dir, { recursive: true });
   const conf = n.confDb === undefined ? undefined : snap.usable(n.confDb);
   if (conf === undefined) {
-    problems.push("no usable conf.db: OVS commands cannot run on this node");
-    return { ...base, ovs: false, problems };
+    log.fail("conf.db", undefined, "no usable conf.db", "OVS commands cannot run on this node");
+    return result(false);
   }
   copyFileSync(snap.path(conf), join(dir, "conf.db"));
   const started = async (program: string, args: string[]): Promise<void> => {
@@ -281,21 +339,21 @@ async function startNode(
   try {
     confDb = readOvsdbFile(snap.bytes(conf));
     await started("ovsdb-server", [`--remote=punix:${join(dir, "db.sock")}`, join(dir, "conf.db")]);
-    await step(stripLiveOnly(confDb), dir, problems, "strip live-only settings");
+    await step(stripLiveOnly(confDb), dir, log, "strip live-only settings", "settings");
     // system: the system datapath and system/internal netdevs become userspace dummies (nothing
     // touches the host), while tunnel ports keep their real types (override would make them dummies
     // too, and ofproto/trace would no longer encapsulate).
     await started("ovs-vswitchd", ["--enable-dummy=system", "-vvconn:off", "-vnetdev_dummy:off"]);
   } catch (e) {
-    problems.push(`OVS does not start on this node's conf.db: ${errorText(e)}`);
-    return { ...base, ovs: false, problems };
+    log.fail("conf.db", undefined, "OVS does not start on this node's conf.db", errorText(e));
+    return result(false);
   }
   for (const b of n.bridges) {
-    await restoreBridge(snap, b, dir, problems);
-    await restoreFdb(snap, b, confDb, dir, problems);
+    await restoreBridge(snap, b, dir, log);
+    await restoreFdb(snap, b, confDb, dir, log);
   }
-  await restoreRuntime(snap, n, dir, problems);
-  return { ...base, ovs: true, problems };
+  await restoreRuntime(snap, n, dir, log);
+  return result(true);
 }
 
 /**

@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { flowsUseMeters } from "./flow-dump.js";
+import { flowsUseMeters, ovnTlvMapFromFlows } from "./flow-dump.js";
 import {
   snapshotPaths,
   type SnapshotBridge,
@@ -17,8 +17,10 @@ import {
   type SnapshotSourceKind,
   type SnapshotZone,
 } from "./format.js";
+import type { OvsdbDatabase } from "../model/ovsdb.js";
 import {
   chassisOf,
+  clusterShapeOf,
   DB_FILE,
   hostnameOf,
   systemIdOf,
@@ -35,6 +37,8 @@ export interface CollectedBridge {
   readonly groups?: string;
   readonly meters?: string;
   readonly tlvMap?: string;
+  /** `ovs-appctl fdb/show` as printed. */
+  readonly fdb?: string;
 }
 
 /** The restorable dumps found for a bridge; undefined when none was found or none was usable. */
@@ -42,23 +46,51 @@ export interface BridgeDumpTexts {
   readonly flows: string | undefined;
   readonly groups: string | undefined;
   readonly tlvMap: string | undefined;
+  /** Only loose files give these (a sos report has no meters, and its fdb/show is not read). */
+  readonly meters?: string | undefined;
+  readonly fdb?: string | undefined;
+}
+
+/** For an OVN integration bridge: its tlv-map may be read from its flows (see ovnTlvMapFromFlows). */
+export interface IntegrationBridge {
+  /** Receives one sentence when the tlv-map was derived. */
+  readonly notes: string[];
 }
 
 /**
  * A bridge with the dumps found for it. Each dump not found is missing, and so are the meters when its
- * flows use some (neither a sos report nor a dump file gives them).
+ * flows use some and none were given. The tlv-map of OVN's integration bridge (`ovn`), when not found, is
+ * derived from its flows' use of tunnel metadata when they show it (a note says so).
  */
-export function collectedBridge(name: string, found: BridgeDumpTexts, missing: string[]): CollectedBridge {
-  const { flows, groups, tlvMap } = found;
+export function collectedBridge(
+  name: string,
+  found: BridgeDumpTexts,
+  missing: string[],
+  ovn?: IntegrationBridge,
+): CollectedBridge {
+  const { flows, groups, meters, fdb } = found;
+  let { tlvMap } = found;
+  if (tlvMap === undefined && flows !== undefined && ovn !== undefined) {
+    const derived = ovnTlvMapFromFlows(flows);
+    if (typeof derived === "object" && "text" in derived) {
+      tlvMap = derived.text;
+      ovn.notes.push(
+        `${name} tlv-map derived from the flows' use of ${derived.field}, as ovn-controller ` +
+          `maps OVN's Geneve option: {class=0x102,type=0x80,len=4}->${derived.field}`,
+      );
+    }
+  }
   if (flows === undefined) missing.push(`${name} flows`);
   if (groups === undefined) missing.push(`${name} groups`);
   if (tlvMap === undefined) missing.push(`${name} tlv-map`);
-  if (flows !== undefined && flowsUseMeters(flows)) missing.push(`${name} meters`);
+  if (flows !== undefined && meters === undefined && flowsUseMeters(flows)) missing.push(`${name} meters`);
   return {
     name,
     ...(flows === undefined ? {} : { flows }),
     ...(groups === undefined ? {} : { groups }),
+    ...(meters === undefined ? {} : { meters }),
     ...(tlvMap === undefined ? {} : { tlvMap }),
+    ...(fdb === undefined ? {} : { fdb }),
   };
 }
 
@@ -122,6 +154,9 @@ interface ZoneEntry {
   nb?: { path: string; origin: string };
   sb?: { path: string; origin: string };
   chassis: ChassisSummary[];
+  /** The databases kept, for the cluster's shape. */
+  nbDb?: OvsdbDatabase;
+  sbDb?: OvsdbDatabase;
 }
 
 /** Whether a node is this chassis: by system-id (the chassis name) or by hostname. */
@@ -197,6 +232,7 @@ export class SnapshotAssembler {
       ...optional("groups", w(snapshotPaths.groups(node.name, b.name), b.groups)),
       ...optional("meters", w(snapshotPaths.meters(node.name, b.name), b.meters)),
       ...optional("tlvMap", w(snapshotPaths.tlvMap(node.name, b.name), b.tlvMap)),
+      ...optional("fdb", w(snapshotPaths.fdb(node.name, b.name), b.fdb)),
     });
   }
 
@@ -237,7 +273,11 @@ export class SnapshotAssembler {
       db.bytes,
     );
     z[role] = { path, origin: db.origin };
-    if (role === "sb") z.chassis = chassisOf(db.db);
+    if (role === "nb") z.nbDb = db.db;
+    if (role === "sb") {
+      z.sbDb = db.db;
+      z.chassis = chassisOf(db.db);
+    }
   }
 
   /** Assigns zones, checks what is missing and writes manifest.json. */
@@ -269,7 +309,13 @@ export class SnapshotAssembler {
       if (z.missing.length > 0) this.problems.push(`zone ${z.name} has no ${z.missing.join(" and no ")}`);
     return this.writer.finish({
       source,
-      shape: zones.length > 1 ? "interconnect" : "central",
+      shape: clusterShapeOf(
+        zones.map((z) => ({
+          name: z.name,
+          ...(z.nbDb === undefined ? {} : { nb: z.nbDb }),
+          ...(z.sbDb === undefined ? {} : { sb: z.sbDb }),
+        })),
+      ),
       zones: manifestZones,
       nodes: this.nodes.map((n) => manifestNode(n)),
       problems: this.problems,

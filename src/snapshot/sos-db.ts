@@ -7,7 +7,15 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { OvsdbDatabase } from "../model/ovsdb.js";
-import { externalIds, otherConfig, stringColumn, tableRows } from "../ovsdb/index.js";
+import {
+  externalIds,
+  options,
+  otherConfig,
+  rowByUuid,
+  setColumn,
+  stringColumn,
+  tableRows,
+} from "../ovsdb/index.js";
 import { looksLikeOvsdbFile, readOvsdbFile, readOvsdbFileLenient } from "../ovsdb/file.js";
 import { run } from "../ovs/exec.js";
 import { describeFailure } from "../cluster/backend.js";
@@ -194,4 +202,97 @@ export function chassisOf(sb: OvsdbDatabase): ChassisSummary[] {
     hostname: stringColumn(row, "hostname") ?? "",
     remote: otherConfig(row)["is-remote"] === "true",
   }));
+}
+
+/**
+ * What in a zone's databases says the cluster is interconnect (one zone per node, ovn-kubernetes style),
+ * or undefined: a zone name other than "global" (NB_Global.name), a transit switch (a logical switch with
+ * `other_config:interconn-ts`, or named transit_switch), a remote chassis (`other_config:is-remote=true`).
+ */
+export function interconnectEvidence(
+  zone: string,
+  nb: OvsdbDatabase | undefined,
+  sb: OvsdbDatabase | undefined,
+): string | undefined {
+  if (zone !== "global") return `zone name "${zone}"`;
+  const ts = (nb === undefined ? [] : tableRows(nb, "Logical_Switch")).find(
+    (ls) => otherConfig(ls)["interconn-ts"] !== undefined || stringColumn(ls, "name") === "transit_switch",
+  );
+  if (ts !== undefined) return `transit switch ${stringColumn(ts, "name") ?? "?"}`;
+  const remote = (sb === undefined ? [] : chassisOf(sb)).find((c) => c.remote);
+  return remote === undefined ? undefined : `remote chassis ${remote.hostname || remote.name}`;
+}
+
+/** The cluster's shape from its zones: interconnect when there are several, or when one shows it. */
+export function clusterShapeOf(
+  zones: readonly { readonly name: string; readonly nb?: OvsdbDatabase; readonly sb?: OvsdbDatabase }[],
+): "central" | "interconnect" {
+  return zones.length > 1 || zones.some((z) => interconnectEvidence(z.name, z.nb, z.sb) !== undefined)
+    ? "interconnect"
+    : "central";
+}
+
+/** OVN's integration bridge on a node: `external_ids:ovn-bridge` of the Open_vSwitch row, else br-int. */
+export function integrationBridgeOf(conf: OvsdbDatabase | undefined): string {
+  const row = conf === undefined ? undefined : openVswitchRow(conf);
+  const name = row === undefined ? undefined : externalIds(row)["ovn-bridge"];
+  return name === undefined || name === "" ? "br-int" : name;
+}
+
+/** One interface of a bridge, as far as what a trace through it needs. */
+export interface BridgeInterface {
+  readonly bridge: string;
+  readonly name: string;
+  readonly type: string;
+  /** `options:peer` of a patch port. */
+  readonly peer?: string;
+}
+
+export function bridgeInterfacesOf(conf: OvsdbDatabase): BridgeInterface[] {
+  const out: BridgeInterface[] = [];
+  for (const br of tableRows(conf, "Bridge")) {
+    const bridge = stringColumn(br, "name") ?? "";
+    for (const portRef of setColumn(br, "ports")) {
+      const port = rowByUuid(conf, "Port", String(portRef));
+      for (const ifRef of port === undefined ? [] : setColumn(port, "interfaces")) {
+        const i = rowByUuid(conf, "Interface", String(ifRef));
+        if (i === undefined) continue;
+        const peer = options(i).peer;
+        out.push({
+          bridge,
+          name: stringColumn(i, "name") ?? "",
+          type: stringColumn(i, "type") ?? "",
+          ...(peer === undefined ? {} : { peer }),
+        });
+      }
+    }
+  }
+  return out;
+}
+
+/** Tunnel interface types: output to them needs the node's tunnel routes and neighbours. */
+export const TUNNEL_TYPES: ReadonlySet<string> = new Set([
+  "geneve",
+  "vxlan",
+  "stt",
+  "gre",
+  "ip6gre",
+  "erspan",
+  "ip6erspan",
+  "gtpu",
+  "bareudp",
+]);
+
+/** The bridges a packet that enters `start` can reach through patch ports (`start` first). */
+export function bridgesReachableFrom(start: string, interfaces: readonly BridgeInterface[]): string[] {
+  const bridgeOf = new Map(interfaces.map((i) => [i.name, i.bridge]));
+  const seen = [start];
+  for (let k = 0; k < seen.length; k++) {
+    for (const i of interfaces) {
+      if (i.bridge !== seen[k] || i.type !== "patch" || i.peer === undefined) continue;
+      const next = bridgeOf.get(i.peer);
+      if (next !== undefined && !seen.includes(next)) seen.push(next);
+    }
+  }
+  return seen;
 }

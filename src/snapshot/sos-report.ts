@@ -30,6 +30,7 @@ import {
   bridgeNamesOf,
   DB_FILE,
   hostnameOf,
+  integrationBridgeOf,
   loadDbFile,
   ovsVersionOf,
   ROLE_OF_SCHEMA,
@@ -221,7 +222,7 @@ function bestDump(
   return undefined;
 }
 
-function collectBridge(r: ReportReader, bridge: string): CollectedBridge {
+function collectBridge(r: ReportReader, bridge: string, integration: string): CollectedBridge {
   const flows = bestDump(r, bridge, "dump-flows", (text) => {
     const d = restorableFlows(text);
     if (isUsableDump(d) && d.rejected.length > 0)
@@ -241,11 +242,14 @@ function collectBridge(r: ReportReader, bridge: string): CollectedBridge {
   }));
   if (flows !== undefined && flows.file.version < 15)
     r.problem(`${bridge}: flows come from an ${ofVersion(flows.file.version)} dump`);
+  const notes: string[] = [];
   const collected = collectedBridge(
     bridge,
     { flows: flows?.text, groups: groups?.text, tlvMap: tlvMap?.text },
     r.missing,
+    bridge === integration ? { notes } : undefined,
   );
+  for (const n of notes) r.problem(n);
   if (collected.flows !== undefined && flowsUseMeters(collected.flows))
     r.problem(`${bridge}: flows use meters, which sos reports do not dump`);
   return collected;
@@ -313,7 +317,9 @@ export async function collectSosReport(
   const sb = await r.database("sb", OVN_DB_DIRS, scratch);
   const name = nodeName(r, confDb);
   const hasOvs = confDb !== undefined || r.hasOvsCommands();
-  const bridges = hasOvs ? bridgeList(r, confDb).map((b) => collectBridge(r, b)) : [];
+  const bridges = hasOvs
+    ? bridgeList(r, confDb).map((b) => collectBridge(r, b, integrationBridgeOf(confDb?.db)))
+    : [];
   if (hasOvs && bridges.length === 0) r.missing.push("bridges");
   const usable =
     confDb !== undefined ||

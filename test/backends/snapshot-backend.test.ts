@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { afterAll, beforeAll, describe } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LabBackend } from "../../src/backends/lab/backend.js";
 import { SnapshotBackend } from "../../src/backends/snapshot/backend.js";
 import { EXAMPLES_DIR } from "../../src/lab/defaults.js";
@@ -47,4 +47,15 @@ describe.each(["central", "interconnect"] as const)("snapshot backend (%s)", (sh
     if (backend === undefined) throw new Error("the snapshot backend did not open");
     return backend;
   }, SNAPSHOT_GAPS);
+
+  it("incompleteData: nothing for a node collected whole, one sentence for a node it does not have", async () => {
+    const nodes = backend?.snap.manifest.nodes.map((n) => n.name) ?? [];
+    expect(nodes.length).toBe(3);
+    for (const n of nodes) expect(await backend?.incompleteData(n), n).toEqual([]);
+    expect(await backend?.incompleteData("ovn-worker9")).toEqual([
+      expect.stringMatching(
+        /^node ovn-worker9 is not in the snapshot \(.*it holds .*\): take a new snapshot that includes it$/,
+      ),
+    ]);
+  });
 });

@@ -90,7 +90,11 @@ async function namedActions(b: ClusterBackend, node: string, argv: readonly stri
     if (m?.[1] !== undefined && m[2] !== undefined) names.set(m[2], m[1]);
   }
   const actions = [...trace.stdout.matchAll(/^Datapath actions: (.*)$/gm)].at(-1)?.[1] ?? "(none)";
-  const named = topLevel(actions.replace(/recirc\(0x[0-9a-f]+\)/g, "recirc(X)")).map((a) =>
+  // recirculation ids are allocated as translations come: recirc(0x..), and a controller continuation's recirc_id=N
+  const masked = actions
+    .replace(/recirc\(0x[0-9a-f]+\)/g, "recirc(X)")
+    .replace(/\brecirc_id=\d+/g, "recirc_id=X");
+  const named = topLevel(masked).map((a) =>
     /^\d+$/.test(a)
       ? (names.get(a) ?? a)
       : a.replace(/out_port\((\d+)\)/g, (_, p: string) => `out_port(${names.get(p) ?? p})`),

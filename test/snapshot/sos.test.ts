@@ -400,7 +400,8 @@ describe("collectFromSos: zones", () => {
   });
 
   it("puts every node in zone global when one report holds an unnamed NB whose SB has every chassis", async () => {
-    // a central cluster's databases, made from the control plane's: NB_Global.name empty, no remote chassis
+    // a central cluster's databases, made from the control plane's: NB_Global.name empty, no remote chassis,
+    // no transit switch
     const [cp, ...workers] = SCENARIO_NODES as [string, ...string[]];
     const top = copyTree(cp);
     const etc = join(top, "var/lib/ovn/etc");
@@ -408,7 +409,11 @@ describe("collectFromSos: zones", () => {
       "ovsdb-tool",
       "transact",
       join(etc, "ovnnb_db.db"),
-      JSON.stringify(["OVN_Northbound", { op: "update", table: "NB_Global", where: [], row: { name: "" } }]),
+      JSON.stringify([
+        "OVN_Northbound",
+        { op: "update", table: "NB_Global", where: [], row: { name: "" } },
+        { op: "delete", table: "Logical_Switch", where: [["name", "==", "transit_switch"]] },
+      ]),
     ]);
     await must([
       "ovsdb-tool",
@@ -482,11 +487,21 @@ describe("collectFromSos on bad input", () => {
     const top = copyTree(worker());
     const ovs = join(top, "sos_commands/openvswitch");
     for (const f of readdirSync(ovs)) if (/dump-(groups|tlv-map)_/.test(f)) unlinkSync(join(ovs, f));
-    const m = await collectFromSos([top], newOut());
+    const out = newOut();
+    const m = await collectFromSos([top], out);
     const n = nodeOf(m, worker());
     expect(n.status).toBe("partial");
-    expect(n.missing).toEqual(expect.arrayContaining(["br-int groups", "br-int tlv-map"]));
-    expect(n.bridges.find((b) => b.name === "br-int")?.flows).toBeDefined();
+    expect(n.missing).toEqual(expect.arrayContaining(["br-int groups"]));
+    // the integration bridge's tlv-map is read from its flows, exactly as the node had it
+    expect(n.missing).not.toContain("br-int tlv-map");
+    const br = n.bridges.find((b) => b.name === "br-int");
+    expect(br?.flows).toBeDefined();
+    expect(readFileSync(join(out, br?.tlvMap ?? "-"), "utf8")).toBe(
+      await onNode(worker(), ["ovs-ofctl", "dump-tlv-map", "br-int"]),
+    );
+    expect(m.problems.join("\n")).toMatch(/br-int tlv-map derived from the flows' use of tun_metadata0/);
+    // breth0 does not get one: it is not OVN's bridge
+    expect(n.missing).toContain("breth0 tlv-map");
   });
 
   it("takes a clustered NB, converted to a standalone file with the same rows", async () => {
@@ -576,11 +591,19 @@ describe("collectFromFiles", () => {
     );
     timings["files (3 DBs, 4 dumps)"] = Math.round(performance.now() - t0);
     expect(m.source.kind).toBe("files");
-    expect(m.shape).toBe("central");
+    // one zone, read from the data: its NB_Global name, its transit switch, its remote chassis
+    expect(m.shape).toBe("interconnect");
     expect(m.zones.map((z) => z.name)).toEqual([zoneOf(node())]);
     const n = nodeOf(m, node()); // from the conf.db hostname
     expect(n.zone).toBe(zoneOf(node()));
-    expect([...n.missing].sort()).toEqual(["breth0 groups", "breth0 tlv-map"]);
+    // breth0 forwards with NORMAL (no MAC table given); tunnels need the node's routes and neighbours
+    expect([...n.missing].sort()).toEqual([
+      "breth0 fdb",
+      "breth0 groups",
+      "breth0 tlv-map",
+      "ovs/route/show",
+      "tnl/neigh/show",
+    ]);
     for (const b of n.bridges)
       expect(await parsedFlows(join(out, b.flows ?? ""))).toEqual(await liveFlows(node(), b.name));
     const br = n.bridges.find((b) => b.name === "br-int");
@@ -601,12 +624,19 @@ describe("collectFromFiles", () => {
     const conf = join(dir, "conf.db");
     copyFileSync(file("var/lib/openvswitch/conf.db"), conf);
     truncateSync(conf, 300);
-    const m = await collectFromFiles([conf, ovs("ovs-ofctl_-O_OpenFlow15_dump-flows_br-int")], newOut(), {
-      node: "my-node",
-    });
+    const m = await collectFromFiles(
+      [
+        conf,
+        ovs("ovs-ofctl_-O_OpenFlow15_dump-flows_br-int"),
+        `br-int=${ovs("ovs-ofctl_-O_OpenFlow15_dump-groups_br-int")}`,
+      ],
+      newOut(),
+      { node: "my-node" },
+    );
     const n = nodeOf(m, "my-node");
     expect(n.status).toBe("partial");
-    expect(n.missing).toEqual(expect.arrayContaining(["conf.db", "br-int groups", "br-int tlv-map"]));
+    expect(n.missing).toEqual(expect.arrayContaining(["conf.db", "ovs/route/show", "tnl/neigh/show"]));
+    expect(n.missing).not.toContain("br-int tlv-map");
     expect(m.problems.join("\n")).toMatch(/conf\.db is damaged/);
     expect(m.zones).toEqual([{ name: "global", missing: ["ovnnb_db.db", "ovnsb_db.db"] }]);
   });

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { DEFAULT_TIMEOUT_MS, run } from "../../ovs/exec.js";
 import { readOvsdbFile } from "../../ovsdb/file.js";
 import { snapshotPaths } from "../../snapshot/format.js";
+import { SnapshotGaps } from "../../snapshot/incomplete.js";
 import { readSnapshot, type Snapshot } from "../../snapshot/read.js";
 import {
   readReplica,
@@ -11,7 +12,7 @@ import {
   stopReplica,
   type ReplicaState,
 } from "../../snapshot/replica.js";
-import type { ClusterBackend, NodeExecOptions } from "../../cluster/backend.js";
+import type { ClusterBackend, NodeExecOptions, NodeUse } from "../../cluster/backend.js";
 import { ObjectStore, StoreBackedObjects } from "../../cluster/object-store.js";
 import type { ExecResult } from "../../cluster/backend.js";
 import { ClusterUnreachableError } from "../../errors.js";
@@ -50,6 +51,7 @@ const recorded = (argv: readonly string[], exitCode: number, stdout: string, std
 export class SnapshotBackend extends StoreBackedObjects implements ClusterBackend {
   readonly kind = "snapshot";
   readonly description: string;
+  private readonly gaps: SnapshotGaps;
 
   private constructor(
     readonly snap: Snapshot,
@@ -59,6 +61,7 @@ export class SnapshotBackend extends StoreBackedObjects implements ClusterBacken
   ) {
     super(new ObjectStore(objects));
     this.description = `snapshot ${snap.dir} (${snap.manifest.source.kind}: ${snap.manifest.source.description})`;
+    this.gaps = new SnapshotGaps(snap, replica);
   }
 
   static async open(dir: string): Promise<SnapshotBackend> {
@@ -89,6 +92,15 @@ export class SnapshotBackend extends StoreBackedObjects implements ClusterBacken
       timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       ...(options.stdin === undefined ? {} : { input: options.stdin }),
     });
+  }
+
+  /**
+   * From the manifest (a node not in the snapshot or that failed to collect, a missing or damaged conf.db,
+   * zone database, bridge dump or tunnel routing state) and from the replica's record of the steps that
+   * failed (flows that did not load, a database that did not start): see src/snapshot/incomplete.ts.
+   */
+  incompleteData(node: string, used?: NodeUse): Promise<readonly string[]> {
+    return Promise.resolve(this.gaps.sentences(node, used));
   }
 
   async close(): Promise<void> {
