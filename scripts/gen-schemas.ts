@@ -1,5 +1,6 @@
 // Generates the published JSON schemas from the model types (the types are the documentation).
-// `npm run schemas` writes them; test/schemas.test.ts fails when a committed schema is stale.
+// `npm run schemas` writes them (`tsx scripts/gen-schemas.ts schema/X.schema.json` only those named);
+// test/model/schemas.test.ts fails when a committed schema is stale.
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { createGenerator } from "ts-json-schema-generator";
@@ -21,6 +22,12 @@ export const SCHEMAS: readonly SchemaSpec[] = [
     title: "ovnkube-trace trace report",
   },
   {
+    file: "schema/trace-run.schema.json",
+    source: "src/model/trace-run.ts",
+    type: "TraceRun",
+    title: "ovnkube-trace trace run (what -o json|yaml prints)",
+  },
+  {
     file: "schema/parse-output.schema.json",
     source: "src/model/parsed.ts",
     type: "ParseOutput",
@@ -40,7 +47,8 @@ export function generateSchema(spec: SchemaSpec): string {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  for (const spec of SCHEMAS) {
+  const only = process.argv.slice(2);
+  for (const spec of SCHEMAS.filter((s) => only.length === 0 || only.includes(s.file))) {
     writeFileSync(`${root}${spec.file}`, generateSchema(spec));
     console.log(`wrote ${spec.file}`);
   }

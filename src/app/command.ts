@@ -18,4 +18,7 @@ export interface CommandIO {
   readonly color: boolean;
 }
 
+/** `-o`: text for people, or the same JSON/YAML document (each with `schemaVersion` and `kind`). */
+export type OutputFormat = "text" | "json" | "yaml";
+
 export const ok = (output: string): CommandResult => ({ output });

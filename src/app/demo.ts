@@ -3,8 +3,9 @@ import { LabBackend } from "../backends/lab/backend.js";
 import { InputError } from "../errors.js";
 import { labDown, labUp } from "../lab/lab.js";
 import { loadScenarioFile } from "../lab/load-scenario.js";
+import { renderDocument, traceRunDocument } from "../render/document.js";
 import { demoCaseText } from "../render/lab-text.js";
-import type { CommandIO, CommandResult } from "./command.js";
+import type { CommandIO, CommandResult, OutputFormat } from "./command.js";
 import { clusterShape } from "./lab.js";
 import { resolveTarget } from "../engine/resolve.js";
 import { runTraces } from "../engine/trace.js";
@@ -99,7 +100,7 @@ export interface DemoCommand {
   readonly shape?: string;
   /** Leave the lab running afterwards. */
   readonly keep: boolean;
-  readonly output: "text" | "json";
+  readonly output: OutputFormat;
 }
 
 /**
@@ -115,31 +116,43 @@ export async function demoCommand(c: DemoCommand, io: CommandIO): Promise<Comman
       io.progress(`  \u2713 ${step} (${String(ms)} ms)`);
     },
   });
+  const teardown = async (): Promise<string> => {
+    if (c.keep) return `lab left running: ovnkube-trace lab status --dir ${dir}`;
+    const t = performance.now();
+    const n = await labDown(dir);
+    return `lab stopped (${String(n)} daemons) in ${String(Math.round(performance.now() - t))} ms`;
+  };
+  let result: CommandResult;
   try {
-    const cases = defaultDemoCases(state);
-    if (cases.length === 0)
-      throw new InputError("the demo needs pods default/client and default/web in the scenario");
-    const reports: TraceReport[] = [];
-    for (const k of cases) reports.push(await runDemoCase(state, k));
-    const up = `lab "${cluster.name}" (${cluster.shape}, ${String(cluster.nodes.length)} nodes, ${String(state.daemons.length)} daemons) up in ${String(state.timingsMs.total ?? 0)} ms`;
-    const output =
-      c.output === "json"
-        ? JSON.stringify(reports, null, 2)
-        : [
-            up,
-            ...cases.map((k, i) => (reports[i] === undefined ? "" : demoCaseText(k.title, reports[i]))),
-          ].join("\n");
-    if (c.output === "json") io.note(up);
-    const disagree = cases.filter((_, i) => reports[i]?.forward.groundTruth?.agrees !== true);
-    return disagree.length === 0
-      ? { output }
-      : { output, failure: `trace and real packet disagree: ${disagree.map((k) => k.title).join("; ")}` };
-  } finally {
-    if (c.keep) io.note(`lab left running: ovnkube-trace lab status --dir ${dir}`);
-    else {
-      const t = performance.now();
-      const n = await labDown(dir);
-      io.note(`lab stopped (${String(n)} daemons) in ${String(Math.round(performance.now() - t))} ms`);
-    }
+    result = await demoCases(c, state);
+  } catch (e) {
+    io.note(await teardown());
+    throw e;
   }
+  const last = await teardown();
+  if (c.output === "text") return { ...result, output: `${result.output}\n\n${last}` };
+  io.note(last);
+  return result;
+}
+
+/** Every demo case traced and probed, as the command's result (the lab stays up). */
+async function demoCases(c: DemoCommand, state: LabState): Promise<CommandResult> {
+  const cluster = state.cluster;
+  const cases = defaultDemoCases(state);
+  if (cases.length === 0)
+    throw new InputError("the demo needs pods default/client and default/web in the scenario");
+  const reports: TraceReport[] = [];
+  for (const k of cases) reports.push(await runDemoCase(state, k));
+  const up = `lab "${cluster.name}" (${cluster.shape}, ${String(cluster.nodes.length)} nodes, ${String(state.daemons.length)} daemons) up in ${String(state.timingsMs.total ?? 0)} ms`;
+  const output =
+    c.output === "text"
+      ? [
+          up,
+          ...cases.map((k, i) => (reports[i] === undefined ? "" : demoCaseText(k.title, reports[i]))),
+        ].join("\n")
+      : renderDocument(traceRunDocument(reports, false), c.output);
+  const disagree = cases.filter((_, i) => reports[i]?.forward.groundTruth?.agrees !== true);
+  return disagree.length === 0
+    ? { output }
+    : { output, failure: `trace and real packet disagree: ${disagree.map((k) => k.title).join("; ")}` };
 }

@@ -7,9 +7,11 @@ import { detrace, detraceAnnotations, traceLines } from "../explain/detrace.js";
 import { explainOfprotoTrace, explainOvnTrace } from "../explain/explain-trace.js";
 import { readNodeSources } from "./explain-sources.js";
 import type { DecodeSources } from "../explain/decode.js";
-import type { DecodedLine, ExplainSummary } from "../model/explanation.js";
+import type { DecodedLine, ExplainedTrace, ExplainSummary } from "../model/explanation.js";
 import type { DecodedValue } from "../model/explanation.js";
-import { ok, type CommandResult } from "./command.js";
+import type { OutputHead } from "../model/output.js";
+import { renderDocument, versioned } from "../render/document.js";
+import type { CommandResult, OutputFormat } from "./command.js";
 import { withBackend, type ClusterChoice } from "./open-backend.js";
 import { readInput } from "./parse.js";
 
@@ -30,8 +32,8 @@ export function explainInputKind(text: string): ExplainInput {
   });
 }
 
-/** The JSON form (`-o json`). */
-export interface ExplainJson {
+/** The JSON/YAML form (`-o json|yaml`). */
+export interface ExplainJson extends OutputHead<"Explanation"> {
   readonly input: ExplainInput;
   readonly node: string;
   readonly summary: ExplainSummary;
@@ -50,7 +52,7 @@ export interface ExplainRequest {
   readonly text: string;
   readonly node: string;
   readonly format: ExplainFormat;
-  readonly output: "text" | "json";
+  readonly output: OutputFormat;
 }
 
 /** Checks the input and the flags (`--format`, `-o`) of an explain request. */
@@ -58,16 +60,58 @@ export function explainRequest(text: string, node: string, format: string, outpu
   explainInputKind(text);
   if (format !== "decoded" && format !== "detrace")
     throw new InputError(`--format must be decoded or detrace, not ${format}`);
-  if (output !== "text" && output !== "json") throw new InputError(`-o must be text or json, not ${output}`);
+  if (output !== "text" && output !== "json" && output !== "yaml")
+    throw new InputError(`-o must be text, json or yaml, not ${output}`);
   return { text, node, format, output };
 }
 
+/** The values of an explained trace, each once (the summary repeats some of the lines'). */
+function decodedValues(e: ExplainedTrace): DecodedValue[] {
+  const seen = new Map<string, DecodedValue>();
+  for (const v of e.lines.flatMap((l) => l.values)) seen.set(`${v.field}\0${v.raw}`, v);
+  return [...seen.values()];
+}
+
+/** Why a value is unknown: the decoder's words, `unknown (why)`. */
+const whyUnknown = (v: DecodedValue): string =>
+  /unknown \(((?:[^()]|\([^()]*\))*)\)/.exec(v.meaning)?.[1] ?? v.meaning;
+
+/**
+ * One note per reason: which values could not be named, and why (a database that could not be read, a
+ * key no row has), so that a user knows what the "unknown"s below stand for and what to do.
+ */
+export function unnamedNotes(values: readonly DecodedValue[]): string[] {
+  const unknown = values.filter((v) => !v.known);
+  if (unknown.length === 0) return [];
+  const byWhy = new Map<string, string[]>();
+  for (const v of unknown) {
+    const list = byWhy.get(whyUnknown(v)) ?? [];
+    list.push(v.field === v.raw ? v.raw : `${v.field}=${v.raw}`);
+    byWhy.set(whyUnknown(v), list);
+  }
+  const most = 8;
+  return [...byWhy].map(
+    ([why, names]) =>
+      `could not name ${names.slice(0, most).join(", ")}${names.length > most ? ` and ${String(names.length - most)} more` : ""}: ${why}`,
+  );
+}
+
+/** What `explain` prints, and its failure when it could name nothing. */
+export interface Explanation {
+  readonly output: string;
+  /** How many distinct values the trace has, and how many of them were named. */
+  readonly values: number;
+  readonly named: number;
+  /** Set when it named none of the trace's values (what it could not read, or why the values are unknown). */
+  readonly failure?: string;
+}
+
 /** Explains from databases already read (pure). */
-export function renderExplanation(
+export function explainTrace(
   r: ExplainRequest,
   sources: DecodeSources,
   missing: readonly string[] = [],
-): string {
+): Explanation {
   const input = explainInputKind(r.text);
   const { nb, sb } = sources;
   if (r.format === "detrace" && r.output === "text") {
@@ -77,14 +121,28 @@ export function renderExplanation(
       throw new ProcessError(`cannot annotate without the zone's databases: ${missing.join("; ")}`, {
         hint: "check that the node's ovnkube pod (or the lab, or the snapshot) can run ovsdb-client",
       });
-    return detrace(r.text, { nb, sb });
+    return { output: detrace(r.text, { nb, sb }), values: 0, named: 0 };
   }
   const e =
     input === "ofproto/trace" ? explainOfprotoTrace(r.text, sources) : explainOvnTrace(r.text, sources);
+  const values = decodedValues(e);
+  const named = values.filter((v) => v.known).length;
+  // "northbound database of X's zone: why" → "northbound database of X's zone"
+  const unread = missing.map((m) => m.split(": ")[0] ?? m);
+  const failure =
+    named === 0 && values.length > 0
+      ? `named none of the ${String(values.length)} values of the trace: ${unread.length > 0 ? `could not read the ${unread.join(", the ")}` : [...new Set(values.map(whyUnknown))].join("; ")}`
+      : undefined;
+  const result = (output: string): Explanation => ({
+    output,
+    values: values.length,
+    named,
+    ...(failure === undefined ? {} : { failure }),
+  });
   const lines = traceLines(r.text);
   const withDetrace = input === "ofproto/trace" && nb !== undefined && sb !== undefined;
-  if (r.output === "json") {
-    const json: ExplainJson = {
+  if (r.output !== "text") {
+    const json: ExplainJson = versioned("Explanation", {
       input,
       node: r.node,
       summary: e.summary,
@@ -95,21 +153,36 @@ export function renderExplanation(
       })),
       missing,
       ...(withDetrace ? { detrace: detrace(r.text, { nb, sb }) } : {}),
-    };
-    return `${JSON.stringify(json, null, 2)}\n`;
+    });
+    return result(renderDocument(json, r.output));
   }
-  return renderExplained(lines, e, {
-    title: `${input} on ${r.node}`,
-    notes: missing.map((m) => `could not read the ${m}; its values show as unknown`),
-    ...(withDetrace ? { annotations: detraceAnnotations(r.text, { nb, sb }) } : {}),
-  });
+  return result(
+    renderExplained(lines, e, {
+      title: `${input} on ${r.node}`,
+      notes: [
+        ...missing.map((m) => `could not read the ${m}; its values show as unknown`),
+        // which values that left unknown (always when nothing could be named)
+        ...(missing.length > 0 || failure !== undefined ? unnamedNotes(values) : []),
+      ],
+      ...(withDetrace ? { annotations: detraceAnnotations(r.text, { nb, sb }) } : {}),
+    }),
+  );
+}
+
+/** The explanation's text (or document) alone. */
+export function renderExplanation(
+  r: ExplainRequest,
+  sources: DecodeSources,
+  missing: readonly string[] = [],
+): string {
+  return explainTrace(r, sources, missing).output;
 }
 
 /** Reads the node's databases through the backend, then explains. */
-export async function explainOnBackend(r: ExplainRequest, b: ClusterBackend): Promise<string> {
+export async function explainOnBackend(r: ExplainRequest, b: ClusterBackend): Promise<Explanation> {
   explainInputKind(r.text);
   const { sources, missing } = await readNodeSources(b, r.node);
-  return renderExplanation(r, sources, missing);
+  return explainTrace(r, sources, missing);
 }
 
 /** `ovnkube-trace explain FILE --node NODE`: the trace read from a file or standard input ("-"). */
@@ -120,5 +193,6 @@ export async function explainCommand(
 ): Promise<CommandResult> {
   const text = Buffer.from(readInput(file)).toString("utf8");
   const request = explainRequest(text, flags.node, flags.format, flags.output);
-  return ok(await withBackend(cluster, undefined, (b) => explainOnBackend(request, b)));
+  const e = await withBackend(cluster, undefined, (b) => explainOnBackend(request, b));
+  return e.failure === undefined ? { output: e.output } : { output: e.output, failure: e.failure };
 }

@@ -4,15 +4,15 @@ import { labLayout } from "../lab/layout.js";
 import { loadScenarioFile } from "../lab/load-scenario.js";
 import { probe } from "../lab/probe.js";
 import type { ClusterShape } from "../lab/scenario.js";
-import type { TraceTarget } from "../model/target.js";
-import { labEnvText, labStatusText, probeText } from "../render/lab-text.js";
-import { ok, type CommandIO, type CommandResult } from "./command.js";
+import { renderDocument, versioned } from "../render/document.js";
+import { labEnvText, labStatusText } from "../render/lab-text.js";
+import { probeText } from "../render/probe-text.js";
+import { ok, type CommandIO, type CommandResult, type OutputFormat } from "./command.js";
+import { completeTarget, type TargetRequest } from "./target-request.js";
 
 /** The lab commands: up, status, env, probe, down. */
 
-export type OutputFormat = "text" | "json";
-
-const json = (v: unknown): string => JSON.stringify(v, null, 2);
+export type { OutputFormat } from "./command.js";
 
 /** `--shape`: central | interconnect, or the scenario's own. */
 export function clusterShape(v: string | undefined): ClusterShape | undefined {
@@ -51,8 +51,13 @@ export async function labUpCommand(c: LabUpCommand, io: CommandIO): Promise<Comm
       io.progress(`  \u2713 ${step} (${String(ms)} ms)`);
     },
   });
-  if (c.output === "json")
-    return ok(json({ started: r.started, dir: r.state.dir, timingsMs: r.state.timingsMs }));
+  if (c.output !== "text")
+    return ok(
+      renderDocument(
+        versioned("LabUp", { started: r.started, dir: r.state.dir, timingsMs: r.state.timingsMs }),
+        c.output,
+      ),
+    );
   if (!r.started) return ok(`lab "${cluster.name}" is already running in ${r.state.dir}; nothing to do`);
   return ok(
     `lab "${cluster.name}" (${cluster.shape}, ${String(cluster.nodes.length)} nodes) is up in ${String(r.state.timingsMs.total ?? 0)} ms: ${r.state.dir}\ntry: ovnkube-trace lab status${c.dirGiven ? ` --dir ${c.dir}` : ""}`,
@@ -65,9 +70,9 @@ export function labStatusCommand(dir: string, output: OutputFormat): CommandResu
     throw new LabStateError(`no lab in ${dir}`, { hint: "start one with: ovnkube-trace lab up" });
   const dead = deadDaemons(s);
   const text =
-    output === "json"
-      ? json({ ...s, deadDaemons: dead })
-      : labStatusText(s, dead, labLayout(s.dir).kubernetesFile);
+    output === "text"
+      ? labStatusText(s, dead, labLayout(s.dir).kubernetesFile)
+      : renderDocument(versioned("LabStatus", { ...s, deadDaemons: dead }), output);
   if (s.phase !== "up") return { output: text, failure: `the lab in ${dir} is ${s.phase}, not up` };
   if (dead.length > 0)
     return { output: text, failure: `${String(dead.length)} of the lab's daemons are not running` };
@@ -81,13 +86,14 @@ export function labEnvCommand(dir: string, node: string): CommandResult {
 
 export interface LabProbeCommand {
   readonly dir: string;
-  readonly target: TraceTarget;
+  /** Names without a namespace are in "default" (the lab has no kubeconfig context). */
+  readonly target: TargetRequest;
   readonly srcPort?: number;
   readonly output: OutputFormat;
 }
 
 export async function labProbeCommand(c: LabProbeCommand): Promise<CommandResult> {
-  const t = c.target;
+  const t = completeTarget(c.target, "default");
   const r = await probe(runningLab(c.dir), {
     src: t.src,
     dst: t.dst,
@@ -96,7 +102,7 @@ export async function labProbeCommand(c: LabProbeCommand): Promise<CommandResult
     ...(c.srcPort === undefined ? {} : { srcPort: c.srcPort }),
     ...(t.family === undefined ? {} : { family: t.family }),
   });
-  return ok(c.output === "json" ? json(r) : probeText(r));
+  return ok(c.output === "text" ? probeText(r) : renderDocument(versioned("LabProbe", r), c.output));
 }
 
 export async function labDownCommand(dir: string): Promise<CommandResult> {

@@ -16,41 +16,60 @@ export interface ClusterChoice {
 export const labDirOf = (dir: string | true | undefined): string =>
   typeof dir === "string" ? dir : (process.env.OVNKUBE_TRACE_LAB_DIR ?? DEFAULT_LAB_DIR);
 
+/** What a command knows of the cluster besides its backend. */
+export interface ClusterContext {
+  /**
+   * The namespace of names given without one (kubectl's rule): the kubeconfig context's (`--context`, else
+   * the current one), else "default"; always "default" on the lab and on snapshots.
+   */
+  readonly defaultNamespace: string;
+}
+
 /**
  * The backend the choice names; `timeoutMs` bounds every API call and exec of a live cluster. Each backend
  * is loaded on demand: a lab trace never loads the Kubernetes client, a live one never the snapshot code.
  */
-export async function openBackend(c: ClusterChoice, timeoutMs?: number): Promise<ClusterBackend> {
+export async function openCluster(
+  c: ClusterChoice,
+  timeoutMs?: number,
+): Promise<{ readonly backend: ClusterBackend; readonly context: ClusterContext }> {
   const lab = c.lab !== undefined && c.lab !== false;
   if (lab && c.snapshot !== undefined) throw new InputError("give --lab or --snapshot, not both");
+  const byDefault = { defaultNamespace: "default" };
   if (c.snapshot !== undefined) {
     const { SnapshotBackend } = await import("../backends/snapshot/backend.js");
-    return SnapshotBackend.open(c.snapshot);
+    return { backend: await SnapshotBackend.open(c.snapshot), context: byDefault };
   }
   if (lab) {
     const { LabBackend } = await import("../backends/lab/backend.js");
-    return LabBackend.open(labDirOf(c.lab));
+    return { backend: LabBackend.open(labDirOf(c.lab)), context: byDefault };
   }
   const { KubeBackend } = await import("../backends/kube/backend.js");
-  return new KubeBackend({
+  const kube = new KubeBackend({
     ...(c.kubeconfig === undefined ? {} : { kubeconfig: c.kubeconfig }),
     ...(c.context === undefined ? {} : { context: c.context }),
     ...(c.ovnConfigNamespace === undefined ? {} : { ovnNamespace: c.ovnConfigNamespace }),
     ...(timeoutMs === undefined ? {} : { requestTimeoutMs: timeoutMs, execTimeoutMs: timeoutMs }),
   });
+  return { backend: kube, context: { defaultNamespace: kube.namespace } };
+}
+
+/** The backend the choice names (see openCluster). */
+export async function openBackend(c: ClusterChoice, timeoutMs?: number): Promise<ClusterBackend> {
+  return (await openCluster(c, timeoutMs)).backend;
 }
 
 /** Runs `body` on the backend and closes it, whatever happens. */
 export async function withBackend<T>(
   c: ClusterChoice,
   timeoutMs: number | undefined,
-  body: (b: ClusterBackend) => Promise<T>,
+  body: (b: ClusterBackend, context: ClusterContext) => Promise<T>,
 ): Promise<T> {
-  const b = await openBackend(c, timeoutMs);
+  const { backend, context } = await openCluster(c, timeoutMs);
   try {
-    return await body(b);
+    return await body(backend, context);
   } finally {
-    await b.close();
+    await backend.close();
   }
 }
 

@@ -2,8 +2,9 @@ import { readFileSync } from "node:fs";
 import { InputError } from "../errors.js";
 import { PARSE_SCHEMA_VERSION, type ParsedKind, type ParseOutput } from "../model/parsed.js";
 import { parseAs } from "../parsers/registry.js";
+import { renderDocument } from "../render/document.js";
 import { summarizeParsed } from "../render/parsed-text.js";
-import { ok, type CommandResult } from "./command.js";
+import { ok, type CommandResult, type OutputFormat } from "./command.js";
 
 /** `ovnkube-trace parse`: any OVS/OVN output (or an OVSDB file) as JSON, or a text summary of it. */
 export interface ParseCommand {
@@ -11,7 +12,7 @@ export interface ParseCommand {
   readonly file: string;
   /** The kind; detected from the content when absent. */
   readonly as?: ParsedKind;
-  readonly output: "text" | "json";
+  readonly output: OutputFormat;
 }
 
 /** The bytes of a file or of standard input ("-"), or an InputError saying why not. */
@@ -35,5 +36,5 @@ export function parseCommand(c: ParseCommand): CommandResult {
     unconsumedLineCount: doc.kind === "ovsdb-database" ? 0 : doc.unconsumed.length,
     document: doc,
   };
-  return ok(JSON.stringify(output, null, 2));
+  return ok(renderDocument(output, c.output));
 }

@@ -10,8 +10,9 @@ import {
   startReplica,
   stopReplica,
 } from "../snapshot/replica.js";
+import { renderDocument, versioned } from "../render/document.js";
 import { activateScript, manifestText, replicaText } from "../render/snapshot-text.js";
-import { ok, type CommandIO, type CommandResult } from "./command.js";
+import { ok, type CommandIO, type CommandResult, type OutputFormat } from "./command.js";
 import { withBackend, type ClusterChoice } from "./open-backend.js";
 
 /** The snapshot commands: collect, start, show, stop. */
@@ -27,7 +28,7 @@ export interface CollectCommand {
   readonly source: CollectSource;
   /** Kubernetes objects to add: kubectl -o json/yaml outputs or a must-gather tree. */
   readonly k8s?: string;
-  readonly output: "text" | "json";
+  readonly output: OutputFormat;
 }
 
 function collectFrom(c: CollectCommand, io: CommandIO, t0: number): Promise<SnapshotManifest> {
@@ -71,7 +72,7 @@ export async function collectCommand(c: CollectCommand, io: CommandIO): Promise<
     const { addKubernetesDir } = await import("../snapshot/add-kubernetes.js");
     m = addKubernetesDir(c.out, c.k8s);
   }
-  if (c.output === "json") return ok(JSON.stringify(m, null, 2));
+  if (c.output !== "text") return ok(renderDocument(versioned("SnapshotManifest", m), c.output));
   const ms = Math.round(performance.now() - t0);
   return ok(
     `${manifestText(c.out, m, [])}\ncollected in ${String(ms)} ms; trace on it: ovnkube-trace --snapshot ${c.out} -src ... -dst ...`,
@@ -87,13 +88,20 @@ export async function snapshotStartCommand(dir: string): Promise<CommandResult> 
   return ok(replicaText(s));
 }
 
-export function snapshotShowCommand(dir: string, output: "text" | "json"): CommandResult {
+export function snapshotShowCommand(dir: string, output: OutputFormat): CommandResult {
   const snap = readSnapshot(dir);
   const r = readReplica(dir);
   const running = r !== undefined && replicaRunning(r) ? r : undefined;
-  if (output === "json")
+  if (output !== "text")
     return ok(
-      JSON.stringify({ manifest: snap.manifest, damaged: snap.damaged, replica: running ?? null }, null, 2),
+      renderDocument(
+        versioned("SnapshotShow", {
+          manifest: snap.manifest,
+          damaged: snap.damaged,
+          replica: running ?? null,
+        }),
+        output,
+      ),
     );
   return ok(
     `${manifestText(dir, snap.manifest, snap.damaged)}\n${running === undefined ? "replica: not running (ovnkube-trace snapshot start DIR)" : replicaText(running)}`,

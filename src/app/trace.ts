@@ -1,19 +1,23 @@
 import { resolveTarget } from "../engine/resolve.js";
 import { runTraces } from "../engine/trace.js";
 import { dumpUdnVrfTableIds, formatUdnVrfTableIds } from "../engine/udn.js";
-import type { TraceTarget } from "../model/target.js";
+import { renderDocument, traceRunDocument } from "../render/document.js";
 import { firstFailure, renderGoText } from "../render/go-text.js";
 import { resolutionText } from "../render/resolution-text.js";
-import type { CommandIO, CommandResult } from "./command.js";
+import type { CommandIO, CommandResult, OutputFormat } from "./command.js";
 import { withBackend, type ClusterChoice } from "./open-backend.js";
+import { completeTarget, type TargetRequest } from "./target-request.js";
 
 /** The Go ovnkube-trace's job: resolve the target, trace both directions on every node, report. */
 export interface TraceCommand {
   readonly cluster: ClusterChoice;
-  readonly target: TraceTarget;
+  /** Names without a namespace take the cluster's default namespace (the kubeconfig context's). */
+  readonly target: TargetRequest;
   /** 0: verdict lines; 2: + tool outputs; 4: + command lines; 5: + resolution details. */
   readonly loglevel: number;
-  readonly output: "text" | "json";
+  readonly output: OutputFormat;
+  /** Keep every hop's raw tool output in the JSON/YAML document (always at loglevel 2 and above). */
+  readonly includeRaw: boolean;
   readonly skipDetrace: boolean;
   readonly allBackends: boolean;
   /** Bounds every API call and exec. */
@@ -21,17 +25,17 @@ export interface TraceCommand {
 }
 
 export async function traceCommand(c: TraceCommand, io: CommandIO): Promise<CommandResult> {
-  return withBackend(c.cluster, c.timeoutMs, async (b) => {
-    const resolution = await resolveTarget(b, c.target);
+  return withBackend(c.cluster, c.timeoutMs, async (b, cluster) => {
+    const resolution = await resolveTarget(b, completeTarget(c.target, cluster.defaultNamespace));
     if (c.loglevel >= 5) io.note(resolutionText(resolution));
     const reports = await runTraces(b, resolution, {
       skipDetrace: c.skipDetrace,
       allBackends: c.allBackends,
     });
     const output =
-      c.output === "json"
-        ? JSON.stringify(reports, null, 2)
-        : renderGoText(reports, { loglevel: c.loglevel, color: io.color });
+      c.output === "text"
+        ? renderGoText(reports, { loglevel: c.loglevel, color: io.color })
+        : renderDocument(traceRunDocument(reports, c.includeRaw || c.loglevel >= 2), c.output);
     const failed = firstFailure(reports);
     return failed === undefined
       ? { output }

@@ -15,10 +15,9 @@ export function normalizeGoFlags(argv: readonly string[]): string[] {
   return out;
 }
 
-/** "ns/name" or "name" (namespace from the flag default). */
-export function splitRef(ref: string, defaultNamespace: string): { namespace: string; name: string } {
+/** "ns/name", or "name" in `namespace` (none: the cluster's default namespace, found once it is known). */
+export function splitRef(ref: string, namespace?: string): { namespace?: string; name: string } {
   const i = ref.indexOf("/");
-  return i < 0
-    ? { namespace: defaultNamespace, name: ref }
-    : { namespace: ref.slice(0, i), name: ref.slice(i + 1) };
+  if (i >= 0) return { namespace: ref.slice(0, i), name: ref.slice(i + 1) };
+  return namespace === undefined ? { name: ref } : { namespace, name: ref };
 }

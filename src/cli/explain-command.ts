@@ -20,7 +20,7 @@ export function registerExplainCommand(program: Command, run: Run): void {
       "decoded (summary + annotations + decoded values) | detrace (ovn-detrace's output)",
       "decoded",
     )
-    .option("-o, --output <FORMAT>", "text | json (the decoded explanation)", "text")
+    .option("-o, --output <FORMAT>", "text | json | yaml (the decoded explanation)", "text")
     .requiredOption("--node <NODE>", "the node the trace was taken on (its zone's NB/SB are read)");
   addClusterOptions(explain).action(
     async (file: string, o: ClusterFlags & { node: string; format: string; output: string }) => {

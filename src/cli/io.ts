@@ -1,8 +1,18 @@
 import type { CommandIO, CommandResult } from "../app/command.js";
 import { EXIT } from "./exit-codes.js";
 
+/**
+ * Whether to colour the text output: on a terminal, unless `--no-color` (`flag` false) or the NO_COLOR
+ * environment variable (https://no-color.org: set and not empty) says no.
+ */
+export function useColor(flag: boolean | undefined, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (flag === false) return false;
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== "") return false;
+  return process.stdout.isTTY;
+}
+
 /** The process's IO as commands see it: progress lines only on a terminal, so pipes and CI stay clean. */
-export function processIO(): CommandIO {
+export function processIO(o: { readonly color?: boolean } = {}): CommandIO {
   return {
     progress: (line) => {
       if (process.stderr.isTTY) process.stderr.write(`${line}\n`);
@@ -10,7 +20,7 @@ export function processIO(): CommandIO {
     note: (line) => {
       process.stderr.write(`${line}\n`);
     },
-    color: process.stdout.isTTY,
+    color: useColor(o.color),
   };
 }
 

@@ -1,13 +1,8 @@
 import type { Command } from "commander";
 import { DEFAULT_LAB_DIR, DEFAULT_SCENARIO, labDirOf } from "../app/open-backend.js";
-import { InputError } from "../errors.js";
+import { outputFormat } from "./formats.js";
 import { processIO, type Run } from "./io.js";
 import { addPacketOptions, number, packetTarget, type PacketFlags } from "./packet-flags.js";
-
-export function outputFormat(v: string | undefined): "text" | "json" {
-  if (v === undefined || v === "text" || v === "json") return v ?? "text";
-  throw new InputError(`-o must be json or text, not "${v}"`);
-}
 
 const dirOpt = (c: Command): Command =>
   c.option("--dir <DIR>", `lab directory (default $OVNKUBE_TRACE_LAB_DIR or ${DEFAULT_LAB_DIR})`);
@@ -26,7 +21,7 @@ export function registerLabCommands(program: Command, run: Run): void {
       .description("start the lab from a scenario file (a no-op if the same lab is already running)")
       .option("--scenario <FILE>", "scenario YAML or JSON (docs/scenario.md)", DEFAULT_SCENARIO)
       .option("--shape <SHAPE>", "central | interconnect (overrides the scenario's shape)")
-      .option("-o, --output <FORMAT>", "text | json"),
+      .option("-o, --output <FORMAT>", "text | json | yaml"),
   ).action(async (o: { scenario: string; shape?: string; dir?: string; output?: string }) => {
     const output = outputFormat(o.output);
     await run(
@@ -47,7 +42,7 @@ export function registerLabCommands(program: Command, run: Run): void {
     lab
       .command("status")
       .description("show the lab's nodes, pods and daemons")
-      .option("-o, --output <FORMAT>", "text | json"),
+      .option("-o, --output <FORMAT>", "text | json | yaml"),
   ).action(async (o: { dir?: string; output?: string }) => {
     const output = outputFormat(o.output);
     await run((await app()).labStatusCommand(labDirOf(o.dir), output));
@@ -69,9 +64,10 @@ export function registerLabCommands(program: Command, run: Run): void {
       lab
         .command("probe")
         .description("inject a real packet at a pod's port and report where it arrived (ground truth)"),
+      "default",
     )
       .option("--src-port <PORT>", "source port (default: a fresh one per probe)")
-      .option("-o, --output <FORMAT>", "text | json"),
+      .option("-o, --output <FORMAT>", "text | json | yaml"),
   ).action(async (o: PacketFlags & { dir?: string; srcPort?: string; output?: string }) => {
     const output = outputFormat(o.output);
     const target = packetTarget(o, "tcp");
@@ -102,7 +98,7 @@ export function registerDemoCommand(program: Command, run: Run): void {
     .option("--scenario <FILE>", "scenario YAML or JSON", DEFAULT_SCENARIO)
     .option("--shape <SHAPE>", "central | interconnect")
     .option("--keep", "leave the lab running afterwards")
-    .option("-o, --output <FORMAT>", "text | json (the trace reports)")
+    .option("-o, --output <FORMAT>", "text | json | yaml (the trace reports: schema/trace-run.schema.json)")
     .action(async (o: { scenario: string; shape?: string; keep?: boolean; output?: string }) => {
       const output = outputFormat(o.output);
       const { demoCommand } = await import("../app/demo.js");

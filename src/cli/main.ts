@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { basename } from "node:path";
 import { Command, CommanderError } from "commander";
 import { OvnkTraceError } from "../errors.js";
 import { normalizeGoFlags } from "./argv.js";
@@ -8,6 +9,7 @@ import { registerParseCommand } from "./parse-command.js";
 import { registerExplainCommand } from "./explain-command.js";
 import { registerSnapshotCommands } from "./snapshot-commands.js";
 import { registerTraceOptions, traceAction, type TraceFlags } from "./trace-command.js";
+import { registerCompletionCommand } from "./completion.js";
 import { EXIT, exitCodeOf } from "./exit-codes.js";
 import { printResult, type Run } from "./io.js";
 
@@ -18,9 +20,14 @@ const run: Run = async (result) => {
   status = printResult(await result);
 };
 
+/** Run as a kubectl plugin (`kubectl ovnkube-trace`: kubectl runs `kubectl-ovnkube_trace`), the name it was called by. */
+const NAME = basename(process.argv[1] ?? "").startsWith("kubectl-")
+  ? "kubectl ovnkube-trace"
+  : "ovnkube-trace";
+
 function buildProgram(): Command {
   const program = new Command()
-    .name("ovnkube-trace")
+    .name(NAME)
     .description(
       "Trace a packet through an OVN-Kubernetes cluster, node by node, and explain the verdict in Kubernetes terms.",
     )
@@ -32,9 +39,12 @@ function buildProgram(): Command {
   program.addHelpText(
     "after",
     "\nFlags also take the Go ovnkube-trace's single-dash form (-src, -dst-port=80).\n" +
+      "Names without a namespace are in -n, else in the kubeconfig context's namespace, else in default.\n" +
+      "-o json|yaml prints one document (schemaVersion, kind TraceRun, reports); --include-raw keeps the tools' outputs.\n" +
+      "Colours on a terminal only; --no-color or NO_COLOR=1 turns them off.\n" +
       "Exit status: 0 success, 1 a trace step indicates failure, 2 bad input, 3 not found, 4 forbidden,\n" +
-      "5 cluster unreachable or timed out, 6 a command failed, 7 unreadable tool output, 70 internal error.\n" +
-      "Examples:\n  ovnkube-trace -src client -dst web -tcp -dst-port 8080\n  ovnkube-trace --lab -src client -service kube-system/kube-dns -udp -dst-port 53 -o json\n  ovnkube-trace lab up && ovnkube-trace demo",
+      "5 no kubeconfig, cluster unreachable or timed out, 6 a command failed, 7 unreadable tool output, 70 internal error.\n" +
+      `Examples:\n  ${NAME} -src client -dst web -tcp -dst-port 8080\n  ${NAME} -n kube-system -src default/client -service kube-dns -udp -dst-port 53 -o yaml\n  ${NAME} --lab -src client -dst web -tcp -dst-port 80 -o json | jq '.reports[].forward.verdict'\n  ${NAME} lab up && ${NAME} demo\n  source <(ovnkube-trace completion bash)`,
   );
   program.action(async (flags: TraceFlags) => {
     await run(traceAction(flags));
@@ -44,6 +54,7 @@ function buildProgram(): Command {
   registerParseCommand(program, run);
   registerExplainCommand(program, run);
   registerSnapshotCommands(program, run);
+  registerCompletionCommand(program, run);
   return program;
 }
 

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
+import type { TargetRequest } from "../app/target-request.js";
 import { InputError } from "../errors.js";
 import { splitRef } from "./argv.js";
-import type { TraceTarget } from "../model/target.js";
 
 /** The flags that say which packet: the Go tool's, shared by the trace and `lab probe`. */
 export interface PacketFlags {
@@ -9,8 +9,10 @@ export interface PacketFlags {
   dst?: string;
   service?: string;
   dstIp?: string;
-  srcNamespace: string;
-  dstNamespace: string;
+  /** `-n`: the namespace of both ends, unless -src-namespace / -dst-namespace say otherwise. */
+  namespace?: string;
+  srcNamespace?: string;
+  dstNamespace?: string;
   dstPort: string;
   tcp?: boolean;
   udp?: boolean;
@@ -18,14 +20,18 @@ export interface PacketFlags {
   addrFamily?: string;
 }
 
-export function addPacketOptions(c: Command): Command {
+export function addPacketOptions(c: Command, defaultNamespace: string): Command {
   return c
     .option("--src <POD>", "source pod name (NAME or NAMESPACE/NAME)")
-    .option("--dst <POD>", "destination pod name")
+    .option("--dst <POD>", "destination pod name (NAME or NAMESPACE/NAME)")
     .option("--service <SVC>", "destination service name (its cluster IP)")
     .option("--dst-ip <IP>", "destination IP address (meant for tests to external targets)")
-    .option("--src-namespace <NS>", "namespace of the source pod", "default")
-    .option("--dst-namespace <NS>", "namespace of the destination pod or service", "default")
+    .option(
+      "-n, --namespace <NS>",
+      `namespace of the source and the destination (default: ${defaultNamespace})`,
+    )
+    .option("--src-namespace <NS>", "namespace of the source pod (default: -n)")
+    .option("--dst-namespace <NS>", "namespace of the destination pod or service (default: -n)")
     .option("--dst-port <PORT>", "destination port", "80")
     .option("--tcp", "use TCP")
     .option("--udp", "use UDP (services too, which the Go tool refuses)")
@@ -42,10 +48,11 @@ export function number(v: string, flag: string, min: number, max: number): numbe
 }
 
 /**
- * The packet the flags describe. The Go tool wants exactly one of -tcp/-udp; with
- * `defaultProtocol` (lab probe) none given means that one.
+ * The packet the flags describe. The Go tool wants exactly one of -tcp/-udp; with `defaultProtocol` (lab
+ * probe) none given means that one. A name's namespace: `NAMESPACE/NAME`, else -src-namespace or
+ * -dst-namespace, else -n, else none here (the cluster's default namespace, once it is known).
  */
-export function packetTarget(f: PacketFlags, defaultProtocol?: TraceTarget["protocol"]): TraceTarget {
+export function packetTarget(f: PacketFlags, defaultProtocol?: TargetRequest["protocol"]): TargetRequest {
   if (f.src === undefined) {
     throw new InputError("-src is required: the source pod name", {
       hint: "ovnkube-trace -src POD -dst POD -tcp",
@@ -59,14 +66,15 @@ export function packetTarget(f: PacketFlags, defaultProtocol?: TraceTarget["prot
   if (f.addrFamily !== undefined && f.addrFamily !== "ip4" && f.addrFamily !== "ip6") {
     throw new InputError(`-addr-family must be ip4 or ip6, not "${f.addrFamily}"`);
   }
-  const dst: TraceTarget["dst"] =
+  const dstNamespace = f.dstNamespace ?? f.namespace;
+  const dst: TargetRequest["dst"] =
     f.dst !== undefined
-      ? { kind: "pod", ...splitRef(f.dst, f.dstNamespace) }
+      ? { kind: "pod", ...splitRef(f.dst, dstNamespace) }
       : f.service !== undefined
-        ? { kind: "service", ...splitRef(f.service, f.dstNamespace) }
+        ? { kind: "service", ...splitRef(f.service, dstNamespace) }
         : { kind: "ip", ip: f.dstIp ?? "" };
   return {
-    src: splitRef(f.src, f.srcNamespace),
+    src: splitRef(f.src, f.srcNamespace ?? f.namespace),
     dst,
     protocol,
     dstPort: number(f.dstPort, "-dst-port", 1, 65535),

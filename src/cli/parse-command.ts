@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { InputError } from "../errors.js";
+import { outputFormat } from "./formats.js";
 import type { Run } from "./io.js";
 import { PARSED_KINDS, type ParsedKind } from "../model/parsed.js";
 
@@ -14,17 +15,14 @@ export function registerParseCommand(program: Command, run: Run): void {
       "--as <KIND>",
       `the kind of output, detected from the content if absent: ${PARSED_KINDS.join(", ")}`,
     )
-    .option("-o, --output <FORMAT>", "json | text", "json")
+    .option("-o, --output <FORMAT>", "json | yaml | text", "json")
     .action(async (file: string, o: { as?: string; output: string }) => {
-      if (o.output !== "json" && o.output !== "text")
-        throw new InputError(`-o must be json or text, not "${o.output}"`);
+      const output = outputFormat(o.output);
       if (o.as !== undefined && !PARSED_KINDS.includes(o.as as ParsedKind))
         throw new InputError(`--as must be one of ${PARSED_KINDS.join(", ")}, not "${o.as}"`);
       if (file === "-" && process.stdin.isTTY)
         throw new InputError("give a FILE, or pipe the output into standard input");
       const { parseCommand } = await import("../app/parse.js");
-      await run(
-        parseCommand({ file, ...(o.as === undefined ? {} : { as: o.as as ParsedKind }), output: o.output }),
-      );
+      await run(parseCommand({ file, ...(o.as === undefined ? {} : { as: o.as as ParsedKind }), output }));
     });
 }

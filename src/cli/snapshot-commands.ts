@@ -2,9 +2,8 @@ import type { Command } from "commander";
 import type { CollectSource } from "../app/snapshot.js";
 import { InputError } from "../errors.js";
 import { addClusterOptions, clusterChoice, type ClusterFlags } from "./cluster-options.js";
+import { duration, outputFormat } from "./formats.js";
 import { processIO, type Run } from "./io.js";
-import { outputFormat } from "./lab-commands.js";
-import { number } from "./packet-flags.js";
 
 interface CollectFlags extends ClusterFlags {
   out: string;
@@ -32,7 +31,7 @@ function collectSource(o: CollectFlags): CollectSource {
   return {
     kind: lab ? "lab" : "cluster",
     cluster: clusterChoice(o),
-    timeoutMs: number(o.timeout, "--timeout", 100, 3_600_000),
+    timeoutMs: duration(o.timeout, "--timeout", 100, 3_600_000),
   };
 }
 
@@ -57,8 +56,12 @@ export function registerSnapshotCommands(program: Command, run: Run): void {
       )
       .option("--node <NAME>", "with --files: the node the OVS files belong to")
       .option("--k8s <DIR>", "add Kubernetes objects: kubectl get -o json/yaml outputs or a must-gather tree")
-      .option("--timeout <MS>", "timeout of every API call and exec, in milliseconds", "60000")
-      .option("-o, --output <FORMAT>", "text | json (the manifest)", "text"),
+      .option(
+        "--timeout <DURATION>",
+        "timeout of every API call and exec: 60s, 2m, 500ms (a plain number is milliseconds)",
+        "60s",
+      )
+      .option("-o, --output <FORMAT>", "text | json | yaml (the manifest)", "text"),
   ).action(async (o: CollectFlags) => {
     const source = collectSource(o);
     const output = outputFormat(o.output);
@@ -83,7 +86,7 @@ export function registerSnapshotCommands(program: Command, run: Run): void {
   snapshot
     .command("show")
     .argument("<DIR>", "snapshot directory")
-    .option("-o, --output <FORMAT>", "text | json", "text")
+    .option("-o, --output <FORMAT>", "text | json | yaml", "text")
     .description("print what the snapshot holds and, if its replica runs, its sockets")
     .action(async (dir: string, o: { output: string }) => {
       const output = outputFormat(o.output);

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { CommandResult } from "../app/command.js";
-import { InputError } from "../errors.js";
 import { addClusterOptions, clusterChoice, type ClusterFlags } from "./cluster-options.js";
+import { duration, outputFormat } from "./formats.js";
 import { processIO } from "./io.js";
 import { addPacketOptions, number, packetTarget, type PacketFlags } from "./packet-flags.js";
 
@@ -12,11 +12,14 @@ export interface TraceFlags extends PacketFlags, ClusterFlags {
   dumpUdnVrfTableIds?: boolean;
   allBackends?: boolean;
   output: string;
+  includeRaw?: boolean;
   timeout: string;
+  /** false with --no-color. */
+  color: boolean;
 }
 
 export function registerTraceOptions(program: Command): void {
-  addClusterOptions(addPacketOptions(program))
+  addClusterOptions(addPacketOptions(program, "the kubeconfig context's namespace, else default"))
     .option(
       "--loglevel <N>",
       "0: verdict lines; 2: + tool outputs; 4: + command lines; 5: + resolution details",
@@ -28,16 +31,28 @@ export function registerTraceOptions(program: Command): void {
       "print the VRF table id of every user-defined network on every node, as JSON, and exit",
     )
     .option("--all-backends", "trace to every backend of a service, not just the first")
-    .option("-o, --output <FORMAT>", "text | json (the trace reports)", "text")
-    .option("--timeout <MS>", "timeout of every exec and API call, in milliseconds", "30000");
+    .option(
+      "-o, --output <FORMAT>",
+      "text | json | yaml (one document: schema/trace-run.schema.json)",
+      "text",
+    )
+    .option(
+      "--include-raw",
+      "keep every hop's raw tool output (ovn-trace, ofproto/trace, ovn-detrace) in -o json|yaml (always at -loglevel 2 and above)",
+    )
+    .option(
+      "--timeout <DURATION>",
+      "timeout of every exec and API call: 30s, 1m, 500ms (a plain number is milliseconds)",
+      "30s",
+    )
+    .option("--no-color", "no colours in the text output (also: the NO_COLOR environment variable)");
 }
 
 /** Checks the flags, then runs the trace (or the UDN dump) command. */
 export async function traceAction(f: TraceFlags): Promise<CommandResult> {
-  if (f.output !== "text" && f.output !== "json")
-    throw new InputError(`-o must be text or json, not "${f.output}"`);
+  const output = outputFormat(f.output);
   const loglevel = number(f.loglevel, "-loglevel", 0, 10);
-  const timeoutMs = number(f.timeout, "--timeout", 100, 3_600_000);
+  const timeoutMs = duration(f.timeout, "--timeout", 100, 3_600_000);
   const trace = await import("../app/trace.js");
   if (f.dumpUdnVrfTableIds === true) return trace.udnVrfTableIdsCommand(clusterChoice(f), timeoutMs);
   return trace.traceCommand(
@@ -45,11 +60,12 @@ export async function traceAction(f: TraceFlags): Promise<CommandResult> {
       cluster: clusterChoice(f),
       target: packetTarget(f),
       loglevel,
-      output: f.output,
+      output,
+      includeRaw: f.includeRaw === true,
       skipDetrace: f.skipDetrace === true,
       allBackends: f.allBackends === true,
       timeoutMs,
     },
-    processIO(),
+    processIO({ color: f.color }),
   );
 }

@@ -1,5 +1,4 @@
 import type { LabDaemon, LabState } from "../lab/lab.js";
-import type { ProbeResult, SeenPacket } from "../lab/probe.js";
 import type { TraceReport } from "../model/report.js";
 import { describeVerdict } from "./go-text.js";
 
@@ -41,28 +40,6 @@ export function labEnvText(
     ...keys.map((k) => `export ${k}=${env[k] ?? ""}`),
     ...(netns === undefined ? [] : [`# the node's own links and routes: ip netns exec ${netns} ip -j link`]),
   ].join("\n");
-}
-
-/** One line per verdict, for people. */
-export function probeText(r: ProbeResult): string {
-  const i = r.injected;
-  const ports = i.protocol === "icmp" ? ["", ""] : [`:${i.srcPort}`, `:${i.dstPort}`];
-  const head = `probe ${i.protocol.toUpperCase()} ${i.srcIp}${ports[0] ?? ""} -> ${i.dstIp}${ports[1] ?? ""} injected on ${i.node} (${i.iface})`;
-  const v = r.verdict;
-  const pkt = (p: SeenPacket): string =>
-    `${p.src}${p.srcPort === undefined ? "" : `:${p.srcPort}`} -> ${p.dst}${p.dstPort === undefined ? "" : `:${p.dstPort}`}, ttl ${p.ttl}`;
-  switch (v.kind) {
-    case "delivered":
-      return `${head}\n  delivered to pod ${v.namespace}/${v.pod} on ${v.node}: ${pkt(v.packet)}`;
-    case "delivered-to-host":
-      return `${head}\n  delivered to the host of ${v.node} (ovn-k8s-mp0): ${pkt(v.packet)}`;
-    case "left-cluster":
-      return `${head}\n  left the cluster through ${v.node}'s uplink: ${pkt(v.packet)}`;
-    case "rejected":
-      return `${head}\n  rejected: ${v.packet.summary}`;
-    case "not-delivered":
-      return `${head}\n  not delivered anywhere`;
-  }
 }
 
 /** One demo case: the forward trace hop by hop, its verdict, and what the real packet did. */

@@ -1,3 +1,6 @@
+import { existsSync } from "node:fs";
+import { homedir } from "node:os";
+import { delimiter, join } from "node:path";
 import { Writable } from "node:stream";
 import { Readable } from "node:stream";
 import {
@@ -35,7 +38,26 @@ export interface KubeBackendOptions {
 /** The containers of an ovnkube-node pod that run OVS/OVN commands, in order of preference. */
 const OVN_CONTAINERS = ["ovnkube-controller", "ovnkube-node", "ovn-controller"];
 
+/** Where a pod's service account token is: with it, the client talks to the cluster it runs in. */
+const IN_CLUSTER_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+
+/**
+ * Whether the client would find a configuration by itself: a file of $KUBECONFIG, ~/.kube/config, or a
+ * service account (in a pod). Without one, client-node falls back to http://localhost:8080, and every
+ * call fails with a message about that address that says nothing of the missing kubeconfig.
+ */
+function defaultConfigExists(env: NodeJS.ProcessEnv = process.env): boolean {
+  const files = (env.KUBECONFIG ?? "").split(delimiter).filter((f) => f !== "");
+  if (files.length > 0) return files.some((f) => existsSync(f));
+  const home = env.HOME ?? homedir();
+  return (home !== "" && existsSync(join(home, ".kube", "config"))) || existsSync(IN_CLUSTER_TOKEN);
+}
+
 function loadKubeConfig(o: KubeBackendOptions): KubeConfig {
+  if (o.kubeconfig === undefined && !defaultConfigExists())
+    throw new ClusterUnreachableError(
+      "no kubeconfig found (looked at $KUBECONFIG, ~/.kube/config); pass --kubeconfig, or --lab",
+    );
   const kc = new KubeConfig();
   try {
     if (o.kubeconfig !== undefined) kc.loadFromFile(o.kubeconfig);
@@ -70,6 +92,8 @@ function loadKubeConfig(o: KubeBackendOptions): KubeConfig {
 export class KubeBackend implements ClusterBackend {
   readonly kind = "kube";
   readonly description: string;
+  /** The namespace of the context in use (`--context`, else the current one), "default" if it names none. */
+  readonly namespace: string;
   private readonly kc: KubeConfig;
   private readonly core: CoreV1Api;
   private readonly discovery: DiscoveryV1Api;
@@ -84,6 +108,8 @@ export class KubeBackend implements ClusterBackend {
     this.kc = loadKubeConfig(options);
     this.server = this.kc.getCurrentCluster()?.server ?? "?";
     this.description = `context "${this.kc.getCurrentContext()}" (${this.server})`;
+    const namespace = this.kc.getContextObject(this.kc.getCurrentContext())?.namespace;
+    this.namespace = namespace === undefined || namespace === "" ? "default" : namespace;
     this.core = this.kc.makeApiClient(CoreV1Api);
     this.discovery = this.kc.makeApiClient(DiscoveryV1Api);
     this.networking = this.kc.makeApiClient(NetworkingV1Api);
