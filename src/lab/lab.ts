@@ -27,6 +27,7 @@ import {
 import { run } from "../ovs/exec.js";
 import { onInterrupt } from "../ovs/interrupt.js";
 import { dockerMac, type LabCluster, type LabNode } from "./cluster.js";
+import { sharedGatewayFlows } from "./gateway-flows.js";
 import { kubernetesObjects } from "./kubernetes.js";
 import { labLayout, longestSocketPath, zones, type LabLayout } from "./layout.js";
 import {
@@ -442,7 +443,25 @@ class Starter {
         });
         return r.stdout.split("\n").filter((x) => /^[1-9]\d*$/.test(x.trim())).length === tunnels;
       });
+      await this.gatewayFlows(n);
     }
+  }
+
+  /** ovnkube-node's flows on breth0 (gateway-flows.ts), once ovn-controller made the patch port to br-int. */
+  private async gatewayFlows(n: LabNode): Promise<void> {
+    const dir = this.l.node(n.name);
+    const patch = `patch-${EXTERNAL_BRIDGE}_${n.name}-to-br-int`;
+    let ofport = 0;
+    await poll(`node ${n.name}: ${patch}`, 30_000, async () => {
+      const r = await run(["ovs-vsctl", "--bare", "--columns=ofport", "find", "interface", `name=${patch}`], {
+        env: dirEnv(dir),
+      });
+      ofport = Number(r.stdout.trim());
+      return Number.isInteger(ofport) && ofport > 0;
+    });
+    const file = join(dir, `${EXTERNAL_BRIDGE}.gateway-flows`);
+    writeFileSync(file, `${sharedGatewayFlows(this.c, "eth0", ofport).join("\n")}\n`);
+    await runOk(["ovs-ofctl", "add-flows", EXTERNAL_BRIDGE, file], dir);
   }
 }
 
@@ -558,7 +577,10 @@ async function settled(steps: readonly Promise<void>[]): Promise<void> {
 /** The lab's network namespaces: those it recorded that carry its own prefix, and any left with that prefix. */
 async function removeNetns(dir: string, recorded: readonly LabNetns[]): Promise<void> {
   const prefix = netnsPrefix(dir);
-  const names = new Set([...recorded.map((x) => x.name).filter((n) => n.startsWith(prefix)), ...existingNetns(dir)]);
+  const names = new Set([
+    ...recorded.map((x) => x.name).filter((n) => n.startsWith(prefix)),
+    ...existingNetns(dir),
+  ]);
   await Promise.all([...names].map((n) => deleteNetns(n)));
 }
 

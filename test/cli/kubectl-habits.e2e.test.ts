@@ -191,7 +191,9 @@ describe("completion", () => {
       "complete -c ovnkube-trace -n '__ovnkube_trace_at \\'lab\\'' -f -a 'probe'",
     );
     expect(fish.stdout).toContain("-l include-raw");
-    if (has("zsh")) {
+    // scripts/install-deps.sh installs both shells: their absence is a failure, not a skip
+    expect(has("zsh") && has("fish"), "zsh and fish (scripts/install-deps.sh installs them)").toBe(true);
+    {
       const file = join(newLabDir(), "c.zsh");
       writeFileSync(file, zsh.stdout);
       expect(sh("zsh", ["-n", file]).code).toBe(0);
@@ -202,7 +204,7 @@ describe("completion", () => {
       ]);
       expect(r.stdout).toBe("up status env probe down\n");
     }
-    if (has("fish")) {
+    {
       const file = join(newLabDir(), "c.fish");
       writeFileSync(file, fish.stdout);
       const r = sh("fish", ["-c", `source ${file}; complete -C 'ovnkube-trace lab '`]);

@@ -1,15 +1,21 @@
 import { execFile } from "node:child_process";
+import { request as httpsRequest } from "node:https";
+import { inflateSync, deflateSync, constants as zlibConstants } from "node:zlib";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable, Writable } from "node:stream";
 import {
   ApiException,
+  AuthorizationV1Api,
   CoreV1Api,
   DiscoveryV1Api,
   Exec,
   KubeConfig,
   NetworkingV1Api,
+  V1ResourceAttributes,
+  V1SelfSubjectAccessReview,
+  V1SelfSubjectAccessReviewSpec,
   VersionApi,
   type V1Status,
 } from "@kubernetes/client-node";
@@ -18,6 +24,8 @@ import { WebSocketHandler } from "@kubernetes/client-node/dist/web-socket-handle
 import { WebSocket } from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApiServer, type ExecOutcome, type ExecRequest, type TestApiServer } from "./server.js";
+import { adler32, HeaderDecoder, HeaderEncoder, SPDY3_DICTIONARY } from "./spdy.js";
+import { acceptedTableVersion, humanDuration } from "./tables.js";
 import {
   matchesLabelSelector,
   parseFieldSelector,
@@ -169,6 +177,35 @@ async function apiError(call: Promise<unknown>): Promise<ApiException<unknown>> 
 function statusBody(error: ApiException<unknown>): Record<string, unknown> {
   return JSON.parse(String(error.body)) as Record<string, unknown>;
 }
+
+/** A raw GET with the kubeconfig's CA and token: what kubectl sends, headers included. */
+function rawGet(
+  server: TestApiServer,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      `${server.url}${path}`,
+      { ca: server.caPem, headers: { Authorization: `Bearer ${TOKEN}`, ...headers } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () => {
+          resolve({
+            status: res.statusCode ?? 0,
+            body: JSON.parse(Buffer.concat(chunks).toString()) as Record<string, unknown>,
+          });
+        });
+      },
+    );
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+const AS_TABLE =
+  "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json";
 
 const podNames = (list: { items: { metadata?: { name?: string } }[] }): (string | undefined)[] =>
   list.items.map((item) => item.metadata?.name);
@@ -466,6 +503,131 @@ describe("test API server, driven through @kubernetes/client-node", () => {
     ]);
   });
 
+  it("serves TLS with a certificate only the kubeconfig's CA verifies", async () => {
+    expect(server.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    const yaml = server.kubeconfigYaml();
+    expect(yaml).toContain(`certificate-authority-data: ${Buffer.from(server.caPem).toString("base64")}`);
+    expect(yaml).not.toContain("insecure-skip-tls-verify");
+    const untrusting = kubeConfig(yaml.replace(/\n {4}certificate-authority-data: .*/g, ""));
+    await expect(untrusting.makeApiClient(CoreV1Api).listNamespace()).rejects.toThrow(
+      /self[- ]signed certificate|unable to verify|unable to get local issuer/,
+    );
+  });
+
+  it("answers a Table when asked for one, as kubectl get does", async () => {
+    const { status, body } = await rawGet(server, "/api/v1/namespaces/lab/pods?limit=500", {
+      Accept: AS_TABLE,
+    });
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ kind: "Table", apiVersion: "meta.k8s.io/v1" });
+    const columns = body.columnDefinitions as { name: string; priority: number }[];
+    expect(columns.map((c) => [c.name, c.priority])).toEqual([
+      ["Name", 0],
+      ["Ready", 0],
+      ["Status", 0],
+      ["Restarts", 0],
+      ["Age", 0],
+      ["IP", 1],
+      ["Node", 1],
+      ["Nominated Node", 1],
+      ["Readiness Gates", 1],
+    ]);
+    const rows = body.rows as { cells: unknown[]; object: Record<string, unknown>; conditions?: unknown }[];
+    expect(rows.map((r) => r.cells[0])).toEqual(["client", "job-done", "server-0", "server-1"]);
+    const server1 = rows[3];
+    expect(server1?.cells).toEqual([
+      "server-1",
+      "0/2",
+      "Running",
+      "0",
+      "<unknown>",
+      "10.244.1.5",
+      "ovn-worker",
+      "<none>",
+      "<none>",
+    ]);
+    expect(server1?.object).toEqual({
+      kind: "PartialObjectMetadata",
+      apiVersion: "meta.k8s.io/v1",
+      metadata: OBJECTS.items[5]?.metadata,
+    });
+    expect(rows[1]?.conditions).toEqual([
+      {
+        type: "Completed",
+        status: "True",
+        reason: "Succeeded",
+        message: "The pod has completed successfully.",
+      },
+    ]);
+
+    const service = await rawGet(server, "/api/v1/namespaces/lab/services/server?includeObject=None", {
+      Accept: "application/json;as=Table;v=v1beta1;g=meta.k8s.io",
+    });
+    expect(service.body).toMatchObject({ kind: "Table", apiVersion: "meta.k8s.io/v1beta1" });
+    expect(service.body.rows).toEqual([
+      { cells: ["server", "ClusterIP", "10.96.12.34", "<none>", "80/TCP", "<unknown>", "app=server"] },
+    ]);
+    const policies = await rawGet(server, "/apis/networking.k8s.io/v1/networkpolicies", { Accept: AS_TABLE });
+    expect((policies.body.rows as { cells: unknown[] }[]).map((r) => r.cells)).toEqual([
+      ["deny-to-server", "app=server", "<unknown>"],
+    ]);
+    // Plain JSON otherwise, and errors stay Status objects.
+    expect(
+      (await rawGet(server, "/api/v1/namespaces/lab/pods", { Accept: "application/json" })).body.kind,
+    ).toBe("PodList");
+    const missing = await rawGet(server, "/api/v1/namespaces/lab/pods/ghost", { Accept: AS_TABLE });
+    expect([missing.status, missing.body.kind]).toEqual([404, "Status"]);
+  });
+
+  it("gives kubectl's short names in discovery, and lists no events", async () => {
+    const { body } = await rawGet(server, "/api/v1");
+    const resources = body.resources as { name: string; shortNames?: string[]; verbs: string[] }[];
+    const short = Object.fromEntries(resources.map((r) => [r.name, r.shortNames]));
+    expect(short).toMatchObject({ pods: ["po"], services: ["svc"], namespaces: ["ns"], endpoints: ["ep"] });
+    const networking = await rawGet(server, "/apis/networking.k8s.io/v1");
+    expect(networking.body.resources).toEqual([
+      expect.objectContaining({ name: "networkpolicies", shortNames: ["netpol"], verbs: ["get", "list"] }),
+    ]);
+    const groups = await rawGet(server, "/apis");
+    expect((groups.body.groups as { name: string }[]).map((g) => g.name)).toContain("authorization.k8s.io");
+    const events = await core.listNamespacedEvent({
+      namespace: "lab",
+      fieldSelector: "involvedObject.name=client,involvedObject.namespace=lab",
+    });
+    expect(events.items).toEqual([]);
+    // The access review resource is create-only, like a real server's.
+    const get = await rawGet(server, "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews");
+    expect(get.status).toBe(405);
+  });
+
+  it("answers SelfSubjectAccessReviews from `forbid`", async () => {
+    const authz = kc.makeApiClient(AuthorizationV1Api);
+    const review = (attributes: Record<string, string>) => {
+      const body = new V1SelfSubjectAccessReview();
+      body.apiVersion = "authorization.k8s.io/v1";
+      body.kind = "SelfSubjectAccessReview";
+      body.spec = new V1SelfSubjectAccessReviewSpec();
+      body.spec.resourceAttributes = Object.assign(new V1ResourceAttributes(), attributes);
+      return authz.createSelfSubjectAccessReview({ body });
+    };
+    const allowed = await review({ verb: "get", resource: "pods", namespace: "lab", name: "client" });
+    expect(allowed.status).toEqual({ allowed: true });
+    expect(allowed.spec.resourceAttributes?.name).toBe("client");
+    const denied = await review({
+      verb: "create",
+      resource: "pods",
+      subresource: "exec",
+      namespace: "lab",
+      name: "server-0",
+    });
+    expect(denied.status).toEqual({ allowed: false });
+    expect(server.requests.at(-1)).toMatchObject({
+      method: "POST",
+      path: "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+      status: 201,
+    });
+  });
+
   it("serves the `other` context on its own URL", async () => {
     const other = kubeConfig(server.kubeconfigYaml(), "other");
     expect(other.getCurrentCluster()?.server).toBe(server.otherUrl);
@@ -590,5 +752,69 @@ describe("selectors", () => {
       { field: "metadata.name", operator: "equals", value: "a,b" },
       { field: "status.phase", operator: "notEquals", value: "x=y" },
     ]);
+  });
+});
+
+describe("SPDY/3 header blocks", () => {
+  it("uses the draft-3 dictionary", () => {
+    expect(SPDY3_DICTIONARY).toHaveLength(1423);
+    expect(adler32(SPDY3_DICTIONARY).toString(16)).toBe("e3c6a7c2");
+    expect(adler32(Buffer.from("Wikipedia")).toString(16)).toBe("11e60398");
+  });
+
+  it("encodes a zlib stream that inflates block by block, and decodes one deflated with the dictionary", () => {
+    const encoder = new HeaderEncoder();
+    const first = encoder.encode({ streamtype: ["error"] });
+    const second = encoder.encode({ a: ["b", "c"] });
+    const inflate = (data: Buffer) =>
+      inflateSync(data, { dictionary: SPDY3_DICTIONARY, finishFlush: zlibConstants.Z_SYNC_FLUSH });
+    const one = inflate(first);
+    expect(one.readUInt32BE(0)).toBe(1);
+    expect(one.subarray(8, 18).toString()).toBe("streamtype");
+    expect(
+      inflate(Buffer.concat([first, second]))
+        .subarray(one.length)
+        .readUInt32BE(0),
+    ).toBe(1);
+    const decoder = new HeaderDecoder();
+    expect(decoder.decode(first)).toEqual({ streamtype: ["error"] });
+    expect(decoder.decode(second)).toEqual({ a: ["b", "c"] });
+    const block = Buffer.concat([
+      Buffer.from([0, 0, 0, 1, 0, 0, 0, 4]),
+      Buffer.from("port"),
+      Buffer.from([0, 0, 0, 4]),
+      Buffer.from("8080"),
+    ]);
+    const deflated = deflateSync(block, {
+      dictionary: SPDY3_DICTIONARY,
+      finishFlush: zlibConstants.Z_SYNC_FLUSH,
+    });
+    expect(new HeaderDecoder().decode(deflated)).toEqual({ port: ["8080"] });
+  });
+});
+
+describe("server-side printing", () => {
+  it("formats ages as kubectl does", () => {
+    const s = 1000;
+    expect(
+      [5 * s, 150 * s, 605 * s, 3 * 3600 * s + 60 * s, 30 * 3600 * s, 3 * 86400 * s + 3600 * s].map(
+        humanDuration,
+      ),
+    ).toEqual(["5s", "2m30s", "10m", "3h1m", "30h", "3d1h"]);
+    expect(humanDuration(400 * 86400 * s)).toBe("400d");
+    expect(humanDuration(-5 * s)).toBe("<invalid>");
+  });
+
+  it("picks the first Table version the client accepts", () => {
+    expect(acceptedTableVersion(AS_TABLE)).toBe("v1");
+    expect(
+      acceptedTableVersion(
+        "application/json;as=Table;v=v2;g=meta.k8s.io, application/json;as=Table;v=v1beta1;g=meta.k8s.io",
+      ),
+    ).toBe("v1beta1");
+    expect(
+      acceptedTableVersion("application/json, application/json;as=Table;v=v1;g=meta.k8s.io"),
+    ).toBeUndefined();
+    expect(acceptedTableVersion(undefined)).toBeUndefined();
   });
 });

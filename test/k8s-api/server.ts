@@ -1,15 +1,13 @@
-// A read-only stand-in for the Kubernetes API server, speaking the wire protocol that
-// @kubernetes/client-node uses (JSON REST + WebSocket exec with the v5/v4 channel protocols).
-// Test-only: no real API server can run in this environment.
+// A read-only stand-in for the Kubernetes API server, speaking the wire protocols that
+// @kubernetes/client-node and a real kubectl use: HTTPS with a certificate signed by a throw-away CA
+// (tls.ts; the kubeconfig carries it as certificate-authority-data) and a bearer token, JSON REST with
+// discovery (short names), server-side Tables for `kubectl get` (tables.ts), SelfSubjectAccessReviews
+// for `kubectl auth can-i`, and exec over WebSocket (v5/v4 channel protocols) or SPDY/3.1 (remote
+// command v4, spdy.ts; kubectl before 1.30). Test-only: no real API server can run in this environment.
 
 import { mkdirSync, writeFileSync } from "node:fs";
-import {
-  createServer,
-  STATUS_CODES,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from "node:http";
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
@@ -23,6 +21,9 @@ import {
   SelectorError,
   type FieldRequirement,
 } from "../../src/cluster/selectors.js";
+import { SpdySession } from "./spdy.js";
+import { acceptedTableVersion, toTable } from "./tables.js";
+import { testTls, type TestTls } from "./tls.js";
 
 export interface ExecRequest {
   namespace: string;
@@ -61,6 +62,8 @@ export interface TestApiServerOptions {
   execDelayMs?: number;
   /** User named in 403 messages. */
   userName?: string;
+  /** Certificate and CA to serve with; default: one generated per process (see tls.ts). */
+  tls?: TestTls;
 }
 
 export type ContextName = "lab" | "other";
@@ -74,15 +77,21 @@ export interface RecordedRequest {
   context: ContextName;
   /** HTTP status answered (101 for an accepted WebSocket upgrade); set once answered. */
   status?: number;
-  /** Channel protocol chosen for an accepted WebSocket upgrade, e.g. "v5.channel.k8s.io". */
+  /** Channel protocol chosen for an accepted exec upgrade, e.g. "v5.channel.k8s.io". */
   subprotocol?: string;
+  /** The Upgrade header of an upgrade request: "websocket", or "SPDY/3.1" (kubectl before 1.30). */
+  upgrade?: string;
+  /** The client's User-Agent, e.g. "kubectl/v1.20.2 (linux/amd64) kubernetes/faecb19". */
+  userAgent?: string;
 }
 
 export interface TestApiServer {
-  /** URL of the `lab` context's cluster. */
+  /** URL (https) of the `lab` context's cluster. */
   url: string;
   /** URL of the `other` context's cluster: same objects, separate listener. */
   otherUrl: string;
+  /** PEM of the CA that signed the server's certificate (the kubeconfig's certificate-authority-data). */
+  caPem: string;
   /** Kubeconfig with contexts `lab` (namespace default) and `other` (namespace kube-system). */
   kubeconfigYaml(context?: ContextName): string;
   /** Writes `<dir>/kubeconfig` and returns its path. */
@@ -97,6 +106,10 @@ interface ResourceType {
   plural: string;
   kind: string;
   namespaced: boolean;
+  /** Verbs in discovery; default get and list (the server is read-only). */
+  verbs?: readonly string[];
+  shortNames?: readonly string[];
+  categories?: readonly string[];
 }
 
 interface Answer {
@@ -104,12 +117,38 @@ interface Answer {
   body: unknown;
 }
 
+// Short names and categories as a real server's discovery gives them (kubectl resolves `po`, `svc`, ...).
 const KNOWN_TYPES: readonly ResourceType[] = [
-  { group: "", version: "v1", plural: "pods", kind: "Pod", namespaced: true },
-  { group: "", version: "v1", plural: "nodes", kind: "Node", namespaced: false },
-  { group: "", version: "v1", plural: "namespaces", kind: "Namespace", namespaced: false },
-  { group: "", version: "v1", plural: "services", kind: "Service", namespaced: true },
-  { group: "", version: "v1", plural: "endpoints", kind: "Endpoints", namespaced: true },
+  {
+    group: "",
+    version: "v1",
+    plural: "pods",
+    kind: "Pod",
+    namespaced: true,
+    shortNames: ["po"],
+    categories: ["all"],
+  },
+  { group: "", version: "v1", plural: "nodes", kind: "Node", namespaced: false, shortNames: ["no"] },
+  {
+    group: "",
+    version: "v1",
+    plural: "namespaces",
+    kind: "Namespace",
+    namespaced: false,
+    shortNames: ["ns"],
+  },
+  {
+    group: "",
+    version: "v1",
+    plural: "services",
+    kind: "Service",
+    namespaced: true,
+    shortNames: ["svc"],
+    categories: ["all"],
+  },
+  { group: "", version: "v1", plural: "endpoints", kind: "Endpoints", namespaced: true, shortNames: ["ep"] },
+  // None are served, but `kubectl describe` lists a pod's events.
+  { group: "", version: "v1", plural: "events", kind: "Event", namespaced: true, shortNames: ["ev"] },
   {
     group: "discovery.k8s.io",
     version: "v1",
@@ -123,8 +162,19 @@ const KNOWN_TYPES: readonly ResourceType[] = [
     plural: "networkpolicies",
     kind: "NetworkPolicy",
     namespaced: true,
+    shortNames: ["netpol"],
+  },
+  // POST only: `kubectl auth can-i` (answered from `forbid`).
+  {
+    group: "authorization.k8s.io",
+    version: "v1",
+    plural: "selfsubjectaccessreviews",
+    kind: "SelfSubjectAccessReview",
+    namespaced: false,
+    verbs: ["create"],
   },
 ];
+const DEFAULT_VERBS = ["get", "list"];
 
 // Field selectors each resource supports on a real server; others get 400 "field label not supported".
 const SELECTABLE_FIELDS: Record<string, readonly string[]> = {
@@ -142,11 +192,30 @@ const SELECTABLE_FIELDS: Record<string, readonly string[]> = {
   ],
   nodes: ["metadata.name", "spec.unschedulable"],
   namespaces: ["metadata.name", "status.phase"],
+  events: [
+    "metadata.name",
+    "metadata.namespace",
+    "involvedObject.kind",
+    "involvedObject.namespace",
+    "involvedObject.name",
+    "involvedObject.uid",
+    "involvedObject.apiVersion",
+    "involvedObject.resourceVersion",
+    "involvedObject.fieldPath",
+    "reason",
+    "reportingComponent",
+    "source",
+    "type",
+  ],
 };
 const DEFAULT_SELECTABLE_FIELDS = ["metadata.name", "metadata.namespace"];
 
 const WRITE_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+const ACCESS_REVIEW_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews";
 const EXEC_SUBPROTOCOLS = ["v5.channel.k8s.io", "v4.channel.k8s.io"];
+/** kubectl before 1.30 execs over SPDY; the only remote command version served there is v4. */
+const SPDY_UPGRADE = "SPDY/3.1";
+const SPDY_EXEC_PROTOCOL = "v4.channel.k8s.io";
 const EXEC_PATH = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/exec$/;
 const FRAME_PAYLOAD_BYTES = 32 * 1024;
 
@@ -169,11 +238,13 @@ export async function startTestApiServer(opts: TestApiServerOptions): Promise<Te
   const requests: RecordedRequest[] = [];
   const sockets = new WebSocketServer({ noServer: true, handleProtocols: pickSubprotocol });
   const api = new ApiHandler(opts, store, sockets);
+  const tls = opts.tls ?? (await testTls());
+  const serverOptions = { key: tls.keyPem, cert: tls.certPem };
   const servers = {
-    lab: createServer((req, res) => {
+    lab: createServer(serverOptions, (req, res) => {
       api.serve(req, res, record(requests, req, "lab", false));
     }),
-    other: createServer((req, res) => {
+    other: createServer(serverOptions, (req, res) => {
       api.serve(req, res, record(requests, req, "other", false));
     }),
   };
@@ -185,10 +256,11 @@ export async function startTestApiServer(opts: TestApiServerOptions): Promise<Te
   const url = await listen(servers.lab);
   const otherUrl = await listen(servers.other);
   const kubeconfigYaml = (context: ContextName = "lab"): string =>
-    renderKubeconfig(url, otherUrl, opts.token, context);
+    renderKubeconfig(url, otherUrl, tls.caPem, opts.token, context);
   return {
     url,
     otherUrl,
+    caPem: tls.caPem,
     requests,
     kubeconfigYaml,
     writeKubeconfig(dir: string, context?: ContextName): string {
@@ -200,6 +272,7 @@ export async function startTestApiServer(opts: TestApiServerOptions): Promise<Te
     async close(): Promise<void> {
       for (const client of sockets.clients) client.terminate();
       sockets.close();
+      api.closeSpdySessions();
       await Promise.all([stop(servers.lab), stop(servers.other)]);
     },
   };
@@ -215,6 +288,8 @@ function record(
   const query: Record<string, string[]> = {};
   for (const [key, value] of url.searchParams) (query[key] ??= []).push(value);
   const entry: RecordedRequest = { method: req.method ?? "GET", path: url.pathname, query, ws, context };
+  if (ws && req.headers.upgrade !== undefined) entry.upgrade = req.headers.upgrade;
+  if (req.headers["user-agent"] !== undefined) entry.userAgent = req.headers["user-agent"];
   requests.push(entry);
   return entry;
 }
@@ -224,7 +299,7 @@ function listen(server: Server): Promise<string> {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const { port } = server.address() as AddressInfo;
-      resolve(`http://127.0.0.1:${port}`);
+      resolve(`https://127.0.0.1:${port}`);
     });
   });
 }
@@ -245,10 +320,11 @@ function pickSubprotocol(offered: Set<string>): string | false {
 function renderKubeconfig(
   url: string,
   otherUrl: string,
+  caPem: string,
   token: string | undefined,
   current: ContextName,
 ): string {
-  // client-node refuses http:// servers unless insecure-skip-tls-verify is true.
+  const ca = Buffer.from(caPem).toString("base64");
   const user = token === undefined ? "{}" : `\n    token: ${JSON.stringify(token)}`;
   return [
     "apiVersion: v1",
@@ -257,11 +333,11 @@ function renderKubeconfig(
     "- name: lab",
     "  cluster:",
     `    server: ${url}`,
-    "    insecure-skip-tls-verify: true",
+    `    certificate-authority-data: ${ca}`,
     "- name: other",
     "  cluster:",
     `    server: ${otherUrl}`,
-    "    insecure-skip-tls-verify: true",
+    `    certificate-authority-data: ${ca}`,
     "users:",
     "- name: lab-reader",
     `  user: ${user}`,
@@ -477,6 +553,8 @@ function parseResourcePath(segments: string[]): ResourceRequest | undefined {
 }
 
 class ApiHandler {
+  private readonly spdySessions = new Set<SpdySession>();
+
   constructor(
     private readonly opts: TestApiServerOptions,
     private readonly store: ObjectStore,
@@ -484,16 +562,19 @@ class ApiHandler {
   ) {}
 
   serve(req: IncomingMessage, res: ServerResponse, entry: RecordedRequest): void {
-    req.resume();
-    const answer = this.answer(req, entry);
-    entry.status = answer.status;
-    const text = JSON.stringify(answer.body);
-    res.writeHead(answer.status, {
-      "Content-Type": "application/json",
-      "Content-Length": Buffer.byteLength(text),
-      "Cache-Control": "no-cache, private",
+    const body: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => body.push(chunk));
+    req.on("end", () => {
+      const answer = this.answer(req, entry, Buffer.concat(body));
+      entry.status = answer.status;
+      const text = JSON.stringify(answer.body);
+      res.writeHead(answer.status, {
+        "Content-Type": "application/json",
+        "Content-Length": Buffer.byteLength(text),
+        "Cache-Control": "no-cache, private",
+      });
+      res.end(text);
     });
-    res.end(text);
   }
 
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, entry: RecordedRequest): void {
@@ -507,6 +588,22 @@ class ApiHandler {
       return;
     }
     const exec = this.execRequestOf(entry);
+    if (req.headers.upgrade?.toLowerCase() === SPDY_UPGRADE.toLowerCase()) {
+      entry.status = 101;
+      entry.subprotocol = SPDY_EXEC_PROTOCOL;
+      socket.write(
+        [
+          "HTTP/1.1 101 Switching Protocols",
+          "Connection: Upgrade",
+          `Upgrade: ${SPDY_UPGRADE}`,
+          `X-Stream-Protocol-Version: ${SPDY_EXEC_PROTOCOL}`,
+          "",
+          "",
+        ].join("\r\n"),
+      );
+      void this.runSpdyExec(socket, head, exec, entry);
+      return;
+    }
     this.sockets.handleUpgrade(req, socket, head, (ws) => {
       entry.status = 101;
       entry.subprotocol = ws.protocol;
@@ -514,8 +611,9 @@ class ApiHandler {
     });
   }
 
-  private answer(req: IncomingMessage, entry: RecordedRequest): Answer {
+  private answer(req: IncomingMessage, entry: RecordedRequest, body: Buffer): Answer {
     if (!this.authenticated(req)) return unauthorized();
+    if (entry.method === "POST" && entry.path === ACCESS_REVIEW_PATH) return this.accessReview(body);
     if (WRITE_METHODS.has(entry.method)) return methodNotAllowed();
     if (entry.method !== "GET" && entry.method !== "HEAD") return methodNotAllowed();
     const segments = pathSegments(entry.path);
@@ -525,7 +623,51 @@ class ApiHandler {
     if (EXEC_PATH.test(entry.path)) return badRequest("Upgrade request required");
     const request = parseResourcePath(segments);
     if (request === undefined) return resourceNotFound();
-    return this.answerResource(request, entry.query);
+    return this.answerResource(request, entry.query, acceptedTableVersion(req.headers.accept));
+  }
+
+  /** A SelfSubjectAccessReview (what `kubectl auth can-i` posts), allowed unless `forbid` says no. */
+  private accessReview(body: Buffer): Answer {
+    let review: unknown;
+    try {
+      review = JSON.parse(body.toString("utf8"));
+    } catch {
+      return badRequest("the request body is not a SelfSubjectAccessReview");
+    }
+    const { kind, spec } = (typeof review === "object" && review !== null ? review : {}) as Record<
+      string,
+      unknown
+    >;
+    if (kind !== "SelfSubjectAccessReview" || typeof spec !== "object" || spec === null) {
+      return badRequest("the request body is not a SelfSubjectAccessReview");
+    }
+    const attributes = (spec as Record<string, unknown>).resourceAttributes;
+    let allowed = true;
+    if (typeof attributes === "object" && attributes !== null) {
+      const text = (key: string): string => {
+        const value = (attributes as Record<string, unknown>)[key];
+        return typeof value === "string" ? value : "";
+      };
+      const [namespace, name, subresource] = [text("namespace"), text("name"), text("subresource")];
+      allowed =
+        this.opts.forbid?.({
+          verb: text("verb"),
+          resource: subresource === "" ? text("resource") : `${text("resource")}/${subresource}`,
+          group: text("group"),
+          ...(namespace === "" ? {} : { namespace }),
+          ...(name === "" ? {} : { name }),
+        }) !== true;
+    }
+    return {
+      status: 201,
+      body: {
+        kind: "SelfSubjectAccessReview",
+        apiVersion: "authorization.k8s.io/v1",
+        metadata: { creationTimestamp: null },
+        spec,
+        status: { allowed },
+      },
+    };
   }
 
   private authenticated(req: IncomingMessage): boolean {
@@ -546,7 +688,11 @@ class ApiHandler {
     return status(403, "Forbidden", message, objectDetails(type, request.name));
   }
 
-  private answerResource(request: ResourceRequest, query: Record<string, string[]>): Answer {
+  private answerResource(
+    request: ResourceRequest,
+    query: Record<string, string[]>,
+    table: "v1" | "v1beta1" | undefined,
+  ): Answer {
     const watching = query.watch?.[0] === "true" || query.watch?.[0] === "1";
     const verb = request.name !== undefined ? "get" : watching ? "watch" : "list";
     const forbidden = this.forbidden({
@@ -560,21 +706,37 @@ class ApiHandler {
     const type = this.store.find(request.group, request.version, request.plural);
     if (type === undefined) return resourceNotFound();
     if (request.namespace !== undefined && !type.namespaced) return resourceNotFound();
+    if (!(type.verbs ?? DEFAULT_VERBS).includes(verb)) return methodNotAllowed();
     if (request.name !== undefined) {
       if (type.namespaced && request.namespace === undefined) return resourceNotFound();
       const object = this.store.get(type, request.namespace, request.name);
-      return object === undefined
-        ? notFound(type, request.name)
-        : { status: 200, body: withTypeMeta(type, object) };
+      if (object === undefined) return notFound(type, request.name);
+      if (table !== undefined) return this.table(type, [object], query, table);
+      return { status: 200, body: withTypeMeta(type, object) };
     }
     if (watching) return badRequest("watch is not supported by the test API server");
-    return this.answerList(type, request.namespace, query);
+    return this.answerList(type, request.namespace, query, table);
+  }
+
+  private table(
+    type: ResourceType,
+    objects: Record<string, unknown>[],
+    query: Record<string, string[]>,
+    version: "v1" | "v1beta1",
+  ): Answer {
+    const body = toTable(type.kind, objects, {
+      version,
+      includeObject: query.includeObject?.[0],
+      resourceVersion: listResourceVersion(this.store.list(type, undefined)),
+    });
+    return { status: 200, body };
   }
 
   private answerList(
     type: ResourceType,
     namespace: string | undefined,
     query: Record<string, string[]>,
+    table: "v1" | "v1beta1" | undefined,
   ): Answer {
     let labelRequirements;
     let fieldRequirements;
@@ -592,6 +754,7 @@ class ApiHandler {
       .list(type, namespace)
       .filter((object) => matchesLabelSelector(labelRequirements, labelsOf(object)))
       .filter((object) => matchesFields(fieldRequirements, selectable, object));
+    if (table !== undefined) return this.table(type, items, query, table);
     const body = {
       kind: `${type.kind}List`,
       apiVersion: groupVersion(type),
@@ -639,12 +802,14 @@ class ApiHandler {
   private resourceList(group: string, version: string): unknown {
     const types = this.store.types.filter((t) => t.group === group && t.version === version);
     if (types.length === 0) return undefined;
-    const resources = types.map((t) => ({
+    const resources: Record<string, unknown>[] = types.map((t) => ({
       name: t.plural,
       singularName: t.kind.toLowerCase(),
       namespaced: t.namespaced,
       kind: t.kind,
-      verbs: ["get", "list"],
+      verbs: t.verbs ?? DEFAULT_VERBS,
+      ...(t.shortNames === undefined ? {} : { shortNames: t.shortNames }),
+      ...(t.categories === undefined ? {} : { categories: t.categories }),
     }));
     if (group === "" && types.some((t) => t.plural === "pods")) {
       resources.push({
@@ -693,11 +858,25 @@ class ApiHandler {
         },
       );
     }
-    const offered = (req.headers["sec-websocket-protocol"] ?? "").split(",").map((p) => p.trim());
+    const upgrade = req.headers.upgrade?.toLowerCase();
+    if (upgrade === SPDY_UPGRADE.toLowerCase()) {
+      // Several X-Stream-Protocol-Version headers arrive joined with ", ".
+      const offered = headerList(req.headers["x-stream-protocol-version"]);
+      if (!offered.includes(SPDY_EXEC_PROTOCOL)) {
+        // What the kubelet's httpstream.Handshake answers.
+        return status(
+          403,
+          "Forbidden",
+          `unable to upgrade: unable to negotiate protocol: client supports [${offered.join(" ")}], server supports [${SPDY_EXEC_PROTOCOL}]`,
+        );
+      }
+      return undefined;
+    }
+    const offered = headerList(req.headers["sec-websocket-protocol"]);
     if (!offered.some((protocol) => EXEC_SUBPROTOCOLS.includes(protocol))) {
       return badRequest(`none of the offered subprotocols is supported: ${EXEC_SUBPROTOCOLS.join(", ")}`);
     }
-    if (req.headers.upgrade?.toLowerCase() !== "websocket") return badRequest("Upgrade request required");
+    if (upgrade !== "websocket") return badRequest("Upgrade request required");
     return undefined;
   }
 
@@ -738,19 +917,129 @@ class ApiHandler {
   }
 
   private async execute(request: ExecRequest, ws: WebSocket, entry: RecordedRequest): Promise<unknown> {
-    const run = this.opts.exec;
-    if (run === undefined) return internalErrorStatus("no exec handler");
-    let outcome: ExecOutcome;
-    try {
-      outcome = await run(request);
-    } catch (error) {
-      return internalErrorStatus(error instanceof Error ? error.message : String(error));
-    }
+    const { outcome, status: statusJson } = await this.outcomeOf(request);
+    if (outcome === undefined) return statusJson;
     if (!isOpen(ws)) return undefined;
     if (isTrue(entry.query.stdout)) sendStream(ws, CHANNEL.stdout, outcome.stdout);
     if (isTrue(entry.query.stderr)) sendStream(ws, CHANNEL.stderr, outcome.stderr);
-    return exitStatus(request.command, outcome.exitCode);
+    return statusJson;
   }
+
+  /** Runs the command; the status is the kubelet's for its exit, or an internal error. */
+  private async outcomeOf(request: ExecRequest): Promise<{ outcome?: ExecOutcome; status: unknown }> {
+    const run = this.opts.exec;
+    if (run === undefined) return { status: internalErrorStatus("no exec handler") };
+    try {
+      const outcome = await run(request);
+      return { outcome, status: exitStatus(request.command, outcome.exitCode) };
+    } catch (error) {
+      return { status: internalErrorStatus(error instanceof Error ? error.message : String(error)) };
+    }
+  }
+
+  /**
+   * Exec over SPDY (remote command v4), as the kubelet serves it: a reply to each stream the client
+   * opens; once error + the requested stdin/stdout/stderr are all open (and stdin half-closed), the
+   * command runs, its output goes to stdout/stderr, its Status JSON to the error stream, every stream
+   * is half-closed, and the connection ends with a GOAWAY once the client is done or after a grace time.
+   */
+  private async runSpdyExec(
+    socket: Duplex,
+    head: Buffer,
+    request: ExecRequest,
+    entry: RecordedRequest,
+  ): Promise<void> {
+    const wanted = ["error"];
+    const tty = isTrue(entry.query.tty);
+    for (const channel of ["stdin", "stdout", "stderr"] as const) {
+      if (isTrue(entry.query[channel]) && !(channel === "stderr" && tty)) wanted.push(channel);
+    }
+    const streams = new Map<string, number>();
+    const stdinChunks: Buffer[] = [];
+    const opened = deferred();
+    const stdinDone = deferred();
+    const clientGone = new AbortController();
+    const session = new SpdySession(socket, {
+      stream: (id, headers, fin) => {
+        session.reply(id);
+        const type = headers.streamtype?.[0] ?? "";
+        streams.set(type, id);
+        if (type === "stdin" && fin) stdinDone.resolve();
+        if (wanted.every((channel) => streams.has(channel))) opened.resolve();
+      },
+      data: (id, data) => {
+        if (id === streams.get("stdin")) stdinChunks.push(data);
+      },
+      end: (id) => {
+        if (id === streams.get("stdin")) stdinDone.resolve();
+      },
+      close: () => {
+        clientGone.abort();
+      },
+    });
+    this.spdySessions.add(session);
+    const gone = new Promise<void>((resolve) => {
+      clientGone.signal.addEventListener("abort", () => {
+        resolve();
+      });
+    });
+    try {
+      session.receive(head);
+      // The kubelet gives the client 30 s to open its streams.
+      const ready = await Promise.race([
+        opened.promise.then(() => true),
+        gone.then(() => false),
+        sleep(30_000, false, { ref: false }),
+      ]);
+      if (!ready) return;
+      await sleep(this.opts.execDelayMs ?? 0, undefined, { signal: clientGone.signal });
+      if (wanted.includes("stdin")) await Promise.race([stdinDone.promise, gone]);
+      if (!session.isOpen()) return;
+      const input = wanted.includes("stdin") ? { stdin: Buffer.concat(stdinChunks) } : {};
+      const { outcome, status: statusJson } = await this.outcomeOf({ ...request, ...input });
+      if (!session.isOpen()) return;
+      const send = (channel: string, data: string | Buffer): void => {
+        const id = streams.get(channel);
+        if (id !== undefined && data.length > 0)
+          session.send(id, typeof data === "string" ? Buffer.from(data) : data);
+      };
+      if (outcome !== undefined) {
+        send("stdout", outcome.stdout);
+        send("stderr", outcome.stderr);
+      }
+      send("error", Buffer.from(JSON.stringify(statusJson)));
+      for (const id of streams.values()) session.finish(id);
+      // The client closes the connection once it has read every stream; then, or after a grace time, GOAWAY.
+      await Promise.race([gone, sleep(5_000, undefined, { ref: false })]);
+      session.goAway(Math.max(0, ...streams.values()));
+    } catch (error) {
+      if (!clientGone.signal.aborted) throw error;
+    } finally {
+      this.spdySessions.delete(session);
+    }
+  }
+
+  /** Ends every SPDY exec connection (the server is closing). */
+  closeSpdySessions(): void {
+    for (const session of this.spdySessions) session.destroy();
+    this.spdySessions.clear();
+  }
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve = (): void => undefined;
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+function headerList(value: string | string[] | undefined): string[] {
+  const values = Array.isArray(value) ? value : value === undefined ? [] : [value];
+  return values
+    .flatMap((v) => v.split(","))
+    .map((p) => p.trim())
+    .filter((p) => p !== "");
 }
 
 function validateExecQuery(
