@@ -9,6 +9,7 @@ import { probe, type ProbeRequest, type ProbeResult, type SeenPacket } from "../
 import type { ArrivalAddresses, Verdict } from "../../src/model/report.js";
 import { canonicalIp } from "../../src/net/ip.js";
 import { CASES, client, type Case } from "../helpers/cases.js";
+import { ACME_CASES, ACME_EACH_BACKEND, type EachBackendCase } from "../helpers/cases-acme.js";
 import { newLabDir } from "../helpers/lab.js";
 import type { TraceTarget } from "../../src/model/target.js";
 
@@ -93,13 +94,48 @@ async function realReply(
 
 const tally = { agree: 0, total: 0, unknown: 0 };
 
-describe.each(["central", "interconnect"] as const)(
-  "trace verdicts agree with real packets (%s)",
-  (shape) => {
+/** A scenario of examples/ and its matrix: nothing in the tool may depend on one scenario's names or addresses. */
+interface Matrix {
+  readonly scenario: string;
+  readonly cases: readonly Case[];
+  readonly eachBackend: readonly EachBackendCase[];
+}
+
+const MATRICES: readonly Matrix[] = [
+  {
+    scenario: "kind-dualstack.yaml",
+    cases: CASES,
+    eachBackend: ([4, 6] as const).map((family) => ({
+      title: `service kube-dns reaches each of its backends, local and remote (IPv${String(family)})`,
+      case: {
+        name: `kube-dns each backend IPv${String(family)}`,
+        target: {
+          src: client,
+          dst: { kind: "service", namespace: "kube-system", name: "kube-dns" },
+          protocol: "udp",
+          dstPort: 53,
+          family,
+        },
+      },
+      backends: 2,
+      firstPort: 42000 + family * 100,
+    })),
+  },
+  { scenario: "acme-prod.yaml", cases: ACME_CASES, eachBackend: ACME_EACH_BACKEND },
+];
+
+/** Every matrix on both shapes of its scenario. */
+const RUNS = MATRICES.flatMap((m) =>
+  (["central", "interconnect"] as const).map((shape) => ({ ...m, shape })),
+);
+
+describe.each(RUNS)(
+  "trace verdicts agree with real packets ($scenario, $shape)",
+  ({ scenario, shape, cases, eachBackend }) => {
     let state: LabState;
     let backend: LabBackend;
     beforeAll(async () => {
-      state = (await labUp(loadScenarioFile(`${EXAMPLES_DIR}kind-dualstack.yaml`, shape), newLabDir())).state;
+      state = (await labUp(loadScenarioFile(`${EXAMPLES_DIR}${scenario}`, shape), newLabDir())).state;
       backend = LabBackend.open(state.dir);
     });
     afterAll(async () => {
@@ -143,7 +179,7 @@ describe.each(["central", "interconnect"] as const)(
       tally.agree++;
     }
 
-    it.each(CASES.map((c) => [c.name, c] as const))("%s, and its reply", async (_name, c) => {
+    it.each(cases.map((c) => [c.name, c] as const))("%s, and its reply", async (_name, c) => {
       const real = await probe(state, probeOf(c.target));
       expect(["delivered", "delivered-to-host", "not-delivered", "left-cluster", "rejected"]).toContain(
         real.verdict.kind,
@@ -151,29 +187,17 @@ describe.each(["central", "interconnect"] as const)(
       await compare(c, real);
     });
 
-    it.each([4, 6] as const)(
-      "service kube-dns reaches each of its backends, local and remote (IPv%s)",
-      async (family) => {
-        const c: Case = {
-          name: `kube-dns each backend IPv${family}`,
-          target: {
-            src: client,
-            dst: { kind: "service", namespace: "kube-system", name: "kube-dns" },
-            protocol: "udp",
-            dstPort: 53,
-            family,
-          },
-        };
-        const seen = new Set<string>();
-        for (let port = 42000 + family * 100; seen.size < 2 && port < 42000 + family * 100 + 40; port++) {
-          const real = await probe(state, { ...probeOf(c.target), srcPort: port });
-          if (real.verdict.kind !== "delivered" || seen.has(real.verdict.pod)) continue;
-          seen.add(real.verdict.pod);
-          await compare(c, real);
-        }
-        expect(seen.size).toBe(2);
-      },
-    );
+    it.each(eachBackend.map((e) => [e.title, e] as const))("%s", async (_title, e) => {
+      const c = e.case;
+      const seen = new Set<string>();
+      for (let port = e.firstPort; seen.size < e.backends && port < e.firstPort + 40; port++) {
+        const real = await probe(state, { ...probeOf(c.target), srcPort: port });
+        if (real.verdict.kind !== "delivered" || seen.has(real.verdict.pod)) continue;
+        seen.add(real.verdict.pod);
+        await compare(c, real);
+      }
+      expect(seen.size).toBe(e.backends);
+    });
   },
 );
 
