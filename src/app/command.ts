@@ -1,12 +1,18 @@
 /**
  * What a command (one module of src/app per command) hands back to the CLI, and what the CLI lends it.
- * Commands print nothing and exit nothing: the CLI prints `output`, and exits 1 with `failure` on stderr.
+ * Commands print nothing and exit nothing: the CLI prints `output`, and exits 8 with `unknown`, or 1 with
+ * `failure`, on stderr.
  */
 export interface CommandResult {
   /** Everything for standard output. */
   readonly output: string;
   /** Set when a step the command checked indicates failure (a drop, a broken lab, a disagreement). */
   readonly failure?: string;
+  /**
+   * Set when a verdict could not be established (an input missing, a step no trace can follow): why, and what
+   * to collect. It outranks `failure`: a check that failed on incomplete data says nothing about the packet.
+   */
+  readonly unknown?: string;
 }
 
 export interface CommandIO {

@@ -3,6 +3,7 @@ import { runTraces } from "../engine/trace.js";
 import { dumpUdnVrfTableIds, formatUdnVrfTableIds } from "../engine/udn.js";
 import { renderDocument, traceRunDocument } from "../render/document.js";
 import { firstFailure, renderGoText } from "../render/go-text.js";
+import type { TraceReport } from "../model/report.js";
 import { resolutionText } from "../render/resolution-text.js";
 import type { CommandIO, CommandResult, OutputFormat } from "./command.js";
 import { withBackend, type ClusterChoice } from "./open-backend.js";
@@ -37,10 +38,26 @@ export async function traceCommand(c: TraceCommand, io: CommandIO): Promise<Comm
         ? renderGoText(reports, { loglevel: c.loglevel, color: io.color })
         : renderDocument(traceRunDocument(reports, c.includeRaw || c.loglevel >= 2), c.output);
     const failed = firstFailure(reports);
-    return failed === undefined
-      ? { output }
-      : { output, failure: `${failed.check.tool} (${failed.direction}): ${failed.check.detail}` };
+    const unknown = firstUnknown(reports);
+    return {
+      output,
+      ...(failed === undefined
+        ? {}
+        : { failure: `${failed.check.tool} (${failed.direction}): ${failed.check.detail}` }),
+      ...(unknown === undefined ? {} : { unknown }),
+    };
   });
+}
+
+/** The first verdict the traces could not establish, and why. */
+function firstUnknown(reports: readonly TraceReport[]): string | undefined {
+  for (const r of reports)
+    for (const [d, direction] of [
+      [r.forward, "forward"],
+      [r.reply, "reply"],
+    ] as const)
+      if (d?.verdict.kind === "unknown") return `${direction}: ${d.verdict.reason}`;
+  return undefined;
 }
 
 /** `-dump-udn-vrf-table-ids`: the VRF table id of every user-defined network on every node, as JSON. */

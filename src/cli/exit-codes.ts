@@ -13,6 +13,8 @@ export const EXIT = {
   unreachable: 5,
   commandFailed: 6,
   parse: 7,
+  /** A verdict could not be established (an input missing, a step no trace can follow); why on stderr. */
+  unknown: 8,
   internal: 70,
 } as const;
 

@@ -27,6 +27,10 @@ export function processIO(o: { readonly color?: boolean } = {}): CommandIO {
 /** Prints a command's result; its exit status (a failure is named on stderr). */
 export function printResult(r: CommandResult): number {
   if (r.output !== "") process.stdout.write(r.output.endsWith("\n") ? r.output : `${r.output}\n`);
+  if (r.unknown !== undefined) {
+    process.stderr.write(`unknown: ${r.unknown}\n`);
+    return EXIT.unknown;
+  }
   if (r.failure === undefined) return EXIT.ok;
   process.stderr.write(`failure: ${r.failure}\n`);
   return EXIT.traceFailure;

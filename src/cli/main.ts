@@ -12,6 +12,7 @@ import { registerTraceOptions, traceAction, type TraceFlags } from "./trace-comm
 import { registerCompletionCommand } from "./completion.js";
 import { EXIT, exitCodeOf } from "./exit-codes.js";
 import { printResult, type Run } from "./io.js";
+import { interruptAll } from "../app/interrupt.js";
 
 /** The exit status of the command that ran (set by `run`, read once parsing is done). */
 let status: number = EXIT.ok;
@@ -93,4 +94,20 @@ process.stdout.on("error", (e: NodeJS.ErrnoException) => {
   if (e.code === "EPIPE") process.exit(status);
   throw e;
 });
+// Interrupted: stop what the running command started (daemons of a lab being brought up, a replica), then exit
+// 128 + the signal. Further signals while that runs are ignored: a half-done cleanup is what this prevents.
+let interrupted = false;
+for (const [signal, code] of [
+  ["SIGINT", 130],
+  ["SIGTERM", 143],
+] as const) {
+  process.on(signal, () => {
+    if (interrupted) return;
+    interrupted = true;
+    void interruptAll().finally(() => {
+      process.stderr.write(`interrupted (${signal}): stopped what this run had started\n`);
+      process.exit(code);
+    });
+  });
+}
 process.exitCode = await main(process.argv.slice(2));

@@ -2,7 +2,19 @@ import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { InputError, OvnkTraceError, ProcessError } from "../errors.js";
-import { dirEnv, isOurs, startDaemon, stopDaemon, type DaemonRecord, type OvnDbs } from "../ovs/daemon.js";
+import {
+  daemonsUnder,
+  dirEnv,
+  isInside,
+  isOurs,
+  startDaemon,
+  startsInFlight,
+  stopDaemon,
+  type DaemonRecord,
+  type OvnDbs,
+} from "../ovs/daemon.js";
+import { onInterrupt } from "../ovs/interrupt.js";
+import { setTimeout as sleep } from "node:timers/promises";
 import { run } from "../ovs/exec.js";
 import type { OvsdbDatabase } from "../model/ovsdb.js";
 import { readOvsdbFile } from "../ovsdb/file.js";
@@ -386,6 +398,7 @@ export async function startReplica(snapshot: string, opened?: Snapshot): Promise
     writeFileSync(stateFile(dir), JSON.stringify(state, null, 2));
   };
   save();
+  const interrupt = onInterrupt(() => stopReplica(snapshot));
   try {
     const zones = await Promise.all(
       snap.manifest.zones.map(async (z, i): Promise<ReplicaZone> => {
@@ -434,19 +447,33 @@ export async function startReplica(snapshot: string, opened?: Snapshot): Promise
     throw e instanceof ProcessError
       ? e
       : new ProcessError(`could not start the replica of ${snapshot}`, { cause: e });
+  } finally {
+    interrupt.done();
   }
 }
 
 /** Stops the replica of `snapshot` (by pid) and removes its directory. Returns how many daemons it stopped. */
 export async function stopReplica(snapshot: string): Promise<number> {
-  const s = readReplica(snapshot);
+  let s: ReplicaState | undefined;
+  try {
+    s = readReplica(snapshot);
+  } catch {
+    s = undefined; // cut short by an interrupted start: the pidfiles still say what runs
+  }
   const dir = replicaDir(snapshot);
   let n = 0;
   // vswitchds first: they hold their ovsdb-server's socket
-  const order = [...(s?.daemons ?? [])].sort(
-    (a, b) => Number(b.program === "ovs-vswitchd") - Number(a.program === "ovs-vswitchd"),
-  );
+  const order = [...(s?.daemons ?? [])]
+    .filter((d) => isInside(d.dir, dir))
+    .sort((a, b) => Number(b.program === "ovs-vswitchd") - Number(a.program === "ovs-vswitchd"));
   for (const d of order) if (await stopDaemon(d)) n++;
+  // and any it started without recording them yet (an interrupted start)
+  for (let round = 0; round < 50; round++) {
+    const left = daemonsUnder(dir);
+    if (left.length === 0 && !startsInFlight()) break;
+    for (const d of left) if (await stopDaemon(d)) n++;
+    if (left.length === 0) await sleep(100);
+  }
   rmSync(dir, { recursive: true, force: true });
   return n;
 }

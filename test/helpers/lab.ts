@@ -69,3 +69,19 @@ export async function waitForMacLearning(state: LabState, timeoutMs = 60_000): P
     }
   }
 }
+
+/** Processes whose environment says they run from a directory under `root` (what the tool starts there). */
+export function processesUnder(root: string): number[] {
+  return readdirSync("/proc")
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/environ`, "utf8")
+          .split("\0")
+          .some((kv) => kv.startsWith(`OVS_RUNDIR=${root}/`) || kv === `OVS_RUNDIR=${root}`);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}

@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EXAMPLES_DIR } from "../../src/lab/defaults.js";
@@ -7,23 +7,7 @@ import { labLayout } from "../../src/lab/layout.js";
 import { loadScenarioFile } from "../../src/lab/load-scenario.js";
 import { existingNetns } from "../../src/lab/netns.js";
 import { isOurs } from "../../src/ovs/daemon.js";
-import { newLabDir } from "../helpers/lab.js";
-
-/** Processes whose environment says they run from a directory under `root` (what the tool starts there). */
-export function processesUnder(root: string): number[] {
-  return readdirSync("/proc")
-    .filter((p) => /^\d+$/.test(p))
-    .filter((p) => {
-      try {
-        return readFileSync(`/proc/${p}/environ`, "utf8")
-          .split("\0")
-          .some((kv) => kv.startsWith(`OVS_RUNDIR=${root}/`) || kv === `OVS_RUNDIR=${root}`);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
+import { newLabDir, processesUnder } from "../helpers/lab.js";
 
 describe("a lab's state file lets the tool stop only what it started", () => {
   let a: LabState;

@@ -1,3 +1,4 @@
+import { onInterrupt } from "../../ovs/interrupt.js";
 import { existsSync } from "node:fs";
 import { DEFAULT_TIMEOUT_MS, run } from "../../ovs/exec.js";
 import { readOvsdbFile } from "../../ovsdb/file.js";
@@ -70,8 +71,19 @@ export class SnapshotBackend extends StoreBackedObjects implements ClusterBacken
     const running = readReplica(dir);
     if (running !== undefined && replicaRunning(running))
       return new SnapshotBackend(snap, running, false, objects);
-    return new SnapshotBackend(snap, await startReplica(dir, snap), true, objects);
+    // the replica started for this run only: an interrupted run stops it too (it is stopped on close otherwise)
+    const interrupt = onInterrupt(() => stopReplica(dir));
+    try {
+      const b = new SnapshotBackend(snap, await startReplica(dir, snap), true, objects);
+      b.interrupt = interrupt;
+      return b;
+    } catch (e) {
+      interrupt.done();
+      throw e;
+    }
   }
+
+  private interrupt: { done(): void } | undefined;
 
   async execOnNode(
     node: string,
@@ -105,5 +117,6 @@ export class SnapshotBackend extends StoreBackedObjects implements ClusterBacken
 
   async close(): Promise<void> {
     if (this.ownsReplica) await stopReplica(this.snap.dir);
+    this.interrupt?.done();
   }
 }
