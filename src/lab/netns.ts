@@ -82,7 +82,7 @@ export async function createNetns(name: string, links: readonly string[]): Promi
 /** Deletes a network namespace; one that does not exist is not an error. Returns whether it existed. */
 export async function deleteNetns(name: string): Promise<boolean> {
   if (!existsSync(`${NETNS_DIR}/${name}`)) return false;
-  const r = await run(["ip", "netns", "delete", name], { timeoutMs: 10_000 });
+  const r = await run(["ip", "netns", "delete", name], { timeoutMs: 10_000, cleanup: true });
   if (r.exitCode !== 0 && existsSync(`${NETNS_DIR}/${name}`))
     throw new ProcessError(`cannot delete network namespace ${name}: ${describeFailure(r)}`);
   return true;

@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import type { ExecResult } from "../cluster/backend.js";
 import { findBinary } from "./binaries.js";
 
@@ -7,9 +7,27 @@ export interface ExecOptions {
   readonly timeoutMs?: number;
   readonly input?: string;
   readonly cwd?: string;
+  /** A step of cleaning up: it still runs once the process is being interrupted (nothing else does). */
+  readonly cleanup?: boolean;
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
+
+/** The commands running now (this process's children). */
+const running = new Set<ChildProcess>();
+
+/** Set once the process is being interrupted: from then on only cleanup commands run. */
+let interrupted = false;
+
+/**
+ * Kills every command still running and refuses new ones but cleanup steps (an interrupted run: the daemons
+ * they talk to are being stopped under them, and a step still under way must not start more).
+ */
+export function killRunningCommands(): void {
+  interrupted = true;
+  for (const child of running) child.kill("SIGKILL");
+  running.clear();
+}
 
 /** Runs argv[0] (an OVS/OVN program name or a path) with argv[1..]; never through a shell. */
 export function run(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
@@ -17,12 +35,22 @@ export function run(argv: readonly string[], options: ExecOptions = {}): Promise
   if (program === undefined) throw new TypeError("run: empty argv");
   const file = program.includes("/") ? program : findBinary(program);
   const started = performance.now();
+  if (interrupted && options.cleanup !== true)
+    return Promise.resolve({
+      argv,
+      exitCode: 130,
+      stdout: "",
+      stderr: "interrupted",
+      timedOut: false,
+      durationMs: 0,
+    });
   return new Promise((resolve) => {
     const child = spawn(file, args, {
       env: options.env ?? process.env,
       cwd: options.cwd,
       stdio: ["pipe", "pipe", "pipe"],
     });
+    running.add(child);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timedOut = false;
@@ -34,6 +62,7 @@ export function run(argv: readonly string[], options: ExecOptions = {}): Promise
     child.stderr.on("data", (b: Buffer) => err.push(b));
     const finish = (exitCode: number, extraErr = ""): void => {
       clearTimeout(timer);
+      running.delete(child);
       resolve({
         argv,
         exitCode,

@@ -4,6 +4,8 @@
  * handlers, runs every registered cleanup, then exits; the steps check the signal and start nothing more.
  */
 
+import { killRunningCommands } from "./exec.js";
+
 interface Registered {
   readonly controller: AbortController;
   readonly cleanup: () => Promise<unknown>;
@@ -28,5 +30,7 @@ export async function interruptAll(): Promise<void> {
   const all = [...registered];
   registered.clear();
   for (const r of all) r.controller.abort();
+  // the commands the interrupted steps were waiting for would otherwise outlive the process
+  killRunningCommands();
   await Promise.allSettled(all.map((r) => r.cleanup()));
 }
