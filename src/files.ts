@@ -1,5 +1,10 @@
-import { closeSync, openSync, readSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { InputError } from "./errors.js";
+
+const tooLarge = (path: string, maxBytes: number, what: string): InputError =>
+  new InputError(`${what} ${path} is larger than ${String(Math.round(maxBytes / 2 ** 20))} MiB`, {
+    hint: "is it the right file?",
+  });
 
 /**
  * Reads a user-given file (or standard input, "-") up to `maxBytes`, in chunks, so that a huge or endless
@@ -15,6 +20,9 @@ export function readBounded(path: string, maxBytes: number, what: string): Buffe
   const chunks: Buffer[] = [];
   let total = 0;
   try {
+    // a regular file says its size: refuse it before reading
+    const size = fstatSync(fd).size;
+    if (size > maxBytes) throw tooLarge(path, maxBytes, what);
     for (;;) {
       const chunk = Buffer.allocUnsafe(Math.min(1 << 20, maxBytes + 1 - total));
       let n: number;
@@ -27,10 +35,7 @@ export function readBounded(path: string, maxBytes: number, what: string): Buffe
       }
       if (n === 0) break;
       total += n;
-      if (total > maxBytes)
-        throw new InputError(`${what} ${path} is larger than ${String(Math.round(maxBytes / 2 ** 20))} MiB`, {
-          hint: "is it the right file?",
-        });
+      if (total > maxBytes) throw tooLarge(path, maxBytes, what);
       chunks.push(chunk.subarray(0, n));
     }
   } finally {

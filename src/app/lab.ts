@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { InputError, LabStateError } from "../errors.js";
 import { deadDaemons, labDown, labUp, nodeEnv, nodeNetns, readLabState, type LabState } from "../lab/lab.js";
 import { labLayout } from "../lab/layout.js";
@@ -106,6 +107,11 @@ export async function labProbeCommand(c: LabProbeCommand): Promise<CommandResult
 }
 
 export async function labDownCommand(dir: string): Promise<CommandResult> {
+  const l = labLayout(dir);
+  if (!existsSync(l.stateFile) && !existsSync(l.lockFile))
+    throw new LabStateError(`no lab in ${dir}: nothing to stop`, {
+      hint: "give the lab's directory with --dir (lab status --dir DIR shows one)",
+    });
   const t = performance.now();
   const n = await labDown(dir);
   return ok(

@@ -1,5 +1,4 @@
-import { readFileSync } from "node:fs";
-import { InputError } from "../errors.js";
+import { readBounded } from "../files.js";
 import { PARSE_SCHEMA_VERSION, type ParsedKind, type ParseOutput } from "../model/parsed.js";
 import { parseAs } from "../parsers/registry.js";
 import { renderDocument } from "../render/document.js";
@@ -15,15 +14,12 @@ export interface ParseCommand {
   readonly output: OutputFormat;
 }
 
-/** The bytes of a file or of standard input ("-"), or an InputError saying why not. */
+/** Inputs larger than this are not an output of OVS or OVN (a 500 MB flow dump still fits). */
+const MAX_INPUT_BYTES = 600 * 2 ** 20;
+
+/** The bytes of a file or of standard input ("-"), bounded, or an InputError saying why not. */
 export function readInput(file: string): Uint8Array {
-  try {
-    return readFileSync(file === "-" ? 0 : file);
-  } catch (e) {
-    throw new InputError(
-      `cannot read ${file === "-" ? "standard input" : file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
-    );
-  }
+  return readBounded(file, MAX_INPUT_BYTES, file === "-" ? "standard input" : "input");
 }
 
 export function parseCommand(c: ParseCommand): CommandResult {

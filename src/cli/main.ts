@@ -59,6 +59,18 @@ function buildProgram(): Command {
   return program;
 }
 
+/** A message on one line: a name with a newline or other control characters in it cannot split it. */
+function oneLine(s: string): string {
+  let out = "";
+  for (let i = 0; i < s.length; i++) {
+    const code = s.charCodeAt(i);
+    if (code === 0x0a) out += "\\n";
+    else if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).padStart(2, "0")}`;
+    else out += s.charAt(i);
+  }
+  return out;
+}
+
 /** The only place that prints errors and chooses exit codes. */
 async function main(argv: readonly string[]): Promise<number> {
   try {
@@ -67,7 +79,7 @@ async function main(argv: readonly string[]): Promise<number> {
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
     if (e instanceof OvnkTraceError) {
-      process.stderr.write(`error: ${e.message}\n`);
+      process.stderr.write(`error: ${oneLine(e.message)}\n`);
       if (e.cause !== undefined && process.env.OVNKUBE_TRACE_DEBUG === undefined) {
         const cause =
           e.cause instanceof Error
@@ -110,4 +122,5 @@ for (const [signal, code] of [
     });
   });
 }
-process.exitCode = await main(process.argv.slice(2));
+// Exit as soon as the command is done: a connection a timed-out request left open must not keep the process alive.
+process.exit(await main(process.argv.slice(2)));

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { statSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { InputError } from "../errors.js";
 import {
@@ -17,6 +17,10 @@ export class SnapshotWriter {
 
   /** Refuses a non-empty directory: a snapshot is never merged into something else. */
   constructor(readonly dir: string) {
+    if (existsSync(dir) && !statSync(dir).isDirectory())
+      throw new InputError(`${dir} exists and is not a directory`, {
+        hint: "give --out a new or empty directory",
+      });
     if (existsSync(dir) && readdirSync(dir).length > 0)
       throw new InputError(`${dir} is not empty`, { hint: "give --out a new or empty directory" });
     this.created = !existsSync(dir);
