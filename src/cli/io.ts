@@ -25,15 +25,24 @@ export function processIO(o: { readonly color?: boolean } = {}): CommandIO {
 }
 
 /** Prints a command's result; its exit status (a failure is named on stderr). */
-export function printResult(r: CommandResult): number {
-  if (r.output !== "") process.stdout.write(r.output.endsWith("\n") ? r.output : `${r.output}\n`);
+export async function printResult(r: CommandResult): Promise<number> {
+  if (r.output !== "") await written(process.stdout, r.output.endsWith("\n") ? r.output : `${r.output}\n`);
   if (r.unknown !== undefined) {
-    process.stderr.write(`unknown: ${r.unknown}\n`);
+    await written(process.stderr, `unknown: ${r.unknown}\n`);
     return EXIT.unknown;
   }
   if (r.failure === undefined) return EXIT.ok;
-  process.stderr.write(`failure: ${r.failure}\n`);
+  await written(process.stderr, `failure: ${r.failure}\n`);
   return EXIT.traceFailure;
+}
+
+/** Resolves once `text` is handed to the OS (a pipe's reader may be slower than us: the process then waits). */
+function written(stream: NodeJS.WriteStream, text: string): Promise<void> {
+  return new Promise((resolve) => {
+    stream.write(text, () => {
+      resolve();
+    });
+  });
 }
 
 /** Prints a command's result and records its exit status (main's). */

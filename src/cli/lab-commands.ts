@@ -63,7 +63,9 @@ export function registerLabCommands(program: Command, run: Run): void {
     addPacketOptions(
       lab
         .command("probe")
-        .description("inject a real packet at a pod's port and report where it arrived (ground truth)"),
+        .description(
+          "inject a real packet at a pod's port (-src), or at a node's uplink from outside (-src-ip, -src-node), and report where it arrived (ground truth)",
+        ),
       "default",
     )
       .option("--src-port <PORT>", "source port (default: a fresh one per probe)")

@@ -18,7 +18,7 @@ import { interruptAll } from "../app/interrupt.js";
 let status: number = EXIT.ok;
 
 const run: Run = async (result) => {
-  status = printResult(await result);
+  status = await printResult(await result);
 };
 
 /** Run as a kubectl plugin (`kubectl ovnkube-trace`: kubectl runs `kubectl-ovnkube_trace`), the name it was called by. */
@@ -109,6 +109,7 @@ process.stdout.on("error", (e: NodeJS.ErrnoException) => {
 // Interrupted: stop what the running command started (daemons of a lab being brought up, a replica), then exit
 // 128 + the signal. Further signals while that runs are ignored: a half-done cleanup is what this prevents.
 let interrupted = false;
+const isInterrupted = (): boolean => interrupted;
 for (const [signal, code] of [
   ["SIGINT", 130],
   ["SIGTERM", 143],
@@ -122,5 +123,9 @@ for (const [signal, code] of [
     });
   });
 }
-// Exit as soon as the command is done: a connection a timed-out request left open must not keep the process alive.
-process.exit(await main(process.argv.slice(2)));
+const code = await main(process.argv.slice(2));
+// The output is written (printResult waits for it): exit now, even if a connection that a timed-out request left
+// open would keep the process alive; unless an interrupt is being handled, whose handler exits when its cleanup
+// is done.
+process.exitCode = code;
+if (!isInterrupted()) process.exit(code);

@@ -6,6 +6,9 @@ import { splitRef } from "./argv.js";
 /** The flags that say which packet: the Go tool's, shared by the trace and `lab probe`. */
 export interface PacketFlags {
   src?: string;
+  /** A client outside the cluster instead of a pod: its address, and the node whose uplink it enters. */
+  srcIp?: string;
+  srcNode?: string;
   dst?: string;
   service?: string;
   dstIp?: string;
@@ -23,6 +26,11 @@ export interface PacketFlags {
 export function addPacketOptions(c: Command, defaultNamespace: string): Command {
   return c
     .option("--src <POD>", "source pod name (NAME or NAMESPACE/NAME)")
+    .option("--src-ip <IP>", "source outside the cluster: its address (with -src-node, instead of -src)")
+    .option(
+      "--src-node <NODE>",
+      "the node whose external interface the packet from -src-ip enters (to its IP and a -service's nodePort)",
+    )
     .option("--dst <POD>", "destination pod name (NAME or NAMESPACE/NAME)")
     .option("--service <SVC>", "destination service name (its cluster IP)")
     .option("--dst-ip <IP>", "destination IP address (meant for tests to external targets)")
@@ -53,7 +61,12 @@ export function number(v: string, flag: string, min: number, max: number): numbe
  * -dst-namespace, else -n, else none here (the cluster's default namespace, once it is known).
  */
 export function packetTarget(f: PacketFlags, defaultProtocol?: TargetRequest["protocol"]): TargetRequest {
-  if (f.src === undefined) {
+  const outside = f.srcIp !== undefined || f.srcNode !== undefined;
+  if (outside && (f.src !== undefined || f.srcIp === undefined || f.srcNode === undefined))
+    throw new InputError("a source outside the cluster takes both -src-ip and -src-node, and no -src", {
+      hint: "ovnkube-trace -src-ip 172.18.0.1 -src-node NODE -service NAME -tcp",
+    });
+  if (f.src === undefined && !outside) {
     throw new InputError("-src is required: the source pod name", {
       hint: "ovnkube-trace -src POD -dst POD -tcp",
     });
@@ -74,7 +87,10 @@ export function packetTarget(f: PacketFlags, defaultProtocol?: TargetRequest["pr
         ? { kind: "service", ...splitRef(f.service, dstNamespace) }
         : { kind: "ip", ip: f.dstIp ?? "" };
   return {
-    src: splitRef(f.src, f.srcNamespace ?? f.namespace),
+    src:
+      f.srcIp !== undefined && f.srcNode !== undefined
+        ? { kind: "external", ip: f.srcIp, node: f.srcNode }
+        : splitRef(f.src ?? "", f.srcNamespace ?? f.namespace),
     dst,
     protocol,
     dstPort: number(f.dstPort, "-dst-port", 1, 65535),

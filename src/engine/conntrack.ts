@@ -1,5 +1,6 @@
+import type { OfprotoTraceDocument } from "../model/ofproto-trace.js";
 import type { TracedHop } from "../model/traced-hop.js";
-import type { PacketAddresses } from "./stitch.js";
+import { finalValues, type PacketAddresses } from "./stitch.js";
 
 /**
  * Conntrack across the two directions of a connection. ofproto/trace shows a NAT only where a `ct(nat(...))`
@@ -93,4 +94,40 @@ export function undoNat(
     }
   }
   return p;
+}
+
+/** Where a reply meets the un-SNAT of a forward SNAT (see {@link unsnatIn}). */
+export interface Unsnat {
+  readonly event: NatEvent;
+  /**
+   * The packet as conntrack gets it: the flow the next pass starts with (a `ct` that recirculates freezes the
+   * translation: the pass's own final flow stops short of the header rewrites before it).
+   */
+  readonly values: Readonly<Record<string, string>>;
+}
+
+/**
+ * The forward SNAT a reply's trace on a node meets: a bare `ct(nat)` (no commit) in that SNAT's conntrack zone on
+ * its node, the packet addressed to the address and port the SNAT chose. Real conntrack gives the packet the
+ * original source back as its destination there, which changes where it is routed next; a trace cannot see it.
+ */
+export function unsnatIn(
+  doc: OfprotoTraceDocument,
+  node: string,
+  forward: readonly NatEvent[],
+): Unsnat | undefined {
+  for (const [i, pass] of doc.passes.entries()) {
+    const next = doc.passes[i + 1];
+    const f = next === undefined ? finalValues(pass) : next.flow.values;
+    const dst = f.nw_dst ?? f.ipv6_dst ?? "";
+    const port = f.tp_dst === undefined ? undefined : Number(f.tp_dst);
+    for (const a of pass.datapathActions.actions) {
+      if (a.kind !== "ct" || a.commit || a.nat === null || a.nat.addr !== null) continue;
+      const event = forward.find(
+        (e) => e.direction === "src" && e.node === node && e.zone === a.zone && same(dst, port, e.to),
+      );
+      if (event !== undefined) return { event, values: f };
+    }
+  }
+  return undefined;
 }

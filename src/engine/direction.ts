@@ -14,10 +14,16 @@ import type {
   SummaryEndpoint,
   Verdict,
 } from "../model/report.js";
-import type { Resolution, ResolvedPod } from "../model/target.js";
+import type { Resolution, ResolvedSource } from "../model/target.js";
 import type { TracedHop } from "../model/traced-hop.js";
 import { hostPort } from "../net/ip.js";
-import { traceLogical } from "./logical-trace.js";
+import type { NatEvent } from "./conntrack.js";
+import {
+  traceLogical,
+  traceLogicalFrom,
+  type LogicalTraceContext,
+  type LogicalTraceRequest,
+} from "./logical-trace.js";
 import { nodeView, traceOpenFlow, type NodeViews } from "./openflow-trace.js";
 import type { OpenFlowEnd } from "./stitch.js";
 import { knownPods, podFields, type DirectionPlan } from "./plan.js";
@@ -41,10 +47,22 @@ export interface TracedDirection {
 
 const why = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
-async function inPortOf(run: RunContext, p: ResolvedPod): Promise<string> {
-  if (p.hostNetwork) return "ovn-k8s-mp0";
+/**
+ * Where the sender's packet enters OVS: a pod's port on br-int (ovn-k8s-mp0 for a host-network pod), or for a
+ * client outside the uplink of the node's shared gateway bridge (its one port that is neither internal nor a patch).
+ */
+async function entryOf(run: RunContext, p: ResolvedSource): Promise<{ bridge: string; port: string }> {
+  if (p.kind === "pod" && p.hostNetwork) return { bridge: "br-int", port: "ovn-k8s-mp0" };
   const v = await nodeView(run.b, run.views, p.node);
-  return v.interfaces.find((i) => i.bridge === "br-int" && i.ifaceId === p.lsp)?.name ?? p.lsp;
+  if (p.kind === "pod")
+    return {
+      bridge: "br-int",
+      port: v.interfaces.find((i) => i.bridge === "br-int" && i.ifaceId === p.lsp)?.name ?? p.lsp,
+    };
+  const uplink = v.interfaces.find(
+    (i) => i.bridge === p.bridge && i.name !== p.bridge && i.type !== "internal" && i.type !== "patch",
+  );
+  return { bridge: p.bridge, port: uplink?.name ?? p.bridge };
 }
 
 /** Adds the Kubernetes reason to a drop, from the zone's databases (read only when something dropped). */
@@ -134,7 +152,8 @@ async function named(
  * explain/hairpin.ts): the one step of the path ofproto/trace cannot show, read from the zone's NB.
  */
 async function hairpinned(run: RunContext, v: Verdict, d: DirectionPlan): Promise<Verdict> {
-  if (v.kind !== "delivered" || d.to.kind !== "service" || d.lbDst?.ip !== d.from.ip) return v;
+  if (v.kind !== "delivered" || d.to.kind !== "service" || d.from.kind !== "pod" || d.lbDst?.ip !== d.from.ip)
+    return v;
   if (v.to.kind !== "pod" || v.to.name !== d.from.name || v.to.namespace !== d.from.namespace) return v;
   try {
     const hp = hairpinSource((await ovnDatabases(run.b, run.dbs, v.node)).nb, {
@@ -154,7 +173,8 @@ async function hairpinned(run: RunContext, v: Verdict, d: DirectionPlan): Promis
   }
 }
 
-async function summaryEndpoint(run: RunContext, p: ResolvedPod): Promise<SummaryEndpoint> {
+async function summaryEndpoint(run: RunContext, p: ResolvedSource): Promise<SummaryEndpoint> {
+  if (p.kind === "external") return { kind: "external", ip: p.ip, node: p.node };
   const v = await nodeView(run.b, run.views, p.node).catch(() => undefined);
   const iface = p.hostNetwork
     ? undefined
@@ -192,32 +212,42 @@ async function summaryOf(run: RunContext, d: DirectionPlan): Promise<TracedDirec
   return { source, destination, ...(serviceBackend === undefined ? {} : { serviceBackend }) };
 }
 
-function traceBoth(run: RunContext, r: Resolution, d: DirectionPlan) {
+function logicalRequest(r: Resolution, d: DirectionPlan): LogicalTraceRequest {
+  return {
+    src: {
+      node: d.from.node,
+      lsp: d.from.lsp,
+      mac: d.from.mac,
+      ip: d.from.ip,
+      // from outside: the external switch, which ovn-trace takes from the localnet inport
+      ...(d.from.kind === "external" ? { datapath: null } : {}),
+    },
+    dstIp: d.dstIp,
+    dstMac: d.dstMac,
+    protocol: r.protocol,
+    srcPort: d.srcPort,
+    dstPort: d.dstPort,
+    ct: d.ctState === "trk,new" ? "new" : "est,rpl",
+    ...(d.lbDst === undefined ? {} : { lbDst: d.lbDst }),
+  };
+}
+
+function traceBoth(run: RunContext, r: Resolution, d: DirectionPlan, undo: readonly NatEvent[]) {
   const b = run.b;
+  const logical: LogicalTraceContext = {
+    exec: (node, argv) => b.execOnNode(node, argv),
+    interconnect: r.interconnect,
+    transitMac: (node) => r.nodes.get(node)?.transitMac,
+  };
   return Promise.all([
-    traceLogical(
-      {
-        exec: (node, argv) => b.execOnNode(node, argv),
-        interconnect: r.interconnect,
-        transitMac: (node) => r.nodes.get(node)?.transitMac,
-      },
-      {
-        src: { node: d.from.node, lsp: d.from.lsp, mac: d.from.mac, ip: d.from.ip },
-        dstIp: d.dstIp,
-        dstMac: d.dstMac,
-        protocol: r.protocol,
-        srcPort: d.srcPort,
-        dstPort: d.dstPort,
-        ct: d.ctState === "trk,new" ? "new" : "est,rpl",
-        ...(d.lbDst === undefined ? {} : { lbDst: d.lbDst }),
-      },
-    ),
-    inPortOf(run, d.from).then((inPort) =>
-      traceOpenFlow(
+    traceLogical(logical, logicalRequest(r, d)),
+    entryOf(run, d.from).then(async (entry) => {
+      const openflow = await traceOpenFlow(
         b,
         {
           node: d.from.node,
-          inPort,
+          bridge: entry.bridge,
+          inPort: entry.port,
           packet: {
             family: r.family,
             protocol: r.protocol,
@@ -230,19 +260,45 @@ function traceBoth(run: RunContext, r: Resolution, d: DirectionPlan) {
           },
           ctState: d.ctState,
           ...(d.lbDst === undefined ? {} : { wantBackend: hostPort(d.lbDst.ip, d.lbDst.port) }),
+          ...(undo.length === 0
+            ? {}
+            : { undo, databases: (node: string) => ovnDatabases(run.b, run.dbs, node) }),
         },
         run.views,
-      ),
-    ),
+      );
+      // ovn-trace cannot undo the SNAT either: the router that undid it is traced again from its port
+      const u = openflow.unsnat;
+      const resumed =
+        u?.inport === undefined
+          ? undefined
+          : await traceLogicalFrom(logical, logicalRequest(r, d), {
+              node: u.node,
+              inport: u.inport,
+              ethSrc: u.packet.ethSrc,
+              ethDst: u.packet.ethDst,
+              srcIp: u.packet.src,
+              dstIp: u.packet.dst,
+              ttl: u.packet.ttl,
+              srcPort: u.packet.srcPort ?? d.srcPort,
+              dstPort: u.packet.dstPort ?? d.dstPort,
+            });
+      return { openflow, resumed };
+    }),
   ]);
 }
 
+/**
+ * One direction traced. `undo`: for a reply, the forward direction's translations, so that the traces follow the
+ * reply where conntrack gives it its original destination back (an un-SNAT).
+ */
 export async function traceDirection(
   run: RunContext,
   r: Resolution,
   d: DirectionPlan,
+  undo: readonly NatEvent[] = [],
 ): Promise<TracedDirection> {
-  const [logical, openflow] = await traceBoth(run, r, d);
+  const [first, { openflow, resumed }] = await traceBoth(run, r, d, undo);
+  const logical = resumed === undefined ? first : [...first, resumed];
   const lastLogical = logical.at(-1)?.hop;
   const end = openflow.end;
   const found = verdictOf(end, lastLogical, knownPods(r));

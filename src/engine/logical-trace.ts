@@ -14,8 +14,13 @@ import { ParseError } from "../errors.js";
 
 export interface LogicalEndpoint {
   readonly node: string;
-  /** Logical port the packet enters on: <ns>_<pod>, or k8s-<node> for a host-network pod. */
+  /**
+   * Logical port the packet enters on: <ns>_<pod>, k8s-<node> for a host-network pod, the gateway's localnet port
+   * for a packet from outside.
+   */
   readonly lsp: string;
+  /** The datapath to start in: the node's switch (the default), or null to let ovn-trace take the inport's. */
+  readonly datapath?: string | null;
   readonly mac: string;
   readonly ip: string;
 }
@@ -126,7 +131,11 @@ async function hop(
   }
   try {
     const doc = parseOvnTrace(res.stdout);
-    return { hop: { ...base, ...outcomeAndSteps(doc) }, ovnTrace: doc };
+    const found = outcomeAndSteps(doc);
+    // without a datapath argument ovn-trace starts in the inport's: the first stage names it
+    const first = found.steps[0];
+    const startsIn = datapath ?? (first?.kind === "logical-stage" ? first.datapath : "");
+    return { hop: { ...base, startsIn, ...found }, ovnTrace: doc };
   } catch (e) {
     if (!(e instanceof ParseError)) throw e;
     return {
@@ -144,7 +153,7 @@ export async function traceLogical(ctx: LogicalTraceContext, r: LogicalTraceRequ
   const first = await hop(
     ctx,
     r.src.node,
-    r.src.node,
+    r.src.datapath === undefined ? r.src.node : (r.src.datapath ?? undefined),
     microflow(r, r.src.lsp, r.src.mac, r.dstMac, r.dstIp, r.dstPort, 64),
     r,
   );
@@ -169,4 +178,43 @@ export async function traceLogical(ctx: LogicalTraceContext, r: LogicalTraceRequ
     );
   }
   return hops;
+}
+
+/** The packet as a router goes on with it after conntrack undid a forward SNAT (see openflow-trace.ts). */
+export interface LogicalResume {
+  readonly node: string;
+  /** The router port it entered that router on. */
+  readonly inport: string;
+  readonly ethSrc: string;
+  readonly ethDst: string;
+  readonly srcIp: string;
+  readonly dstIp: string;
+  readonly ttl: number;
+  readonly srcPort: number;
+  readonly dstPort: number;
+}
+
+/**
+ * ovn-trace from where conntrack gave a reply its original destination back: ovn-trace cannot undo a NAT
+ * (it says `ct_snat` "assuming no un-snat entry, so no change"), so the router that undoes it is traced again from the port the
+ * packet entered it on, with the restored destination.
+ */
+export async function traceLogicalFrom(
+  ctx: LogicalTraceContext,
+  r: LogicalTraceRequest,
+  at: LogicalResume,
+): Promise<TracedHop> {
+  const rest: LogicalTraceRequest = {
+    ...r,
+    src: { node: at.node, lsp: at.inport, mac: at.ethSrc, ip: at.srcIp },
+    srcPort: at.srcPort,
+    lbDst: undefined,
+  };
+  return hop(
+    ctx,
+    at.node,
+    undefined,
+    microflow(rest, at.inport, at.ethSrc, at.ethDst, at.dstIp, at.dstPort, at.ttl),
+    rest,
+  );
 }

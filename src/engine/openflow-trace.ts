@@ -1,17 +1,24 @@
 import type { ClusterBackend } from "../cluster/backend.js";
 import { ParseError } from "../errors.js";
 import type { OfprotoTraceDocument } from "../model/ofproto-trace.js";
+import type { OvnDatabases } from "../model/ovsdb.js";
 import type { Hop, HopOutcome } from "../model/report.js";
 import type { TracedHop } from "../model/traced-hop.js";
+import { hostPort } from "../net/ip.js";
+import { numberColumn, options, stringColumn, tableRows } from "../ovsdb/index.js";
 import { parseOfprotoTrace } from "../parsers/ofproto-trace.js";
+import { unsnatIn, type NatEvent, type Unsnat } from "./conntrack.js";
 import { loadNodeView, type NodeView } from "./node-view.js";
 import {
   crossingOf,
   dnatOf,
-  entryFlow,
+  entryOf,
   flowSpec,
   lastPass,
+  packetLeaving,
   stepsOf,
+  tunnelFields,
+  type OpenFlowEntry,
   type OpenFlowEnd,
   type OpenFlowPacket,
 } from "./stitch.js";
@@ -24,19 +31,41 @@ import {
 
 export interface OpenFlowTraceRequest {
   readonly node: string;
-  /** OVS interface the packet enters br-int on (the pod's veth, or ovn-k8s-mp0). */
+  /** The bridge the packet enters: br-int (the default), or a node's shared gateway bridge for a packet from outside. */
+  readonly bridge?: string;
+  /** OVS interface the packet enters the bridge on (the pod's veth, ovn-k8s-mp0, the gateway bridge's uplink). */
   readonly inPort: string;
   readonly packet: OpenFlowPacket;
   /** Conntrack state to assume at each ct() recirculation ("trk,new" first packet, "trk,est,rpl" reply). */
   readonly ctState: string;
   /** A service backend the LB must pick ("ip:port" as in nat(dst=...)), to resolve dp_hash groups. */
   readonly wantBackend?: string;
+  /**
+   * For a reply: the forward direction's translations. Where the reply meets the un-SNAT of one of them, the trace
+   * goes on with the destination conntrack gives the packet back (see {@link reentry}).
+   */
+  readonly undo?: readonly NatEvent[];
+  /** A node's zone databases, read when an un-SNAT needs the SB's logical ports. */
+  readonly databases?: (node: string) => Promise<OvnDatabases>;
   readonly maxHops?: number;
+}
+
+/** Where conntrack gave a reply its original destination back (an un-SNAT), and the packet from there on. */
+export interface UnsnatPoint {
+  readonly node: string;
+  /** The SNAT undone: the address the reply was sent to, and the one it goes on to. */
+  readonly to: { readonly ip: string; readonly port?: number };
+  readonly from: { readonly ip: string; readonly port?: number };
+  /** The logical router port the packet entered the router that undid it on (the SB's name), when known. */
+  readonly inport?: string;
+  /** The packet as that router goes on with it: its headers there, with the restored destination. */
+  readonly packet: OpenFlowPacket;
 }
 
 export interface OpenFlowTrace {
   readonly hops: readonly TracedHop[];
   readonly end: OpenFlowEnd;
+  readonly unsnat?: UnsnatPoint;
 }
 
 const CT_REPEAT = 8;
@@ -68,13 +97,13 @@ interface Run {
   readonly doc?: OfprotoTraceDocument;
 }
 
-async function runTrace(ctx: Ctx, node: string, flow: string): Promise<Run> {
-  const argv = ["ovs-appctl", "ofproto/trace", "br-int", flow, ...ctArgs(ctx.ctState)];
+async function runTrace(ctx: Ctx, node: string, bridge: string, flow: string): Promise<Run> {
+  const argv = ["ovs-appctl", "ofproto/trace", bridge, flow, ...ctArgs(ctx.ctState)];
   const r = await ctx.b.execOnNode(node, argv);
   const hop = (outcome: HopOutcome, doc?: OfprotoTraceDocument): Hop => ({
     tool: "ofproto/trace",
     node,
-    startsIn: "br-int",
+    startsIn: bridge,
     command: argv,
     steps: doc === undefined ? [] : stepsOf(doc),
     outcome,
@@ -107,6 +136,7 @@ async function runTrace(ctx: Ctx, node: string, flow: string): Promise<Run> {
 async function resolveSelectGroup(
   ctx: Ctx,
   node: string,
+  bridge: string,
   flow: string,
   doc: OfprotoTraceDocument,
   want: string | undefined,
@@ -115,7 +145,7 @@ async function resolveSelectGroup(
   if (!actions.some((a) => a.kind === "recirc") || !actions.some((a) => a.kind === "hash")) return undefined;
   let first: Required<Run> | undefined;
   for (let h = 1; h <= 16; h++) {
-    const r = await runTrace(ctx, node, `dp_hash=0x${h.toString(16)},${flow}`);
+    const r = await runTrace(ctx, node, bridge, `dp_hash=0x${h.toString(16)},${flow}`);
     if (r.doc === undefined) return first;
     first ??= { hop: r.hop, doc: r.doc };
     if (want === undefined || dnatOf(r.doc) === want) return { hop: r.hop, doc: r.doc };
@@ -157,12 +187,13 @@ function finalOutcome(end: OpenFlowEnd): HopOutcome {
 async function traceOnNode(
   ctx: Ctx,
   node: string,
-  flow: string,
+  entry: OpenFlowEntry,
   want: string | undefined,
 ): Promise<{ hops: TracedHop[]; run: Run }> {
-  const run = await runTrace(ctx, node, flow);
+  const flow = flowSpec(entry.inPort, entry.packet, entry.tunnel);
+  const run = await runTrace(ctx, node, entry.bridge, flow);
   if (run.doc === undefined) return { hops: [], run };
-  const resumed = await resolveSelectGroup(ctx, node, flow, run.doc, want);
+  const resumed = await resolveSelectGroup(ctx, node, entry.bridge, flow, run.doc, want);
   if (resumed === undefined) return { hops: [], run };
   const lb: HopOutcome = {
     kind: "output",
@@ -170,6 +201,142 @@ async function traceOnNode(
     portType: "traced again with a dp_hash",
   };
   return { hops: [traced(run.hop, lb, run.doc)], run: resumed };
+}
+
+/** The logical port a pass's packet is in (its datapath and inport keys, metadata and reg14) and that port's peer. */
+function logicalPorts(
+  dbs: OvnDatabases,
+  f: Readonly<Record<string, string>>,
+): { inport: string; peer?: { vni: number; key: number; name: string } } | undefined {
+  const sb = dbs.sb;
+  const dpKey = Number(f.metadata ?? "NaN");
+  const portKey = Number(f.reg14 ?? "NaN");
+  const dps = tableRows(sb, "Datapath_Binding");
+  const dp = dps.find((r) => numberColumn(r, "tunnel_key") === dpKey);
+  if (dp === undefined) return undefined;
+  const pbs = tableRows(sb, "Port_Binding");
+  const pb = pbs.find(
+    (r) => stringColumn(r, "datapath") === dp.uuid && numberColumn(r, "tunnel_key") === portKey,
+  );
+  const inport = pb === undefined ? undefined : stringColumn(pb, "logical_port");
+  if (inport === undefined) return undefined;
+  const peer = pbs.find((r) => options(r).peer === inport);
+  const peerDp = peer === undefined ? undefined : dps.find((r) => r.uuid === stringColumn(peer, "datapath"));
+  const vni = peerDp === undefined ? undefined : numberColumn(peerDp, "tunnel_key");
+  const key = peer === undefined ? undefined : numberColumn(peer, "tunnel_key");
+  const name = peer === undefined ? undefined : stringColumn(peer, "logical_port");
+  return {
+    inport,
+    ...(vni === undefined || key === undefined || name === undefined ? {} : { peer: { vni, key, name } }),
+  };
+}
+
+/**
+ * Where a reply goes on after conntrack undid a forward SNAT (`u`): ofproto/trace cannot translate, and cannot
+ * start in the middle of a node's pipeline without a live recirculation id, so the packet is traced again with the
+ * destination conntrack restores. From the node's own entry when no router decided anything on this node before
+ * (the TTL is the one it entered with); else from the logical port the packet entered that router on: a geneve
+ * arrival into the egress of the switch that delivers to it, which OVN accepts from any chassis (the SB names the
+ * port and its peer). Both trace the router on with the very headers it had.
+ */
+async function reentry(
+  ctx: Ctx,
+  node: string,
+  entry: OpenFlowEntry,
+  u: Unsnat,
+  databases: ((node: string) => Promise<OvnDatabases>) | undefined,
+): Promise<{ entry: OpenFlowEntry; point: UnsnatPoint; how: string } | { error: string }> {
+  const f = u.values;
+  const e = u.event;
+  const restored = (p: OpenFlowPacket): OpenFlowPacket => ({
+    ...p,
+    dst: e.from.ip,
+    ...(e.from.port === undefined || p.dstPort === undefined ? {} : { dstPort: e.from.port }),
+  });
+  const atRouter = restored({
+    ...entry.packet,
+    ethSrc: f.dl_src ?? entry.packet.ethSrc,
+    ethDst: f.dl_dst ?? entry.packet.ethDst,
+    src: f.nw_src ?? f.ipv6_src ?? entry.packet.src,
+    ttl: Number(f.nw_ttl ?? entry.packet.ttl),
+    ...(f.tp_src === undefined || entry.packet.srcPort === undefined ? {} : { srcPort: Number(f.tp_src) }),
+  });
+  const ports = await (databases?.(node) ?? Promise.reject(new Error("no databases")))
+    .then((dbs) => logicalPorts(dbs, f))
+    .catch(() => undefined);
+  const point: UnsnatPoint = {
+    node,
+    to: e.to,
+    from: e.from,
+    ...(ports === undefined ? {} : { inport: ports.inport }),
+    packet: atRouter,
+  };
+  if (atRouter.ttl === entry.packet.ttl)
+    return {
+      entry: { ...entry, packet: restored(entry.packet) },
+      point,
+      how: "from where it entered this node",
+    };
+  const peer = ports?.peer;
+  if (ports === undefined || peer === undefined)
+    return {
+      error: `${node}: conntrack undoes the SNAT to ${hostPort(e.to.ip, e.to.port)} after a router on this node; the SB does not name the port it entered the next router on, so the trace cannot go on from there`,
+    };
+  const view = await nodeView(ctx.b, ctx.views, node);
+  const local = [...view.encapNodes.entries()].find(([, n]) => n === node)?.[0];
+  const tunnel = view.interfaces.find((i) => i.type === "geneve" && i.remoteIp !== undefined);
+  if (local === undefined || tunnel?.remoteIp === undefined)
+    return {
+      error: `${node}: conntrack undoes the SNAT to ${hostPort(e.to.ip, e.to.port)} after a router on this node, and the node has no tunnel to trace the rest from ${ports.inport}`,
+    };
+  return {
+    entry: {
+      bridge: "br-int",
+      inPort: tunnel.name,
+      tunnel: tunnelFields(peer.vni, tunnel.remoteIp, local, `0x${peer.key.toString(16)}`),
+      packet: atRouter,
+    },
+    point,
+    how: `from ${ports.inport}, through ${peer.name}`,
+  };
+}
+
+/**
+ * A packet that leaves a node's uplink addressed to another node of the cluster (its encap IP, which ovn-kubernetes
+ * takes from the node's primary address) arrives at that node's uplink: traced there on its gateway bridge (the
+ * bridge of its uplink, patched to br-int). Followed only when that node hands it to OVN (a NodePort, a reply to an
+ * SNATed connection): what its host gets instead, no trace follows, and the packet has left the cluster.
+ */
+async function acrossTheUnderlay(
+  ctx: Ctx,
+  node: string,
+  end: Extract<OpenFlowEnd, { kind: "left-cluster" }>,
+  doc: OfprotoTraceDocument,
+  packet: OpenFlowPacket,
+  want: string | undefined,
+): Promise<{ node: string; entry: OpenFlowEntry; here: { hops: TracedHop[]; run: Run } } | undefined> {
+  const pass = lastPass(doc);
+  const to = (await nodeView(ctx.b, ctx.views, node)).encapNodes.get(end.packet.dstIp);
+  if (pass === undefined || to === undefined || to === node) return undefined;
+  const view = await nodeView(ctx.b, ctx.views, to).catch(() => undefined);
+  const patched = new Set(
+    (view?.interfaces ?? []).filter((i) => i.type === "patch" && i.bridge !== "br-int").map((i) => i.bridge),
+  );
+  const uplink = view?.interfaces.find(
+    (i) => i.bridge !== undefined && patched.has(i.bridge) && i.type !== "internal" && i.type !== "patch",
+  );
+  if (uplink?.bridge === undefined) return undefined;
+  const entry: OpenFlowEntry = {
+    bridge: uplink.bridge,
+    inPort: uplink.name,
+    tunnel: [],
+    packet: packetLeaving(pass, packet),
+  };
+  const here = await traceOnNode(ctx, to, entry, want);
+  const intoOvn =
+    here.run.doc !== undefined &&
+    stepsOf(here.run.doc).some((s) => s.kind === "openflow" && s.bridge === "br-int");
+  return intoOvn ? { node: to, entry, here } : undefined;
 }
 
 /** Follows one packet through OpenFlow on every node it visits. */
@@ -181,37 +348,74 @@ export async function traceOpenFlow(
   const ctx: Ctx = { b, views, ctState: req.ctState };
   const hops: TracedHop[] = [];
   let node = req.node;
-  let flow = flowSpec(req.inPort, req.packet);
-  let packet = req.packet;
+  let entry: OpenFlowEntry = {
+    bridge: req.bridge ?? "br-int",
+    inPort: req.inPort,
+    tunnel: [],
+    packet: req.packet,
+  };
+  let unsnat: UnsnatPoint | undefined;
+  const undone = new Set<NatEvent>();
+  const result = (end: OpenFlowEnd): OpenFlowTrace => ({
+    hops,
+    end,
+    ...(unsnat === undefined ? {} : { unsnat }),
+  });
   const fail = (at: string, message: string, hop?: Run): OpenFlowTrace => {
     if (hop !== undefined) hops.push(traced(hop.hop, { kind: "error", message }, hop.doc));
-    return { hops, end: { kind: "error", node: at, message } };
+    return result({ kind: "error", node: at, message });
   };
-  for (let n = 0; n < (req.maxHops ?? 6); n++) {
-    const here = await traceOnNode(ctx, node, flow, req.wantBackend);
+  const maxHops = req.maxHops ?? 6;
+  let ahead: { hops: TracedHop[]; run: Run } | undefined;
+  for (let n = 0; n < maxHops; n++) {
+    const here = ahead ?? (await traceOnNode(ctx, node, entry, req.wantBackend));
+    ahead = undefined;
     hops.push(...here.hops);
     const { hop, doc } = here.run;
     if (doc === undefined) {
       hops.push({ hop });
-      return {
-        hops,
-        end: {
-          kind: "error",
-          node,
-          message: hop.outcome.kind === "error" ? hop.outcome.message : "trace failed",
-        },
-      };
+      return result({
+        kind: "error",
+        node,
+        message: hop.outcome.kind === "error" ? hop.outcome.message : "trace failed",
+      });
     }
-    const c = crossingOf(doc, await nodeView(b, views, node), packet);
+    const u = unsnatIn(
+      doc,
+      node,
+      (req.undo ?? []).filter((e) => !undone.has(e)),
+    );
+    if (u !== undefined) {
+      undone.add(u.event);
+      const re = await reentry(ctx, node, entry, u, req.databases);
+      if ("error" in re) return fail(node, re.error, here.run);
+      unsnat = re.point;
+      const what = `conntrack un-SNAT ${hostPort(u.event.to.ip, u.event.to.port)} -> ${hostPort(u.event.from.ip, u.event.from.port)}`;
+      hops.push(traced(hop, { kind: "output", port: what, portType: `traced again ${re.how}` }, doc));
+      entry = re.entry;
+      n--; // the same node again
+      continue;
+    }
+    const c = crossingOf(doc, await nodeView(b, views, node), entry.packet);
     if (c.kind === "error") return fail(node, c.message, here.run);
     if (c.kind === "end") {
+      const over =
+        c.end.kind === "left-cluster"
+          ? await acrossTheUnderlay(ctx, node, c.end, doc, entry.packet, req.wantBackend)
+          : undefined;
+      if (c.end.kind === "left-cluster" && over !== undefined) {
+        const out = `uplink on ${c.end.bridge ?? "?"}, over the underlay to ${over.node}`;
+        hops.push(traced(hop, { kind: "output", port: c.end.iface, portType: out }, doc));
+        ({ node, entry, here: ahead } = over);
+        continue;
+      }
       hops.push(traced(hop, finalOutcome(c.end), doc));
-      return { hops, end: c.end };
+      return result(c.end);
     }
     hops.push(traced(hop, { kind: "tunnel", toNode: c.toNode, vni: c.vni }, doc));
-    const entry = entryFlow(c, await nodeView(b, views, c.toNode));
-    if ("error" in entry) return fail(c.toNode, entry.error);
-    ({ flow, packet, node } = { flow: entry.flow, packet: c.packet, node: c.toNode });
+    const next = entryOf(c, await nodeView(b, views, c.toNode));
+    if ("error" in next) return fail(c.toNode, next.error);
+    ({ entry, node } = { entry: next.entry, node: c.toNode });
   }
-  return fail(node, `still travelling after ${String(req.maxHops ?? 6)} hops`);
+  return fail(node, `still travelling after ${String(maxHops)} hops`);
 }

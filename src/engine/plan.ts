@@ -1,5 +1,5 @@
 import type { Endpoint } from "../model/report.js";
-import type { Resolution, ResolvedPod } from "../model/target.js";
+import type { Resolution, ResolvedExternal, ResolvedPod, ResolvedSource } from "../model/target.js";
 import { contains, parseCidr, parseIp } from "../net/ip.js";
 
 /**
@@ -14,7 +14,20 @@ export interface TraceOptions {
   /** Trace to every backend of a service, not just the first. */
   readonly allBackends?: boolean;
   readonly srcPort?: number;
+  /**
+   * From a pod to an address outside the cluster, also trace the reply coming back in from outside: it enters at
+   * the uplink of the node the packet left, addressed to where the gateway router's SNAT sent it from.
+   */
+  readonly replyFromOutside?: boolean;
 }
+
+/**
+ * The source MAC of a client outside the cluster, when nothing says which: its frames come from the node's next
+ * hop (a router), whose MAC the Kubernetes API does not know. OVN does not check it (the external switch has no port
+ * security and the gateway router admits by destination MAC), so any unicast MAC traces the same; this one is
+ * locally administered.
+ */
+export const EXTERNAL_SOURCE_MAC = "02:00:00:00:00:01";
 
 /** The source port of a first packet when none is given. */
 export const DEFAULT_SRC_PORT = 52888;
@@ -31,7 +44,8 @@ export type Expectation =
 
 export interface DirectionPlan {
   readonly direction: "forward" | "reply";
-  readonly from: ResolvedPod;
+  /** A pod, or a client outside the cluster whose packet enters at a node's uplink. */
+  readonly from: ResolvedSource;
   readonly to: Endpoint;
   readonly dstIp: string;
   /** The MAC the sender addresses: the peer's own on its subnet, else its gateway (rtos-<node>). */
@@ -76,11 +90,18 @@ export function podEndpoint(p: ResolvedPod): Endpoint {
 
 /** Every pod the resolution knows: the source, the destination pod or the service's backends. */
 export function knownPods(r: Resolution): ResolvedPod[] {
-  return [r.src, ...(r.dst.kind === "pod" ? [r.dst] : r.dst.kind === "service" ? r.dst.backends : [])];
+  return [
+    ...(r.src.kind === "pod" ? [r.src] : []),
+    ...(r.dst.kind === "pod" ? [r.dst] : r.dst.kind === "service" ? r.dst.backends : []),
+  ];
 }
 
-/** The MAC a pod sends to: the peer's own on its subnet, else its gateway (rtos-<node>). */
-export function nextHopMac(r: Resolution, from: ResolvedPod, dstIp: string): string {
+/**
+ * The MAC a pod sends to: the peer's own on its subnet, else its gateway (rtos-<node>). A client outside sends to
+ * the node's MAC.
+ */
+export function nextHopMac(r: Resolution, from: ResolvedSource, dstIp: string): string {
+  if (from.kind === "external") return from.nodeMac;
   const node = r.nodes.get(from.node);
   const peer = knownPods(r).find((p) => p.ip === dstIp);
   const ip = parseIp(dstIp);
@@ -134,16 +155,37 @@ function destinations(r: Resolution, o: TraceOptions): Destination[] {
   }));
 }
 
-/** The traces a request needs, in report order. */
-export function planTraces(r: Resolution, o: TraceOptions = {}): TargetPlan[] {
+/** A client at `ip` outside the cluster whose packets enter at `node`'s uplink (undefined: no shared gateway known). */
+export function externalAt(r: Resolution, ip: string, node: string): ResolvedExternal | undefined {
+  const gw = r.nodes.get(node)?.gateway;
+  const family = parseIp(ip)?.family;
+  const nodeIp = gw?.ips.find((x) => parseIp(x)?.family === family);
+  if (gw === undefined || nodeIp === undefined) return undefined;
+  return {
+    kind: "external",
+    ip,
+    node,
+    mac: EXTERNAL_SOURCE_MAC,
+    lsp: gw.interfaceId,
+    bridge: gw.bridge,
+    nodeMac: gw.mac,
+    nodeIp,
+  };
+}
+
+/**
+ * From outside the cluster: to a NodePort at the entry node's address (the gateway router's load balancer picks a
+ * backend), and each backend's reply back to the client.
+ */
+function planFromOutside(r: Resolution, src: ResolvedExternal, o: TraceOptions): TargetPlan[] {
   const srcPort = o.srcPort ?? DEFAULT_SRC_PORT;
   return destinations(r, o).map((t): TargetPlan => {
     const forward: DirectionPlan = {
       direction: "forward",
-      from: r.src,
+      from: src,
       to: t.to,
       dstIp: t.dstIp,
-      dstMac: nextHopMac(r, r.src, t.dstIp),
+      dstMac: src.nodeMac,
       srcPort,
       dstPort: t.dstPort,
       ctState: "trk,new",
@@ -155,14 +197,72 @@ export function planTraces(r: Resolution, o: TraceOptions = {}): TargetPlan[] {
     const reply: DirectionPlan = {
       direction: "reply",
       from: t.pod,
-      to: podEndpoint(r.src),
-      dstIp: r.src.ip,
-      dstMac: nextHopMac(r, t.pod, r.src.ip),
+      to: { kind: "external", ip: src.ip },
+      dstIp: src.ip,
+      dstMac: nextHopMac(r, t.pod, src.ip),
       srcPort: t.lb?.port ?? t.dstPort,
       dstPort: srcPort,
       ctState: "trk,est,rpl",
-      expect: expectationOf(r.src),
-      dstPod: r.src,
+      expect: { kind: "external" },
+    };
+    return { to: t.to, forward, reply };
+  });
+}
+
+/** The reply of a pod's packet to an address outside, coming back in at the pod's node (its gateway router). */
+function replyFromOutside(r: Resolution, forward: DirectionPlan): DirectionPlan | undefined {
+  const pod = r.src;
+  if (pod.kind !== "pod" || pod.hostNetwork || r.dst.kind !== "external") return undefined;
+  const from = externalAt(r, r.dst.ip, pod.node);
+  if (from === undefined) return undefined;
+  return {
+    direction: "reply",
+    from,
+    to: podEndpoint(pod),
+    dstIp: pod.ip,
+    dstMac: from.nodeMac,
+    srcPort: forward.dstPort,
+    dstPort: forward.srcPort,
+    ctState: "trk,est,rpl",
+    expect: expectationOf(pod),
+    dstPod: pod,
+  };
+}
+
+/** The traces a request needs, in report order. */
+export function planTraces(r: Resolution, o: TraceOptions = {}): TargetPlan[] {
+  if (r.src.kind === "external") return planFromOutside(r, r.src, o);
+  const src = r.src;
+  const srcPort = o.srcPort ?? DEFAULT_SRC_PORT;
+  return destinations(r, o).map((t): TargetPlan => {
+    const forward: DirectionPlan = {
+      direction: "forward",
+      from: src,
+      to: t.to,
+      dstIp: t.dstIp,
+      dstMac: nextHopMac(r, src, t.dstIp),
+      srcPort,
+      dstPort: t.dstPort,
+      ctState: "trk,new",
+      expect: t.pod === undefined ? expectationOf(undefined, t.to) : expectationOf(t.pod),
+      ...(t.lb === undefined ? {} : { lbDst: t.lb }),
+      ...(t.pod === undefined ? {} : { dstPod: t.pod }),
+    };
+    if (t.pod === undefined) {
+      const outside = o.replyFromOutside === true ? replyFromOutside(r, forward) : undefined;
+      return outside === undefined ? { to: t.to, forward } : { to: t.to, forward, reply: outside };
+    }
+    const reply: DirectionPlan = {
+      direction: "reply",
+      from: t.pod,
+      to: podEndpoint(src),
+      dstIp: src.ip,
+      dstMac: nextHopMac(r, t.pod, src.ip),
+      srcPort: t.lb?.port ?? t.dstPort,
+      dstPort: srcPort,
+      ctState: "trk,est,rpl",
+      expect: expectationOf(src),
+      dstPod: src,
     };
     return { to: t.to, forward, reply };
   });
@@ -181,4 +281,26 @@ export function replyTo(
   const dstPort = arrived.srcPort ?? reply.dstPort;
   if (dstIp === reply.dstIp && dstPort === reply.dstPort) return reply;
   return { ...reply, dstIp, dstPort, dstMac: nextHopMac(r, reply.from, dstIp) };
+}
+
+/**
+ * The reply from outside to a pod's packet that left the cluster: it comes back in at the node it left through,
+ * addressed to the address and port it left with (the gateway router's SNAT). Undefined when that node's gateway
+ * is not known.
+ */
+export function replyFromOutsideTo(
+  r: Resolution,
+  reply: DirectionPlan,
+  left: { readonly node: string; readonly srcIp?: string; readonly srcPort?: number },
+): DirectionPlan | undefined {
+  if (reply.from.kind !== "external") return reply;
+  const from = reply.from.node === left.node ? reply.from : externalAt(r, reply.from.ip, left.node);
+  if (from === undefined) return undefined;
+  return {
+    ...reply,
+    from,
+    dstIp: left.srcIp ?? reply.dstIp,
+    dstPort: left.srcPort ?? reply.dstPort,
+    dstMac: from.nodeMac,
+  };
 }

@@ -2,9 +2,19 @@ import type { ClusterBackend } from "../cluster/backend.js";
 import type { NodeObject, PodObject, ServiceObject } from "../cluster/kube-objects.js";
 import { InputError } from "../errors.js";
 import type { Family, L4Protocol } from "../model/report.js";
-import type { Resolution, ResolvedNode, ResolvedPod, ResolvedService, TraceTarget } from "../model/target.js";
-import { macFromIp, parseCidr, parseIp, formatIp, nthIp } from "../net/ip.js";
+import type {
+  ExternalSource,
+  Resolution,
+  ResolvedExternal,
+  ResolvedGateway,
+  ResolvedNode,
+  ResolvedPod,
+  ResolvedService,
+  TraceTarget,
+} from "../model/target.js";
+import { canonicalIp, macFromIp, parseCidr, parseIp, formatIp, nthIp } from "../net/ip.js";
 import { NotFoundError } from "../errors.js";
+import { EXTERNAL_SOURCE_MAC } from "./plan.js";
 
 /** An annotation's JSON value (the caller names its expected shape). */
 const json = (text: string | undefined, what: string): unknown => {
@@ -25,11 +35,41 @@ function familyOf(ip: string): Family | undefined {
   return parseIp(ip)?.family;
 }
 
+interface GatewayConfig {
+  mode?: string;
+  "bridge-id"?: string;
+  "interface-id"?: string;
+  "mac-address"?: string;
+  "ip-addresses"?: string[];
+  "ip-address"?: string;
+  "next-hops"?: string[];
+  "next-hop"?: string;
+}
+
+/** The node's shared gateway from its l3-gateway-config (bridge, localnet port, MAC, addresses). */
+function gatewayOf(c: GatewayConfig | undefined): ResolvedGateway | undefined {
+  const bridge = c?.["bridge-id"];
+  const interfaceId = c?.["interface-id"];
+  const mac = c?.["mac-address"];
+  if (c === undefined || bridge === undefined || interfaceId === undefined || mac === undefined)
+    return undefined;
+  const ips = c["ip-addresses"] ?? (c["ip-address"] === undefined ? [] : [c["ip-address"]]);
+  const nextHops = c["next-hops"] ?? (c["next-hop"] === undefined ? [] : [c["next-hop"]]);
+  return {
+    bridge,
+    interfaceId,
+    mac: mac.toLowerCase(),
+    ips: ips.map((x) => x.split("/")[0] ?? x),
+    nextHops,
+  };
+}
+
 async function resolveNode(b: ClusterBackend, name: string): Promise<ResolvedNode> {
   const n: NodeObject = await b.readNode(name);
   const a = n.metadata?.annotations ?? {};
   const gw = json(a["k8s.ovn.org/l3-gateway-config"], "k8s.ovn.org/l3-gateway-config") as
-    Record<string, { mode?: string }> | undefined;
+    Record<string, GatewayConfig> | undefined;
+  const gateway = gatewayOf(gw?.default);
   const subnetsAnn = json(a["k8s.ovn.org/node-subnets"], "k8s.ovn.org/node-subnets") as
     Record<string, string | string[]> | undefined;
   const def = subnetsAnn?.default;
@@ -51,6 +91,7 @@ async function resolveNode(b: ClusterBackend, name: string): Promise<ResolvedNod
     // ovn-kubernetes derives router port MACs from the port's first IP (util.IPAddrToHWAddr).
     gatewayMac: firstSubnet === undefined ? "" : macFromIp(nthIp(firstSubnet, 1)),
     ...(transitIp === undefined ? {} : { transitMac: macFromIp(transitIp) }),
+    ...(gateway === undefined ? {} : { gateway }),
   };
 }
 
@@ -157,6 +198,24 @@ async function resolveService(
       `service ${namespace}/${name} has no ${protocol.toUpperCase()} port ${port} (ports: ${ports})`,
     );
   }
+  const { backends, targets } = await podBackends(b, namespace, name, family);
+  // No ready endpoint at all: traced, OVN's load balancer rejects. Only host-network ones: not traced (as the Go tool).
+  if (backends.length === 0 && targets > 0) {
+    throw new InputError(`service ${namespace}/${name} has only host-network endpoints of IPv${family}`, {
+      hint: `trace to one of them with -dst-ip; kubectl get endpointslices -n ${namespace} -l kubernetes.io/service-name=${name}`,
+    });
+  }
+  const targetPort = typeof sp.targetPort === "number" ? sp.targetPort : port;
+  return { kind: "service", namespace, name, ip, port, targetPort, backends };
+}
+
+/** The endpoints of a Service of one family that are pods (the host-network ones skipped, as the Go tool does). */
+async function podBackends(
+  b: ClusterBackend,
+  namespace: string,
+  name: string,
+  family: Family,
+): Promise<{ backends: ResolvedPod[]; targets: number }> {
   const slices = await b.listEndpointSlices(namespace, {
     labelSelector: `kubernetes.io/service-name=${name}`,
   });
@@ -171,18 +230,128 @@ async function resolveService(
     const p = await resolvePod(b, t.targetRef?.namespace ?? namespace, t.targetRef?.name ?? "", family);
     if (!p.hostNetwork) backends.push(p);
   }
-  // No ready endpoint at all: traced, OVN's load balancer rejects. Only host-network ones: not traced (as the Go tool).
-  if (backends.length === 0 && targets.length > 0) {
-    throw new InputError(`service ${namespace}/${name} has only host-network endpoints of IPv${family}`, {
-      hint: `trace to one of them with -dst-ip; kubectl get endpointslices -n ${namespace} -l kubernetes.io/service-name=${name}`,
-    });
+  return { backends, targets: targets.length };
+}
+
+/**
+ * A Service reached from outside the cluster at a node's address: through one of its nodePorts (`port` names the
+ * Service port or the nodePort itself).
+ */
+async function resolveNodePort(
+  b: ClusterBackend,
+  svc: ServiceObject,
+  nodeIp: string,
+  family: Family,
+  protocol: L4Protocol,
+  port: number,
+): Promise<ResolvedService> {
+  const namespace = svc.metadata?.namespace ?? "default";
+  const name = svc.metadata?.name ?? "";
+  const ports = (svc.spec?.ports ?? []).filter(
+    (p) => (p.protocol ?? "TCP").toLowerCase() === protocol && p.nodePort !== undefined,
+  );
+  const sp = ports.find((p) => p.nodePort === port) ?? ports.find((p) => p.port === port);
+  if (sp?.nodePort === undefined) {
+    const all = ports.map((p) => `${String(p.port)}:${String(p.nodePort)}/${p.protocol ?? "TCP"}`).join(", ");
+    throw new InputError(
+      `service ${namespace}/${name} has no ${protocol.toUpperCase()} nodePort for port ${String(port)} (${all === "" ? "it has no nodePort: it is not reachable from outside at a node's address" : `port:nodePort ${all}`})`,
+    );
   }
-  const targetPort = typeof sp.targetPort === "number" ? sp.targetPort : port;
-  return { kind: "service", namespace, name, ip, port, targetPort, backends };
+  const { backends, targets } = await podBackends(b, namespace, name, family);
+  if (backends.length === 0 && targets > 0) {
+    throw new InputError(`service ${namespace}/${name} has only host-network endpoints of IPv${family}`);
+  }
+  const targetPort = typeof sp.targetPort === "number" ? sp.targetPort : sp.port;
+  return {
+    kind: "service",
+    namespace,
+    name,
+    ip: nodeIp,
+    port: sp.nodePort,
+    nodePort: sp.nodePort,
+    targetPort,
+    backends,
+  };
+}
+
+/**
+ * A packet from outside the cluster: it enters at the uplink of a node's shared gateway bridge, addressed to that
+ * node's IP and a Service's nodePort (`-service`, or `-dst-ip NODE_IP -dst-port NODEPORT`).
+ */
+async function resolveFromOutside(b: ClusterBackend, t: TraceTarget, s: ExternalSource): Promise<Resolution> {
+  const ip = parseIp(s.ip);
+  if (ip === undefined) throw new InputError(`-src-ip "${s.ip}" is not an IP address`);
+  const family = t.family ?? ip.family;
+  if (ip.family !== family) throw new InputError(`-src-ip ${s.ip} is not an IPv${family} address`);
+  const entry = await resolveNode(b, s.node).catch((e: unknown) => {
+    throw e instanceof NotFoundError
+      ? new NotFoundError(`node "${s.node}" not found`, { hint: "kubectl get nodes" })
+      : e;
+  });
+  const gw = entry.gateway;
+  if (gw === undefined)
+    throw new InputError(
+      `node ${s.node} has no usable k8s.ovn.org/l3-gateway-config (bridge-id, interface-id, mac-address): no shared gateway to enter it through`,
+    );
+  const nodeIp = gw.ips.find((x) => familyOf(x) === family);
+  if (nodeIp === undefined)
+    throw new InputError(`node ${s.node} has no IPv${family} address in its l3-gateway-config`);
+  const src: ResolvedExternal = {
+    kind: "external",
+    ip: formatIp(ip),
+    node: s.node,
+    mac: EXTERNAL_SOURCE_MAC,
+    lsp: gw.interfaceId,
+    bridge: gw.bridge,
+    nodeMac: gw.mac,
+    nodeIp,
+  };
+  const d = t.dst;
+  let dst: ResolvedService;
+  if (d.kind === "service") {
+    const svc = await b.readService(d.namespace, d.name).catch((e: unknown) => {
+      throw e instanceof NotFoundError
+        ? new NotFoundError(`service "${d.name}" not found in namespace "${d.namespace}"`)
+        : e;
+    });
+    dst = await resolveNodePort(b, svc, nodeIp, family, t.protocol, t.dstPort);
+  } else if (d.kind === "ip") {
+    const to = canonicalIp(d.ip);
+    if (to === undefined || !gw.ips.some((x) => canonicalIp(x) === to))
+      throw new InputError(
+        `from outside the cluster, -dst-ip must be an address of the entry node ${s.node} (${gw.ips.join(", ")}): a NodePort`,
+        {
+          hint: "or name the Service with -service; pods are not reachable from outside at their own address",
+        },
+      );
+    const svc = (await b.listServices(undefined)).find((x) =>
+      (x.spec?.ports ?? []).some(
+        (p) => p.nodePort === t.dstPort && (p.protocol ?? "TCP").toLowerCase() === t.protocol,
+      ),
+    );
+    if (svc === undefined)
+      throw new InputError(`no Service has ${t.protocol.toUpperCase()} nodePort ${String(t.dstPort)}`, {
+        hint: "kubectl get services -A | grep NodePort",
+      });
+    dst = await resolveNodePort(b, svc, nodeIp, family, t.protocol, t.dstPort);
+  } else {
+    throw new InputError(
+      `pod ${d.namespace}/${d.name} is not reachable from outside the cluster at its own address`,
+      { hint: "trace to its Service: -service NAME (a NodePort), or -dst-ip NODE_IP -dst-port NODEPORT" },
+    );
+  }
+  const names = new Set([s.node, ...dst.backends.map((x) => x.node)]);
+  const nodes = new Map<string, ResolvedNode>();
+  await Promise.all(
+    [...names].map(async (n) => nodes.set(n, n === s.node ? entry : await resolveNode(b, n))),
+  );
+  const interconnect = [...nodes.values()].some((n) => n.zone !== "global");
+  return { family, protocol: t.protocol, dstPort: dst.port, src, dst, nodes, interconnect };
 }
 
 /** Resolves everything the traces need, reading each object once (the backend caches). */
 export async function resolveTarget(b: ClusterBackend, t: TraceTarget): Promise<Resolution> {
+  if (t.src.kind === "external") return resolveFromOutside(b, t, t.src);
   const src = await resolvePod(b, t.src.namespace, t.src.name, t.family);
   const family = t.family ?? familyOf(src.ip) ?? 4;
   const d = t.dst;

@@ -113,7 +113,7 @@ export function flowSpec(inPort: string, p: OpenFlowPacket, tunnel: readonly str
 export const lastPass = (doc: OfprotoTraceDocument): TracePass | undefined => doc.passes.at(-1);
 
 /** The flow a pass ends with (`Final flow: unchanged` is the flow it started with). */
-const finalValues = (pass: TracePass): Readonly<Record<string, string>> =>
+export const finalValues = (pass: TracePass): Readonly<Record<string, string>> =>
   pass.finalFlow === null || pass.finalFlow.unchanged ? pass.flow.values : pass.finalFlow.values;
 
 function tunnelOfActions(
@@ -154,6 +154,22 @@ function packetAfter(
     }
   }
   return p;
+}
+
+/**
+ * The packet as it leaves the node through an uplink: the last pass's final flow, its header rewrites and the
+ * translations of its own `ct(nat(...))` (what a neighbour on the underlay receives).
+ */
+export function packetLeaving(pass: TracePass, base: OpenFlowPacket): OpenFlowPacket {
+  const p = packetAfter(pass, pass.datapathActions.actions, base);
+  const a = arrivalOf(pass, base.protocol);
+  return {
+    ...p,
+    src: a.srcIp === "" ? p.src : a.srcIp,
+    dst: a.dstIp === "" ? p.dst : a.dstIp,
+    ...(a.srcPort === undefined ? {} : { srcPort: a.srcPort }),
+    ...(a.dstPort === undefined ? {} : { dstPort: a.dstPort }),
+  };
 }
 
 export function stepsOf(doc: OfprotoTraceDocument): Step[] {
@@ -312,19 +328,47 @@ export function crossingOf(doc: OfprotoTraceDocument, view: NodeView, packet: Op
   return { kind: "end", end: endOf(doc, actions, view, packet.protocol) };
 }
 
+/** Where a packet enters a node's OVS: the port (of a bridge), the tunnel fields it comes with, and the packet. */
+export interface OpenFlowEntry {
+  readonly bridge: string;
+  readonly inPort: string;
+  readonly tunnel: readonly string[];
+  readonly packet: OpenFlowPacket;
+}
+
+/** A packet arriving through a geneve tunnel: its VNI, both endpoints and OVN's port keys option. */
+export function tunnelFields(vni: number, src: string, dst: string, geneveOption?: string): string[] {
+  return [
+    `tun_id=0x${vni.toString(16)}`,
+    `tun_src=${src}`,
+    `tun_dst=${dst}`,
+    ...(geneveOption === undefined ? [] : [`tun_metadata0=${geneveOption}`]),
+  ];
+}
+
+/** Where the next node's trace starts: the packet on its geneve port towards the sending node. */
+export function entryOf(
+  c: Extract<Crossing, { kind: "tunnel" }>,
+  next: NodeView,
+): { readonly entry: OpenFlowEntry } | { readonly error: string } {
+  const port = next.interfaces.find((i) => i.type === "geneve" && i.remoteIp === c.src);
+  if (port === undefined) return { error: `no geneve port towards ${c.src} on ${c.toNode}` };
+  return {
+    entry: {
+      bridge: "br-int",
+      inPort: port.name,
+      tunnel: tunnelFields(c.vni, c.src, c.dst, c.geneveOption),
+      packet: c.packet,
+    },
+  };
+}
+
 /** The flow the next node's trace starts with: the packet on its geneve port towards the sending node. */
 export function entryFlow(
   c: Extract<Crossing, { kind: "tunnel" }>,
   next: NodeView,
 ): { readonly flow: string } | { readonly error: string } {
-  const port = next.interfaces.find((i) => i.type === "geneve" && i.remoteIp === c.src);
-  if (port === undefined) return { error: `no geneve port towards ${c.src} on ${c.toNode}` };
-  return {
-    flow: flowSpec(port.name, c.packet, [
-      `tun_id=0x${c.vni.toString(16)}`,
-      `tun_src=${c.src}`,
-      `tun_dst=${c.dst}`,
-      ...(c.geneveOption === undefined ? [] : [`tun_metadata0=${c.geneveOption}`]),
-    ]),
-  };
+  const e = entryOf(c, next);
+  if ("error" in e) return e;
+  return { flow: flowSpec(e.entry.inPort, e.entry.packet, e.entry.tunnel) };
 }

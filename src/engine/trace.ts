@@ -4,13 +4,22 @@ import { detrace } from "../explain/detrace.js";
 import { directionSummary } from "../explain/summary.js";
 import type { OvnDatabases } from "../model/ovsdb.js";
 import { REPORT_SCHEMA_VERSION, type DirectionReport, type Hop, type TraceReport } from "../model/report.js";
-import type { Resolution } from "../model/target.js";
+import type { Resolution, ResolvedSource } from "../model/target.js";
 import type { TracedHop } from "../model/traced-hop.js";
 import { VERSION } from "../version.js";
 import { traceDirection, type RunContext, type TracedDirection } from "./direction.js";
 import { nodeView } from "./openflow-trace.js";
 import { natEvents, undoNat, type NatEvent } from "./conntrack.js";
-import { planTraces, podEndpoint, replyTo, type TargetPlan, type TraceOptions } from "./plan.js";
+import { hostPort } from "../net/ip.js";
+import {
+  planTraces,
+  podEndpoint,
+  replyFromOutsideTo,
+  replyTo,
+  type DirectionPlan,
+  type TargetPlan,
+  type TraceOptions,
+} from "./plan.js";
 
 /**
  * The detrace step, native (explain/detrace.ts prints what ovn-detrace prints): every ofproto/trace
@@ -75,6 +84,32 @@ function summarized(t: TracedDirection, loaded: ReadonlyMap<string, OvnDatabases
 }
 
 /**
+ * A connection with an end outside the cluster (a client's NodePort connection, or the reply from outside to a
+ * pod's packet that left): the forward direction first, then its reply as its continuation, addressed to where the
+ * forward packet came from as it arrived (after the gateway router's SNAT), traced through the conntrack
+ * translations the forward one made (the reply's un-SNAT changes where it goes: openflow-trace.ts).
+ */
+async function traceAcrossTheEdge(
+  run: RunContext,
+  r: Resolution,
+  p: TargetPlan & { readonly reply: DirectionPlan },
+): Promise<[TracedDirection, TracedDirection | undefined]> {
+  const forward = await traceDirection(run, r, p.forward);
+  const v = forward.report.verdict;
+  const continued =
+    v.kind === "delivered"
+      ? replyTo(r, p.reply, v)
+      : v.kind === "left-cluster"
+        ? replyFromOutsideTo(r, p.reply, v)
+        : undefined;
+  // the first packet did not get through: no connection for a reply to continue
+  if (continued === undefined) return [forward, undefined];
+  const events = natEvents(forward.hops);
+  const reply = await traceDirection(run, r, continued, events);
+  return [forward, withUndoneNat(reply, events)];
+}
+
+/**
  * Both directions of one connection, in parallel as planned; the reply is traced again when the forward packet
  * arrived from another address than planned (a hairpin's SNAT), and its addresses on arrival undo the forward
  * translations it passes back through.
@@ -84,6 +119,8 @@ async function traceConnection(
   r: Resolution,
   p: TargetPlan,
 ): Promise<[TracedDirection, TracedDirection | undefined]> {
+  if (p.reply !== undefined && (p.forward.from.kind === "external" || p.reply.from.kind === "external"))
+    return traceAcrossTheEdge(run, r, { ...p, reply: p.reply });
   const [forward, planned] = await Promise.all([
     traceDirection(run, r, p.forward),
     p.reply === undefined ? undefined : traceDirection(run, r, p.reply),
@@ -91,9 +128,12 @@ async function traceConnection(
   const v = forward.report.verdict;
   if (p.reply === undefined || planned === undefined || v.kind !== "delivered") return [forward, planned];
   const continued = replyTo(r, p.reply, v);
-  const reply = continued === p.reply ? planned : await traceDirection(run, r, continued);
+  const events = natEvents(forward.hops);
+  // sent back to an SNAT's address (a NodePort of another node): traced through that SNAT's undoing
+  const undo = v.hairpin === undefined ? events : [];
+  const reply = continued === p.reply ? planned : await traceDirection(run, r, continued, undo);
   if (v.hairpin !== undefined) return [forward, hairpinReply(reply, v.hairpin.snatIp)];
-  return [forward, withUndoneNat(reply, natEvents(forward.hops))];
+  return [forward, withUndoneNat(reply, events)];
 }
 
 /**
@@ -109,13 +149,28 @@ function hairpinReply(reply: TracedDirection, snatIp: string): TracedDirection {
   return { ...reply, report: { ...reply.report, verdict: { kind: "unknown", reason } } };
 }
 
-/** A reply's verdict with the addresses the receiver really sees (the forward translations undone). */
+/**
+ * A reply's verdict with the addresses the receiver really sees (the forward translations undone). A reply that
+ * leaves the cluster leaves with the source the client sent to (a NodePort: the load balancer's DNAT undone by the
+ * gateway router's conntrack): the address it leaves as.
+ */
 function withUndoneNat(reply: TracedDirection, forward: readonly NatEvent[]): TracedDirection {
   const v = reply.report.verdict;
+  if (v.kind === "left-cluster" && v.srcIp !== undefined && v.dstIp !== undefined) {
+    const arrival = undoNat({ ...v, srcIp: v.srcIp, dstIp: v.dstIp }, reply.hops, forward);
+    if (arrival.srcIp === v.srcIp && arrival.srcPort === v.srcPort) return reply;
+    const snat = `the address the client sent to (${hostPort(arrival.srcIp, arrival.srcPort)}): conntrack undid the load balancer's DNAT to ${hostPort(v.srcIp, v.srcPort)}`;
+    const left = { ...v, ...arrival, snatIp: arrival.srcIp, snat };
+    return { ...reply, report: { ...reply.report, verdict: left } };
+  }
   if (v.kind !== "delivered" || v.srcIp === undefined || v.dstIp === undefined) return reply;
   const arrival = undoNat({ ...v, srcIp: v.srcIp, dstIp: v.dstIp }, reply.hops, forward);
   return { ...reply, report: { ...reply.report, verdict: { ...v, ...arrival } } };
 }
+
+/** The report's source endpoint: the pod, or the client outside. */
+const sourceEndpoint = (s: ResolvedSource) =>
+  s.kind === "pod" ? podEndpoint(s) : { kind: "external" as const, ip: s.ip };
 
 /** Traces the connection both ways (for each chosen service backend), every tool run in parallel where independent. */
 export async function runTraces(
@@ -141,7 +196,7 @@ export async function runTraces(
     schemaVersion: REPORT_SCHEMA_VERSION,
     tool: { name: "ovnkube-trace", version: VERSION },
     cluster: { backend: b.kind, shape: r.interconnect ? "interconnect" : "central" },
-    src: podEndpoint(r.src),
+    src: sourceEndpoint(r.src),
     dst: to,
     forward: summarized(forward, loaded),
     ...(reply === undefined ? {} : { reply: summarized(reply, loaded) }),

@@ -44,6 +44,8 @@ import { networkPolicies } from "./network-policy.js";
 import {
   clusterRouter,
   EXTERNAL_BRIDGE,
+  JOIN_ROUTER_MAC,
+  joinRouterIp,
   localNode,
   PHYSNET,
   pods as podPorts,
@@ -388,6 +390,28 @@ class Starter {
           `mac=${quote(nb.mac)}`,
         );
       }
+      // and its neighbours on the join switch (dynamic_neigh_routers): the cluster router, and on a central
+      // cluster the other gateway routers (a pod's reply to a NodePort client SNATed to another node's join IP
+      // goes out through its own node's gateway router, its src-ip route being longer than the join network).
+      // Without them the first such packet waits for ARP in ovn-controller, whose re-injection commits it again
+      // in the load balancer's zone (a source port shift).
+      const join = [
+        ...this.c.families.map((f) => ({ ip: joinRouterIp(f), mac: JOIN_ROUTER_MAC })),
+        ...(this.c.shape === "central" ? this.c.nodes.filter((m) => m.name !== n.name) : []).flatMap((m) =>
+          this.c.families.flatMap((f) =>
+            m.joinIps[f] === undefined ? [] : [{ ip: m.joinIps[f], mac: m.joinMac }],
+          ),
+        ),
+      ];
+      for (const nb of join)
+        sb.add(
+          "create",
+          "mac_binding",
+          `datapath=${dp}`,
+          `logical_port=rtoj-GR_${n.name}`,
+          `ip=${quote(nb.ip)}`,
+          `mac=${quote(nb.mac)}`,
+        );
     }
     // OVN before 23.09 leaves remote ports unbound; ovnkube-controller binds them to the remote chassis.
     for (const m of this.c.nodes) {

@@ -21,7 +21,9 @@ export const EXTERNAL_BRIDGE = "breth0";
 
 const fams = (c: LabCluster): readonly Family[] => c.families;
 const prefixLen = (cidr: string): string => cidr.split("/")[1] ?? "";
-const joinRouterIp = (f: Family): string => (f === 4 ? "100.64.0.1" : "fd98::1");
+/** The cluster router's port on the join switch (rtoj-ovn_cluster_router): its addresses and MAC. */
+export const joinRouterIp = (f: Family): string => (f === 4 ? "100.64.0.1" : "fd98::1");
+export const JOIN_ROUTER_MAC = "0a:58:64:40:00:01";
 const v6Prefix = (subnet: string): string => subnet.split("/")[0] ?? "";
 
 /** The cluster router, its join side, and the transit switch in interconnect mode. */
@@ -39,7 +41,7 @@ export function clusterRouter(c: LabCluster, b: CtlBatch): void {
     "lrp-add",
     CLUSTER_ROUTER,
     `rtoj-${CLUSTER_ROUTER}`,
-    "0a:58:64:40:00:01",
+    JOIN_ROUTER_MAC,
     ...fams(c).map((f) => `${joinRouterIp(f)}/${prefixLen(JOIN_NETWORK[f])}`),
   );
   routerPortOnSwitch(b, JOIN_SWITCH, `jtor-${CLUSTER_ROUTER}`, `rtoj-${CLUSTER_ROUTER}`);
@@ -220,6 +222,22 @@ export function remoteNode(c: LabCluster, n: LabNode, b: CtlBatch): void {
       kv("external_ids", "k8s.ovn.org/topology", "layer3"),
     );
     b.add("add", "logical_router", CLUSTER_ROUTER, "static_routes", id);
+    // ovnkube-controller's zone IC handler also routes to the remote node's gateway router join IP through the
+    // transit switch: replies to traffic its gateway router SNATed to that IP (a NodePort's backends) go back there.
+    const gr = n.joinIps[x];
+    if (gr === undefined) continue;
+    const grId = `@g${x}_${n.nodeId}`;
+    b.add(
+      `--id=${grId}`,
+      "create",
+      "logical_router_static_route",
+      `ip_prefix=${quote(`${gr}/${x === 4 ? "32" : "128"}`)}`,
+      `nexthop=${quote(via)}`,
+      kv("external_ids", "ic-node", n.name),
+      kv("external_ids", "k8s.ovn.org/network", "default"),
+      kv("external_ids", "k8s.ovn.org/topology", "layer3"),
+    );
+    b.add("add", "logical_router", CLUSTER_ROUTER, "static_routes", grId);
   }
 }
 

@@ -3,14 +3,16 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { InputError, ProcessError } from "../errors.js";
 import { contains, parseCidr, parseIp, type Family } from "../net/ip.js";
-import type { LabCluster, LabPod } from "./cluster.js";
-import { runOnNode, type LabState } from "./lab.js";
+import type { TraceSource } from "../model/target.js";
+import { dockerMac, type LabCluster, type LabPod } from "./cluster.js";
+import { findNode, runOnNode, type LabState } from "./lab.js";
 import { labLayout } from "./layout.js";
 import { decodeFrame, formatPacket, readPcap, type EthernetFrame, type DecodedFrame } from "./pcap.js";
 import { describeFailure } from "../cluster/backend.js";
 
 /**
- * Ground truth: inject one real packet at a pod's OVS port (netdev-dummy/receive) and read back,
+ * Ground truth: inject one real packet at a pod's OVS port (netdev-dummy/receive), or for a client outside the
+ * cluster at a node's uplink (eth0 of its breth0, from the underlay gateway's MAC to the node's), and read back,
  * from the pcap of every port of every node, where it came out and with which addresses.
  */
 
@@ -22,7 +24,8 @@ export type ProbeTarget =
   | { readonly kind: "ip"; readonly ip: string };
 
 export interface ProbeRequest {
-  readonly src: { readonly namespace: string; readonly name: string };
+  /** A pod, or a client outside the cluster whose packet arrives at a node's uplink. */
+  readonly src: TraceSource;
   readonly dst: ProbeTarget;
   readonly protocol: ProbeProtocol;
   readonly dstPort?: number;
@@ -110,8 +113,16 @@ export function findPod(c: LabCluster, namespace: string, name: string): LabPod 
   return p;
 }
 
+/** Who sends the probe: where it is injected, and the pod it is (none for a client outside). */
+interface Sender {
+  readonly node: string;
+  readonly iface: string;
+  readonly mac: string;
+  readonly pod?: LabPod;
+}
+
 interface Resolved {
-  readonly pod: LabPod;
+  readonly sender: Sender;
   readonly family: Family;
   readonly srcIp: string;
   readonly dstIp: string;
@@ -119,8 +130,79 @@ interface Resolved {
   readonly dstMac: string;
 }
 
+/** The address and port a packet to a Service is sent to: its cluster IP and port, or a node's IP and its nodePort. */
+function serviceAddress(
+  c: LabCluster,
+  req: ProbeRequest,
+  d: { readonly namespace: string; readonly name: string },
+  family: Family,
+  node?: { readonly ip: string; readonly ipv6?: string },
+): { ip: string; port: number } {
+  const svc = c.services.find((s) => s.namespace === d.namespace && s.name === d.name);
+  if (svc === undefined) throw new InputError(`service ${d.namespace}/${d.name} not found in the lab`);
+  const proto = req.protocol.toUpperCase();
+  if (node !== undefined) {
+    const sp = svc.ports.find(
+      (p) =>
+        p.protocol === proto &&
+        p.nodePort !== undefined &&
+        (req.dstPort === undefined || p.port === req.dstPort || p.nodePort === req.dstPort),
+    );
+    if (sp?.nodePort === undefined)
+      throw new InputError(`service ${d.namespace}/${d.name} has no ${proto} nodePort`);
+    const ip = family === 4 ? node.ip : node.ipv6;
+    if (ip === undefined) throw new InputError(`the node has no IPv${family} address`);
+    return { ip, port: sp.nodePort };
+  }
+  const ip = svc.clusterIPs[family];
+  if (ip === undefined)
+    throw new InputError(`service ${d.namespace}/${d.name} has no IPv${family} cluster IP`);
+  const sp = svc.ports.find(
+    (p) => (req.dstPort === undefined || p.port === req.dstPort) && p.protocol === proto,
+  );
+  if (sp === undefined && req.protocol !== "icmp") {
+    throw new InputError(
+      `service ${d.namespace}/${d.name} has no ${proto} port${req.dstPort === undefined ? "" : ` ${req.dstPort}`}`,
+    );
+  }
+  return { ip, port: sp?.port ?? req.dstPort ?? 80 };
+}
+
+/** A client outside the cluster: its packet arrives at the node's uplink from the underlay gateway's MAC. */
+function resolveFromOutside(
+  c: LabCluster,
+  req: ProbeRequest,
+  src: { readonly ip: string; readonly node: string },
+): Resolved {
+  const node = findNode(c, src.node);
+  const from = parseIp(src.ip);
+  if (from === undefined) throw new InputError(`"${src.ip}" is not an IP address`);
+  const family = req.family ?? from.family;
+  if (family !== from.family) throw new InputError(`${src.ip} is not an IPv${family} address`);
+  const d = req.dst;
+  let dstIp: string;
+  let dstPort = req.dstPort ?? 80;
+  if (d.kind === "service") ({ ip: dstIp, port: dstPort } = serviceAddress(c, req, d, family, node));
+  else if (d.kind === "ip") dstIp = d.ip;
+  else {
+    const ip = findPod(c, d.namespace, d.name).ips[family];
+    if (ip === undefined) throw new InputError(`pod ${d.namespace}/${d.name} has no IPv${family} address`);
+    dstIp = ip;
+  }
+  return {
+    sender: { node: node.name, iface: "eth0", mac: dockerMac(c.underlay.gateway) },
+    family,
+    srcIp: src.ip,
+    dstIp,
+    dstPort,
+    dstMac: node.mac,
+  };
+}
+
 function resolve(c: LabCluster, req: ProbeRequest): Resolved {
-  const pod = findPod(c, req.src.namespace, req.src.name);
+  const s = req.src;
+  if (s.kind === "external") return resolveFromOutside(c, req, s);
+  const pod = findPod(c, s.namespace, s.name);
   if (pod.hostNetwork)
     throw new InputError(
       `pod ${pod.namespace}/${pod.name} is host-networked: it has no OVS port to inject at`,
@@ -143,23 +225,9 @@ function resolve(c: LabCluster, req: ProbeRequest): Resolved {
     if (ip === undefined) throw new InputError(`pod ${d.namespace}/${d.name} has no IPv${family} address`);
     dstIp = ip;
   } else {
-    const svc = c.services.find((s) => s.namespace === d.namespace && s.name === d.name);
-    if (svc === undefined) throw new InputError(`service ${d.namespace}/${d.name} not found in the lab`);
-    family ??= svc.clusterIPs[4] !== undefined && pod.ips[4] !== undefined ? 4 : 6;
-    const ip = svc.clusterIPs[family];
-    if (ip === undefined)
-      throw new InputError(`service ${d.namespace}/${d.name} has no IPv${family} cluster IP`);
-    dstIp = ip;
-    const proto = req.protocol.toUpperCase();
-    const sp = svc.ports.find(
-      (p) => (req.dstPort === undefined || p.port === req.dstPort) && p.protocol === proto,
-    );
-    if (sp === undefined && req.protocol !== "icmp") {
-      throw new InputError(
-        `service ${d.namespace}/${d.name} has no ${proto} port${req.dstPort === undefined ? "" : ` ${req.dstPort}`}`,
-      );
-    }
-    dstPort = sp?.port ?? dstPort;
+    const svc = c.services.find((x) => x.namespace === d.namespace && x.name === d.name);
+    family ??= svc?.clusterIPs[4] !== undefined && pod.ips[4] !== undefined ? 4 : 6;
+    ({ ip: dstIp, port: dstPort } = serviceAddress(c, req, d, family));
   }
   const srcIp = pod.ips[family];
   if (srcIp === undefined)
@@ -172,7 +240,14 @@ function resolve(c: LabCluster, req: ProbeRequest): Resolved {
   const peer = c.pods.find((p) => !p.hostNetwork && p.ips[family] === dstIp);
   const onLink =
     subnet !== undefined && dstParsed !== undefined && contains(subnet, dstParsed) && peer !== undefined;
-  return { pod, family, srcIp, dstIp, dstPort, dstMac: onLink ? peer.mac : (node?.gatewayMac ?? "") };
+  return {
+    sender: { node: pod.node, iface: pod.iface, mac: pod.mac, pod },
+    family,
+    srcIp,
+    dstIp,
+    dstPort,
+    dstMac: onLink ? peer.mac : (node?.gatewayMac ?? ""),
+  };
 }
 
 /** The packet in the ODP flow syntax netdev-dummy/receive takes. */
@@ -190,7 +265,7 @@ function odpPacket(r: Resolved, protocol: ProbeProtocol, srcPort: number, tcpFla
         : v4
           ? "icmp(type=8,code=0)"
           : "icmpv6(type=128,code=0)";
-  return `eth(src=${r.pod.mac},dst=${r.dstMac}),${l3},${l4}`;
+  return `eth(src=${r.sender.mac},dst=${r.dstMac}),${l3},${l4}`;
 }
 
 interface Capture {
@@ -285,8 +360,8 @@ export async function probe(s: LabState, req: ProbeRequest): Promise<ProbeResult
   const caps = captures(s);
   const res = await runOnNode(
     s,
-    r.pod.node,
-    ["ovs-appctl", "netdev-dummy/receive", r.pod.iface, packet],
+    r.sender.node,
+    ["ovs-appctl", "netdev-dummy/receive", r.sender.iface, packet],
     10_000,
   );
   if (res.exitCode !== 0) throw new ProcessError(`could not inject the probe: ${describeFailure(res)}`);
@@ -337,8 +412,8 @@ export async function probe(s: LabState, req: ProbeRequest): Promise<ProbeResult
   }
   return {
     injected: {
-      node: r.pod.node,
-      iface: r.pod.iface,
+      node: r.sender.node,
+      iface: r.sender.iface,
       packet,
       family: r.family,
       protocol: req.protocol,
@@ -347,15 +422,16 @@ export async function probe(s: LabState, req: ProbeRequest): Promise<ProbeResult
       srcPort,
       dstPort: r.dstPort,
     },
-    verdict: verdictOf(arrivals, r.pod),
+    verdict: verdictOf(arrivals, r.sender),
     arrivals,
   };
 }
 
-function verdictOf(arrivals: readonly Arrival[], src: LabPod): ProbeVerdict {
+function verdictOf(arrivals: readonly Arrival[], sender: Sender): ProbeVerdict {
+  const src = sender.pod;
   const fwd = arrivals.filter((a) => a.direction === "forward" && a.geneve === undefined);
   for (const a of fwd) {
-    if (a.owner.kind === "pod" && !(a.owner.namespace === src.namespace && a.owner.name === src.name)) {
+    if (a.owner.kind === "pod" && !(a.owner.namespace === src?.namespace && a.owner.name === src.name)) {
       return {
         kind: "delivered",
         namespace: a.owner.namespace,
@@ -379,12 +455,13 @@ function verdictOf(arrivals: readonly Arrival[], src: LabPod): ProbeVerdict {
   if (host) return { kind: "delivered-to-host", node: host.node, packet: host.packet };
   const out = fwd.find((a) => a.owner.kind === "uplink");
   if (out) return { kind: "left-cluster", node: out.node, packet: out.packet };
-  const back = arrivals.find(
-    (a) =>
-      a.direction === "reply" &&
-      a.owner.kind === "pod" &&
-      a.owner.name === src.name &&
-      a.owner.namespace === src.namespace,
+  // the answer comes back to the sender: to its pod's port, or out of the uplink it came in on
+  const back = arrivals.find((a) =>
+    a.direction !== "reply" || a.geneve !== undefined
+      ? false
+      : src === undefined
+        ? a.owner.kind === "uplink" && a.node === sender.node
+        : a.owner.kind === "pod" && a.owner.name === src.name && a.owner.namespace === src.namespace,
   );
   if (back) return { kind: "rejected", packet: back.packet };
   return { kind: "not-delivered" };

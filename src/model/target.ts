@@ -1,8 +1,28 @@
 import type { Family, L4Protocol } from "./report.js";
 
-/** What the user asked for, in the Go tool's terms. */
+/** A pod that sends the packet (`kind` may be left out: a bare namespace and name is a pod). */
+export interface PodSource {
+  readonly kind?: "pod";
+  readonly namespace: string;
+  readonly name: string;
+}
+
+/**
+ * A client outside the cluster: its address, and the node whose external interface (the uplink of the node's
+ * shared gateway bridge) the packet enters the cluster on.
+ */
+export interface ExternalSource {
+  readonly kind: "external";
+  readonly ip: string;
+  readonly node: string;
+}
+
+/** Where the packet comes from: a pod, or a client outside the cluster. */
+export type TraceSource = PodSource | ExternalSource;
+
+/** What the user asked for, in the Go tool's terms (and traffic entering from outside, which it cannot trace). */
 export interface TraceTarget {
-  readonly src: { readonly namespace: string; readonly name: string };
+  readonly src: TraceSource;
   readonly dst:
     | { readonly kind: "pod"; readonly namespace: string; readonly name: string }
     | { readonly kind: "service"; readonly namespace: string; readonly name: string }
@@ -25,12 +45,54 @@ export interface ResolvedPod {
   readonly lsp: string;
 }
 
+/**
+ * A client outside the cluster, as its packet enters the node: on the uplink of the shared gateway bridge, into
+ * OVN through the gateway's localnet port. Read from the node's k8s.ovn.org/l3-gateway-config.
+ */
+export interface ResolvedExternal {
+  readonly kind: "external";
+  readonly ip: string;
+  /** The node it enters the cluster on. */
+  readonly node: string;
+  /**
+   * The source MAC of its frames: its next hop's (a router's, the client's own on the node's link). The API does
+   * not know it; OVN does not check it. A fixed address unless given.
+   */
+  readonly mac: string;
+  /** The logical port it enters OVN on: the gateway's localnet port (interface-id), ovn-trace's inport. */
+  readonly lsp: string;
+  /** The node's shared gateway bridge (bridge-id), whose uplink the packet arrives on. */
+  readonly bridge: string;
+  /** The node's MAC (the gateway router's external port shares it): what the client addresses. */
+  readonly nodeMac: string;
+  /** The node's address of the packet's family. */
+  readonly nodeIp: string;
+}
+
+/** Who sends the packet a direction traces. */
+export type ResolvedSource = ResolvedPod | ResolvedExternal;
+
+/** A node's shared gateway, from its k8s.ovn.org/l3-gateway-config annotation. */
+export interface ResolvedGateway {
+  readonly bridge: string;
+  /** The localnet logical port on the node's external switch. */
+  readonly interfaceId: string;
+  readonly mac: string;
+  /** The node's addresses, without prefix length. */
+  readonly ips: readonly string[];
+  readonly nextHops: readonly string[];
+}
+
 export interface ResolvedService {
   readonly kind: "service";
   readonly namespace: string;
   readonly name: string;
+  /** The address the packet is sent to: the cluster IP, or the entry node's IP for a NodePort from outside. */
   readonly ip: string;
+  /** The port the packet is sent to: the Service port, or its nodePort. */
   readonly port: number;
+  /** Set when the packet is addressed to a node's IP and this nodePort (from outside the cluster). */
+  readonly nodePort?: number;
   readonly targetPort: number;
   /** Endpoints of the requested family that are pods (host-network endpoints are skipped, as the Go tool does). */
   readonly backends: readonly ResolvedPod[];
@@ -47,13 +109,15 @@ export interface ResolvedNode {
   readonly gatewayMac: string;
   /** MAC of rtots-<node> (interconnect only). */
   readonly transitMac?: string;
+  /** The node's shared gateway (absent when its annotation is missing). */
+  readonly gateway?: ResolvedGateway;
 }
 
 export interface Resolution {
   readonly family: Family;
   readonly protocol: L4Protocol;
   readonly dstPort: number;
-  readonly src: ResolvedPod;
+  readonly src: ResolvedSource;
   readonly dst: ResolvedPod | ResolvedService | { readonly kind: "external"; readonly ip: string };
   readonly nodes: ReadonlyMap<string, ResolvedNode>;
   readonly interconnect: boolean;

@@ -11,7 +11,9 @@ export function resolutionText(r: Resolution): string {
         ? `pod ${d.namespace}/${d.name} on ${d.node}, ${d.ip}`
         : `service ${d.namespace}/${d.name} ${hostPort(d.ip, d.port)} -> ${d.backends.map((b) => `${b.namespace}/${b.name} ${hostPort(b.ip, d.targetPort)}`).join(", ")}`;
   return [
-    `source: pod ${r.src.namespace}/${r.src.name} on ${r.src.node}, ${r.src.ip} ${r.src.mac}${r.src.hostNetwork ? " (host network)" : ""}`,
+    r.src.kind === "external"
+      ? `source: ${r.src.ip} outside the cluster, entering node ${r.src.node} on ${r.src.bridge} (${r.src.lsp}), to ${r.src.nodeMac}`
+      : `source: pod ${r.src.namespace}/${r.src.name} on ${r.src.node}, ${r.src.ip} ${r.src.mac}${r.src.hostNetwork ? " (host network)" : ""}`,
     `destination: ${destination}`,
     ...[...r.nodes.values()].map(
       (n) =>

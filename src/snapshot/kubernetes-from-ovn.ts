@@ -392,8 +392,9 @@ function remoteNodes(z: ZoneView, local: ReadonlySet<string>): NodeFacts[] {
     const node = ids["ic-node"];
     const net = ids["k8s.ovn.org/network"];
     if (node === undefined || local.has(node) || (net !== undefined && net !== DEFAULT_NETWORK)) continue;
+    // a host route is the node's gateway router join IP (ovnkube-controller routes it too), not a subnet
     const prefix = networkOf(stringColumn(r, "ip_prefix") ?? "");
-    if (prefix !== undefined) get(node).subnets.push(prefix);
+    if (prefix !== undefined && !/\/(32|128)$/.test(prefix)) get(node).subnets.push(prefix);
   }
   for (const c of z.chassisRows()) {
     const host = stringColumn(c, "hostname");
