@@ -9,6 +9,7 @@ import type { TracedHop } from "../model/traced-hop.js";
 import { VERSION } from "../version.js";
 import { traceDirection, type RunContext, type TracedDirection } from "./direction.js";
 import { nodeView } from "./openflow-trace.js";
+import { incompleteInputs } from "./completeness.js";
 import { natEvents, undoNat, type NatEvent } from "./conntrack.js";
 import { hostPort } from "../net/ip.js";
 import {
@@ -62,7 +63,18 @@ async function loadedDatabases(run: RunContext): Promise<Map<string, OvnDatabase
 }
 
 /** A direction's final report: detrace annotations and check (unless skipped), then its summary. */
-async function finish(run: RunContext, t: TracedDirection, o: TraceOptions): Promise<TracedDirection> {
+/** The direction's verdict, or unknown when the data its traces used is known to be incomplete (and why). */
+async function honest(run: RunContext, t: TracedDirection): Promise<TracedDirection> {
+  const problems = await incompleteInputs(run.b, t.hops);
+  if (problems.length === 0) return t;
+  const v = t.report.verdict;
+  const said = v.kind === "unknown" ? v.reason : v.kind;
+  const reason = `the data this trace used is incomplete (the traces said: ${said}): ${problems.join("; ")}`;
+  return { ...t, report: { ...t.report, verdict: { kind: "unknown", reason } } };
+}
+
+async function finish(run: RunContext, traced: TracedDirection, o: TraceOptions): Promise<TracedDirection> {
+  const t = await honest(run, traced);
   if (o.skipDetrace === true) return t;
   const hops = await Promise.all(t.hops.map((h) => detraced(run, h)));
   const plain = hops.map((h) => h.hop);

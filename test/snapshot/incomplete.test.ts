@@ -9,6 +9,8 @@ import { labDown, labUp, nodeEnv, runOnNode, type LabState } from "../../src/lab
 import { labLayout } from "../../src/lab/layout.js";
 import { loadScenarioFile } from "../../src/lab/load-scenario.js";
 import { run } from "../../src/ovs/exec.js";
+import { runTraces } from "../../src/engine/trace.js";
+import { resolveTarget } from "../../src/engine/resolve.js";
 import { collectFromBackend } from "../../src/snapshot/collect.js";
 import { collectFromFiles } from "../../src/snapshot/files.js";
 import type { SnapshotManifest, SnapshotNode } from "../../src/snapshot/format.js";
@@ -399,5 +401,68 @@ describe("a snapshot with a piece missing names it (incompleteData)", () => {
     expect(await b.incompleteData("no-such-node")).toEqual([
       expect.stringMatching(/^node no-such-node is not in the snapshot/),
     ]);
+  });
+});
+
+describe("a trace on an incomplete snapshot is unknown, with the reason, never a drop", () => {
+  /** The snapshot of the lab without the client's node's br-int flows. */
+  function withoutClientFlows(): string {
+    return edited(labSnap, (m, d) => {
+      const flows = m.nodes.find((n) => n.name === node)?.bridges.find((x) => x.name === "br-int")?.flows;
+      return editNode(withoutFile(m, d, flows), node, (n) => ({
+        ...n,
+        status: "partial",
+        bridges: n.bridges.map((x) => (x.name === "br-int" ? { ...x, flows: undefined } : x)),
+        missing: ["br-int flows"],
+      }));
+    });
+  }
+
+  it("the engine: the client's node lacks its br-int flows, so both directions are unknown and say so", async () => {
+    const b = await open(withoutClientFlows());
+    const target = {
+      src: { namespace: "default", name: "client" },
+      dst: { kind: "pod" as const, namespace: beside?.namespace ?? "", name: beside?.name ?? "" },
+      protocol: "udp" as const,
+      dstPort: 5353,
+    };
+    const [report] = await runTraces(b, await resolveTarget(b, target), { skipDetrace: true });
+    for (const v of [report?.forward.verdict, report?.reply?.verdict]) {
+      expect(v?.kind).toBe("unknown");
+      if (v?.kind !== "unknown") continue;
+      expect(v.reason).toContain(`node ${node}: the snapshot has no br-int flows`);
+      expect(v.reason).toContain("collect `ovs-ofctl -O OpenFlow15 --no-stats dump-flows br-int`");
+    }
+  });
+
+  it("the CLI: exit 8, the reason on stderr", async () => {
+    const dir = withoutClientFlows();
+    snapshots.push(dir);
+    const r = await cli([
+      "--snapshot",
+      dir,
+      "-src",
+      "client",
+      "-dst",
+      beside?.name ?? "",
+      "-udp",
+      "-dst-port",
+      "5353",
+    ]);
+    expect(r.code, r.stderr).toBe(8);
+    expect(r.stderr).toMatch(/^unknown: forward: the data this trace used is incomplete .*no br-int flows/m);
+    expect(r.stdout).not.toMatch(/verdict \([^)]*\): dropped/);
+  });
+
+  it("a complete snapshot traces to the verdict, as live", async () => {
+    const b = await open(labSnap);
+    const target = {
+      src: { namespace: "default", name: "client" },
+      dst: { kind: "pod" as const, namespace: beside?.namespace ?? "", name: beside?.name ?? "" },
+      protocol: "udp" as const,
+      dstPort: 5353,
+    };
+    const [report] = await runTraces(b, await resolveTarget(b, target), { skipDetrace: true });
+    expect(report?.forward.verdict.kind).toBe("delivered");
   });
 });
