@@ -152,13 +152,13 @@ async function named(
  * explain/hairpin.ts): the one step of the path ofproto/trace cannot show, read from the zone's NB.
  */
 async function hairpinned(run: RunContext, v: Verdict, d: DirectionPlan): Promise<Verdict> {
-  if (v.kind !== "delivered" || d.to.kind !== "service" || d.from.kind !== "pod" || d.lbDst?.ip !== d.from.ip)
-    return v;
+  // sent to another address (a Service's VIP or a NodePort, named or not) and delivered back to the sender itself
+  if (v.kind !== "delivered" || d.from.kind !== "pod" || d.dstIp === d.from.ip) return v;
   if (v.to.kind !== "pod" || v.to.name !== d.from.name || v.to.namespace !== d.from.namespace) return v;
   try {
     const hp = hairpinSource((await ovnDatabases(run.b, run.dbs, v.node)).nb, {
-      ip: d.to.ip,
-      port: d.to.port,
+      ip: d.dstIp,
+      port: d.dstPort,
     });
     const hairpin = {
       snatIp: hp.ip,

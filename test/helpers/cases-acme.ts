@@ -200,6 +200,16 @@ export const ACME_CASES: readonly Case[] = [
     },
   },
   {
+    name: "hairpin through its own node's NodePort (the load balancer picks the sender)",
+    target: {
+      src: frontend,
+      dst: { kind: "ip", ip: "10.20.30.12" },
+      protocol: "tcp",
+      dstPort: 31380,
+      family: 4,
+    },
+  },
+  {
     name: "NodePort on the pod's own node, backend on the same node",
     target: { src: cart, dst: { kind: "ip", ip: "10.20.30.12" }, protocol: "tcp", dstPort: 31380, family: 4 },
   },

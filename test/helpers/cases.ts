@@ -222,6 +222,16 @@ export const CASES: readonly Case[] = [
     },
   },
   {
+    name: "hairpin by the Service's cluster IP given as -dst-ip",
+    target: {
+      src: { namespace: "default", name: "web" },
+      dst: { kind: "ip", ip: "10.96.100.80" },
+      protocol: "tcp",
+      dstPort: 80,
+      family: 4,
+    },
+  },
+  {
     name: "external address, SNAT",
     target: {
       src: client,
