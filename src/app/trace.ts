@@ -21,6 +21,8 @@ export interface TraceCommand {
   readonly includeRaw: boolean;
   readonly skipDetrace: boolean;
   readonly allBackends: boolean;
+  /** The source port of the traced packet (a real connection's); the planner's default otherwise. */
+  readonly srcPort?: number;
   /** Bounds every API call and exec. */
   readonly timeoutMs: number;
 }
@@ -32,6 +34,7 @@ export async function traceCommand(c: TraceCommand, io: CommandIO): Promise<Comm
     const reports = await runTraces(b, resolution, {
       skipDetrace: c.skipDetrace,
       allBackends: c.allBackends,
+      ...(c.srcPort === undefined ? {} : { srcPort: c.srcPort }),
     });
     const output =
       c.output === "text"

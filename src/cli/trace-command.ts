@@ -11,6 +11,7 @@ export interface TraceFlags extends PacketFlags, ClusterFlags {
   skipDetrace?: boolean;
   dumpUdnVrfTableIds?: boolean;
   allBackends?: boolean;
+  srcPort?: string;
   output: string;
   includeRaw?: boolean;
   timeout: string;
@@ -31,6 +32,7 @@ export function registerTraceOptions(program: Command): void {
       "print the VRF table id of every user-defined network on every node, as JSON, and exit",
     )
     .option("--all-backends", "trace to every backend of a service, not just the first")
+    .option("--src-port <PORT>", "source port of the traced packet (a real connection's), default 52888")
     .option(
       "-o, --output <FORMAT>",
       "text | json | yaml (one document: schema/trace-run.schema.json)",
@@ -64,6 +66,7 @@ export async function traceAction(f: TraceFlags): Promise<CommandResult> {
       includeRaw: f.includeRaw === true,
       skipDetrace: f.skipDetrace === true,
       allBackends: f.allBackends === true,
+      ...(f.srcPort === undefined ? {} : { srcPort: number(f.srcPort, "--src-port", 1, 65535) }),
       timeoutMs,
     },
     processIO({ color: f.color }),

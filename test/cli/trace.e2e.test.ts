@@ -181,6 +181,8 @@ describe.each(["central", "interconnect"] as const)(
         "-udp",
         "-dst-port",
         "53",
+        "--src-port",
+        "41234",
       ]);
       expect(r.code, r.stderr).toBe(0);
       const v = r.reports[0]?.forward.verdict;
@@ -188,6 +190,15 @@ describe.each(["central", "interconnect"] as const)(
       if (v?.kind === "delivered" && v.to.kind === "pod") {
         expect(declared.filter((p) => p.name.startsWith("coredns")).map((p) => p.name)).toContain(v.to.name);
       }
+      // --src-port: the packet's source port, on arrival too; the reply comes back to it from the VIP
+      expect(r.reports[0]?.forward.packet.srcPort).toBe(41234);
+      expect(v?.kind === "delivered" ? v.srcPort : undefined).toBe(41234);
+      const reply = r.reports[0]?.reply?.verdict;
+      expect(reply?.kind === "delivered" ? [reply.srcIp, reply.srcPort, reply.dstPort] : []).toEqual([
+        "10.96.0.10",
+        53,
+        41234,
+      ]);
     });
 
     it("pod to an external IP leaves through its node with the node IP as SNAT", async () => {
