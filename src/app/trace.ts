@@ -21,6 +21,8 @@ export interface TraceCommand {
   readonly includeRaw: boolean;
   readonly skipDetrace: boolean;
   readonly allBackends: boolean;
+  /** Only the Go tool's lines in the text output (scripts that compare whole outputs). */
+  readonly goOnly?: boolean;
   /** The source port of the traced packet (a real connection's); the planner's default otherwise. */
   readonly srcPort?: number;
   /** Bounds every API call and exec. */
@@ -38,7 +40,7 @@ export async function traceCommand(c: TraceCommand, io: CommandIO): Promise<Comm
     });
     const output =
       c.output === "text"
-        ? renderGoText(reports, { loglevel: c.loglevel, color: io.color })
+        ? renderGoText(reports, { loglevel: c.loglevel, color: io.color, goOnly: c.goOnly === true })
         : renderDocument(traceRunDocument(reports, c.includeRaw || c.loglevel >= 2), c.output);
     const failed = firstFailure(reports);
     const unknown = firstUnknown(reports);

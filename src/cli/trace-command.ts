@@ -12,6 +12,7 @@ export interface TraceFlags extends PacketFlags, ClusterFlags {
   dumpUdnVrfTableIds?: boolean;
   allBackends?: boolean;
   srcPort?: string;
+  goOutputOnly?: boolean;
   output: string;
   includeRaw?: boolean;
   timeout: string;
@@ -32,6 +33,10 @@ export function registerTraceOptions(program: Command): void {
       "print the VRF table id of every user-defined network on every node, as JSON, and exit",
     )
     .option("--all-backends", "trace to every backend of a service, not just the first")
+    .option(
+      "--go-output-only",
+      "text output: only the Go ovnkube-trace's lines (no verdict lines, summaries or explanations after them)",
+    )
     .option("--src-port <PORT>", "source port of the traced packet (a real connection's), default 52888")
     .option(
       "-o, --output <FORMAT>",
@@ -66,6 +71,7 @@ export async function traceAction(f: TraceFlags): Promise<CommandResult> {
       includeRaw: f.includeRaw === true,
       skipDetrace: f.skipDetrace === true,
       allBackends: f.allBackends === true,
+      goOnly: f.goOutputOnly === true,
       ...(f.srcPort === undefined ? {} : { srcPort: number(f.srcPort, "--src-port", 1, 65535) }),
       timeoutMs,
     },

@@ -14,8 +14,12 @@ export function nodeUses(hops: readonly TracedHop[]): Map<string, NodeUse> {
     const u = uses.get(hop.node) ?? { bridges: new Set<string>(), tunnel: false };
     uses.set(hop.node, u);
     if (hop.tool !== "ofproto/trace") continue;
-    for (const m of hop.output.matchAll(/^\s*bridge\("([^"]+)"\)/gm))
-      if (m[1] !== undefined) u.bridges.add(m[1]);
+    // A hop that ends in a tunnel was decided in its first bridge (br-int's tnl_push): the outer packet's way out
+    // through the uplink bridge (NORMAL, its MAC table) does not change where it goes next.
+    const names = [...hop.output.matchAll(/^\s*bridge\("([^"]+)"\)/gm)].flatMap((m) =>
+      m[1] === undefined ? [] : [m[1]],
+    );
+    for (const name of hop.outcome.kind === "tunnel" ? names.slice(0, 1) : names) u.bridges.add(name);
     if (hop.output.includes("-> output to native tunnel")) u.tunnel = true;
   }
   return new Map([...uses].map(([node, u]) => [node, { bridges: [...u.bridges], tunnel: u.tunnel }]));

@@ -186,7 +186,7 @@ describe("completion", () => {
     expect(zsh.code).toBe(0);
     expect(fish.code).toBe(0);
     expect(zsh.stdout).toMatch(/^#compdef ovnkube-trace kubectl-ovnkube_trace\n/);
-    expect(zsh.stdout).toContain('("lab probe") subs=(); flags=(--src --dst');
+    expect(zsh.stdout).toContain('("lab probe") subs=(); flags=(--src --src-ip --src-node --dst');
     expect(fish.stdout).toContain(
       "complete -c ovnkube-trace -n '__ovnkube_trace_at \\'lab\\'' -f -a 'probe'",
     );

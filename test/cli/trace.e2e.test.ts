@@ -80,6 +80,14 @@ describe.each(["central", "interconnect"] as const)(
       startsWithGoLines(r.stdout, podToPod("client", "web", shape === "interconnect", true));
     });
 
+    it("--go-output-only: exactly the Go tool's lines, nothing after them", async () => {
+      const args = [...kube, "-src", "client", "-dst", "web", "-tcp", "-dst-port", "8080"];
+      const r = await cli([...args, "--go-output-only"]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toBe(`${podToPod("client", "web", shape === "interconnect", true).join("\n")}\n`);
+      expect((await cli(args)).stdout.length).toBeGreaterThan(r.stdout.length);
+    });
+
     it("the policy-dropped port is a failure with a non-zero exit, named, and found on the destination node", async () => {
       const text = await cli([
         ...kube,
