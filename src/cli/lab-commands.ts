@@ -59,6 +59,17 @@ export function registerLabCommands(program: Command, run: Run): void {
     await run((await app()).labEnvCommand(labDirOf(o.dir), node));
   });
 
+  registerProbe(lab, run);
+
+  dirOpt(
+    lab.command("down").description("stop every lab daemon (by pid) and remove the lab directory"),
+  ).action(async (o: { dir?: string }) => {
+    await run((await app()).labDownCommand(labDirOf(o.dir)));
+  });
+}
+
+/** `lab probe`: a real packet, where it arrived. */
+function registerProbe(lab: Command, run: Run): void {
   dirOpt(
     addPacketOptions(
       lab
@@ -75,19 +86,13 @@ export function registerLabCommands(program: Command, run: Run): void {
     const target = packetTarget(o, "tcp");
     const srcPort = o.srcPort === undefined ? undefined : number(o.srcPort, "--src-port", 1, 65535);
     await run(
-      (await app()).labProbeCommand({
+      (await import("../app/lab.js")).labProbeCommand({
         dir: labDirOf(o.dir),
         target,
         ...(srcPort === undefined ? {} : { srcPort }),
         output,
       }),
     );
-  });
-
-  dirOpt(
-    lab.command("down").description("stop every lab daemon (by pid) and remove the lab directory"),
-  ).action(async (o: { dir?: string }) => {
-    await run((await app()).labDownCommand(labDirOf(o.dir)));
   });
 }
 

@@ -173,6 +173,47 @@ export function externalAt(r: Resolution, ip: string, node: string): ResolvedExt
   };
 }
 
+/** A destination's forward direction, from `from` sending to `dstMac`. */
+function forwardTo(t: Destination, from: ResolvedSource, dstMac: string, srcPort: number): DirectionPlan {
+  return {
+    direction: "forward",
+    from,
+    to: t.to,
+    dstIp: t.dstIp,
+    dstMac,
+    srcPort,
+    dstPort: t.dstPort,
+    ctState: "trk,new",
+    expect: t.pod === undefined ? expectationOf(undefined, t.to) : expectationOf(t.pod),
+    ...(t.lb === undefined ? {} : { lbDst: t.lb }),
+    ...(t.pod === undefined ? {} : { dstPod: t.pod }),
+  };
+}
+
+/** The backend's reply to the forward direction's sender (`to`, at `ip`), back to the port it sent from. */
+function replyFrom(
+  r: Resolution,
+  t: Destination & { readonly pod: ResolvedPod },
+  to: Endpoint,
+  ip: string,
+  srcPort: number,
+  expect: Expectation,
+): DirectionPlan {
+  return {
+    direction: "reply",
+    from: t.pod,
+    to,
+    dstIp: ip,
+    dstMac: nextHopMac(r, t.pod, ip),
+    srcPort: t.lb?.port ?? t.dstPort,
+    dstPort: srcPort,
+    ctState: "trk,est,rpl",
+    expect,
+  };
+}
+
+const hasPod = (t: Destination): t is Destination & { readonly pod: ResolvedPod } => t.pod !== undefined;
+
 /**
  * From outside the cluster: to a NodePort at the entry node's address (the gateway router's load balancer picks a
  * backend), and each backend's reply back to the client.
@@ -180,32 +221,10 @@ export function externalAt(r: Resolution, ip: string, node: string): ResolvedExt
 function planFromOutside(r: Resolution, src: ResolvedExternal, o: TraceOptions): TargetPlan[] {
   const srcPort = o.srcPort ?? DEFAULT_SRC_PORT;
   return destinations(r, o).map((t): TargetPlan => {
-    const forward: DirectionPlan = {
-      direction: "forward",
-      from: src,
-      to: t.to,
-      dstIp: t.dstIp,
-      dstMac: src.nodeMac,
-      srcPort,
-      dstPort: t.dstPort,
-      ctState: "trk,new",
-      expect: t.pod === undefined ? expectationOf(undefined, t.to) : expectationOf(t.pod),
-      ...(t.lb === undefined ? {} : { lbDst: t.lb }),
-      ...(t.pod === undefined ? {} : { dstPod: t.pod }),
-    };
-    if (t.pod === undefined) return { to: t.to, forward };
-    const reply: DirectionPlan = {
-      direction: "reply",
-      from: t.pod,
-      to: { kind: "external", ip: src.ip },
-      dstIp: src.ip,
-      dstMac: nextHopMac(r, t.pod, src.ip),
-      srcPort: t.lb?.port ?? t.dstPort,
-      dstPort: srcPort,
-      ctState: "trk,est,rpl",
-      expect: { kind: "external" },
-    };
-    return { to: t.to, forward, reply };
+    const forward = forwardTo(t, src, src.nodeMac, srcPort);
+    if (!hasPod(t)) return { to: t.to, forward };
+    const client: Endpoint = { kind: "external", ip: src.ip };
+    return { to: t.to, forward, reply: replyFrom(r, t, client, src.ip, srcPort, { kind: "external" }) };
   });
 }
 
@@ -235,36 +254,13 @@ export function planTraces(r: Resolution, o: TraceOptions = {}): TargetPlan[] {
   const src = r.src;
   const srcPort = o.srcPort ?? DEFAULT_SRC_PORT;
   return destinations(r, o).map((t): TargetPlan => {
-    const forward: DirectionPlan = {
-      direction: "forward",
-      from: src,
-      to: t.to,
-      dstIp: t.dstIp,
-      dstMac: nextHopMac(r, src, t.dstIp),
-      srcPort,
-      dstPort: t.dstPort,
-      ctState: "trk,new",
-      expect: t.pod === undefined ? expectationOf(undefined, t.to) : expectationOf(t.pod),
-      ...(t.lb === undefined ? {} : { lbDst: t.lb }),
-      ...(t.pod === undefined ? {} : { dstPod: t.pod }),
-    };
-    if (t.pod === undefined) {
+    const forward = forwardTo(t, src, nextHopMac(r, src, t.dstIp), srcPort);
+    if (!hasPod(t)) {
       const outside = o.replyFromOutside === true ? replyFromOutside(r, forward) : undefined;
       return outside === undefined ? { to: t.to, forward } : { to: t.to, forward, reply: outside };
     }
-    const reply: DirectionPlan = {
-      direction: "reply",
-      from: t.pod,
-      to: podEndpoint(src),
-      dstIp: src.ip,
-      dstMac: nextHopMac(r, t.pod, src.ip),
-      srcPort: t.lb?.port ?? t.dstPort,
-      dstPort: srcPort,
-      ctState: "trk,est,rpl",
-      expect: expectationOf(src),
-      dstPod: src,
-    };
-    return { to: t.to, forward, reply };
+    const reply = replyFrom(r, t, podEndpoint(src), src.ip, srcPort, expectationOf(src));
+    return { to: t.to, forward, reply: { ...reply, dstPod: src } };
   });
 }
 

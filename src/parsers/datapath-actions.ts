@@ -363,3 +363,13 @@ function ovnPortKeys(options: readonly GeneveOption[]): { ingress: number; egres
   // The ingress key is 15 bits at bit 16 (bit 31 is reserved), the egress key the low 16 bits.
   return { ingress: Math.floor(value / 0x10000) & 0x7fff, egress: value & 0xffff };
 }
+
+/** The actions, or null for an unbalanced (cut) list, which is kept as text; a parser bug is not hidden. */
+export function datapathActionsOrNull(text: string): DatapathAction[] | null {
+  try {
+    return parseDatapathActions(text);
+  } catch (e) {
+    if (e instanceof ParseError && e.cause === undefined) return null;
+    throw e;
+  }
+}

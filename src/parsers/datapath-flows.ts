@@ -6,10 +6,9 @@ import type {
   DatapathFlowsDocument,
   DatapathMatchField,
 } from "../model/datapath-flows.js";
-import type { DatapathAction } from "../model/ofproto-trace.js";
 import type { Elision } from "../model/openflow.js";
 import type { SourceRef } from "../model/source.js";
-import { parseDatapathActions } from "./datapath-actions.js";
+import { datapathActionsOrNull } from "./datapath-actions.js";
 import { headLines, isElisionLine, locate, readLines, splitTopLevelCommas, topLevelBreaks } from "./text.js";
 import { ParseError } from "../errors.js";
 
@@ -156,16 +155,6 @@ function applyTrailerItem(t: Trailer, label: string, value: string): string | un
   }
 }
 
-function actionsOf(text: string): DatapathAction[] | null {
-  try {
-    return parseDatapathActions(text);
-  } catch (e) {
-    // An unbalanced (cut) action list is kept as text; a parser bug (a ParseError with a cause) is not hidden.
-    if (e instanceof ParseError && e.cause === undefined) return null;
-    throw e;
-  }
-}
-
 function inPortOf(value: string | undefined): number | string | null {
   if (value === undefined) return null;
   return UINT_RE.test(value) ? Number(value) : value;
@@ -201,7 +190,7 @@ export function parseDatapathFlowLine(trimmed: string, source: SourceRef): Datap
     offloaded: trailer.offloaded,
     dpLayer: trailer.dpLayer,
     actionsText: trailer.actionsText,
-    actions: actionsOf(trailer.actionsText),
+    actions: datapathActionsOrNull(trailer.actionsText),
     dpExtraInfo: trailer.dpExtraInfo,
     other: trailer.other,
   };

@@ -7,15 +7,10 @@ import type {
   LegacyTraceItem,
   OfprotoTraceLegacyDocument,
 } from "../model/ofproto-trace-legacy.js";
-import type {
-  DatapathAction,
-  DatapathActionsLine,
-  TraceFlowLine,
-  TrailerLine,
-} from "../model/ofproto-trace.js";
+import type { DatapathActionsLine, TraceFlowLine, TrailerLine } from "../model/ofproto-trace.js";
 import type { MatchField } from "../model/openflow.js";
 import type { SourceRef } from "../model/source.js";
-import { parseDatapathActions } from "./datapath-actions.js";
+import { datapathActionsOrNull } from "./datapath-actions.js";
 import { DEFAULT_FLOW_PRIORITY } from "./dump-flows.js";
 import { flowLine } from "./ofproto-trace.js";
 import { headLines, locate, splitLines, splitTopLevelCommas } from "./text.js";
@@ -82,15 +77,6 @@ function widthOf(raw: string): number {
     else break;
   }
   return width;
-}
-
-function actionsOf(text: string): DatapathAction[] | null {
-  try {
-    return parseDatapathActions(text);
-  } catch (e) {
-    if (e instanceof ParseError && e.cause === undefined) return null;
-    throw e;
-  }
 }
 
 /** `priority=10,in_port=1,dl_src=...` (cls_rule_format): the priority and the match fields. */
@@ -252,7 +238,7 @@ class LegacyParser {
       );
     }
     const text = source.text.slice("Datapath actions:".length).trim();
-    const actions = actionsOf(text);
+    const actions = datapathActionsOrNull(text);
     if (actions === null) {
       throw new ParseError(
         'unbalanced parentheses in "Datapath actions:" (a cut or mangled line)',
@@ -337,7 +323,7 @@ class LegacyParser {
         });
       fields.regs = { source, values: Object.fromEntries(values) };
     } else if (field === "odp") {
-      fields.odp = { source, text: text.trim(), actions: actionsOf(text.trim()) };
+      fields.odp = { source, text: text.trim(), actions: datapathActionsOrNull(text.trim()) };
     } else {
       fields[field] = flowLine(source, text);
     }

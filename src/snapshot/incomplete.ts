@@ -119,6 +119,16 @@ function unusable(snap: Snapshot, file: string | undefined): string {
     : `${file} is gone`;
 }
 
+/** What one node's gaps are written with: the snapshot, the node, and how to add a gap. */
+interface NodeCheck {
+  readonly snap: Snapshot;
+  readonly n: SnapshotNode;
+  readonly usable: (f: string | undefined) => f is string;
+  readonly node: (text: string) => void;
+  readonly ofBridge: (bridge: string, text: string) => void;
+  readonly ofTunnels: (text: string) => void;
+}
+
 /** The gaps of one node. */
 function nodeGaps(snap: Snapshot, replica: ReplicaState | undefined, name: string): DataGap[] {
   const m = snap.manifest;
@@ -126,35 +136,50 @@ function nodeGaps(snap: Snapshot, replica: ReplicaState | undefined, name: strin
   if (n === undefined) return [{ text: notInSnapshot(m, name) }];
   if (n.status === "failed") return [{ text: failedNode(m, n) }];
   const gaps: DataGap[] = [];
-  const node = (text: string): void => {
-    gaps.push({ text: `node ${name}: ${text}` });
+  const c: NodeCheck = {
+    snap,
+    n,
+    usable: (f): f is string => f !== undefined && snap.usable(f) !== undefined,
+    node: (text) => gaps.push({ text: `node ${name}: ${text}` }),
+    ofBridge: (bridge, text) => gaps.push({ bridge, text: `node ${name}: ${text}` }),
+    ofTunnels: (text) => gaps.push({ tunnel: true, text: `node ${name}: ${text}` }),
   };
-  const ofBridge = (bridge: string, text: string): void => {
-    gaps.push({ bridge, text: `node ${name}: ${text}` });
-  };
-  const ofTunnels = (text: string): void => {
-    gaps.push({ tunnel: true, text: `node ${name}: ${text}` });
-  };
-  const usable = (f: string | undefined): f is string => f !== undefined && snap.usable(f) !== undefined;
+  const conf = confGaps(c);
+  zoneGaps(c, replica);
+  // the bridges a trace can cross, and what their flows need
+  const interfaces: BridgeInterface[] = conf === undefined ? [] : bridgeInterfacesOf(conf);
+  const integration = integrationBridgeOf(conf);
+  const bridges =
+    conf === undefined
+      ? [...new Set([integration, ...n.bridges.map((b) => b.name)])]
+      : bridgesReachableFrom(integration, interfaces);
+  for (const br of bridges) bridgeGaps(c, br);
+  tunnelGaps(c, interfaces, bridges);
+  if (replica !== undefined) gaps.push(...replicaGaps(replica, name, conf === undefined));
+  return dedupe(gaps);
+}
 
-  // conf.db: without it, no OVS runs for this node in the replica
-  let conf: OvsdbDatabase | undefined;
+/** conf.db: without it, no OVS runs for this node in the replica. Its database when it reads. */
+function confGaps({ snap, n, usable, node }: NodeCheck): OvsdbDatabase | undefined {
   if (!usable(n.confDb)) {
     node(
       `the snapshot has no usable conf.db (${unusable(snap, n.confDb)}), so OVS does not run for it in the replica: collect ${COLLECT.conf} on that node`,
     );
-  } else {
-    try {
-      conf = readOvsdbFile(snap.bytes(n.confDb));
-    } catch (e) {
-      node(
-        `its conf.db (${n.confDb}) does not read (${e instanceof Error ? e.message : String(e)}): collect ${COLLECT.conf} on that node again`,
-      );
-    }
+    return undefined;
   }
+  try {
+    return readOvsdbFile(snap.bytes(n.confDb));
+  } catch (e) {
+    node(
+      `its conf.db (${n.confDb}) does not read (${e instanceof Error ? e.message : String(e)}): collect ${COLLECT.conf} on that node again`,
+    );
+    return undefined;
+  }
+}
 
-  // its zone's NB and SB (ovn-trace, the tunnel's destination, detrace)
-  const zone = m.zones.find((z) => z.name === n.zone);
+/** Its zone's NB and SB (ovn-trace, the tunnel's destination, detrace). */
+function zoneGaps({ snap, n, usable, node }: NodeCheck, replica: ReplicaState | undefined): void {
+  const zone = snap.manifest.zones.find((z) => z.name === n.zone);
   const rzone = replica?.zones.find((z) => z.name === n.zone);
   for (const [role, label, command] of [
     ["nb", "NB", COLLECT.nb],
@@ -172,66 +197,62 @@ function nodeGaps(snap: Snapshot, replica: ReplicaState | undefined, name: strin
       );
     }
   }
+}
 
-  // the bridges a trace can cross, and what their flows need
-  const interfaces: BridgeInterface[] = conf === undefined ? [] : bridgeInterfacesOf(conf);
-  const integration = integrationBridgeOf(conf);
-  const bridges =
-    conf === undefined
-      ? [...new Set([integration, ...n.bridges.map((b) => b.name)])]
-      : bridgesReachableFrom(integration, interfaces);
-  for (const br of bridges) {
-    const b = n.bridges.find((x) => x.name === br);
-    if (b === undefined || !usable(b.flows)) {
-      ofBridge(
-        br,
-        `the snapshot has no ${br} flows (${b === undefined ? "not collected" : unusable(snap, b.flows)}): collect ${COLLECT.flows(br)} on that node`,
-      );
-      continue;
-    }
-    const flows = snap.text(b.flows);
-    const groups = groupsUsed(flows);
-    if (groups.length > 0 && !usable(b.groups))
-      ofBridge(
-        br,
-        `its ${br} flows send packets to groups (${groups.slice(0, 5).join(", ")}${groups.length > 5 ? ", …" : ""}) and the snapshot has no ${br} groups (${unusable(snap, b.groups)}): collect ${COLLECT.groups(br)} on that node`,
-      );
-    const fields = [...tunMetadataUse(flows).keys()].map((i) => `tun_metadata${String(i)}`);
-    if (fields.length > 0 && !usable(b.tlvMap))
-      ofBridge(
-        br,
-        `its ${br} flows use ${fields.join(", ")} and the snapshot has no ${br} tlv-map (${unusable(snap, b.tlvMap)}): collect ${COLLECT.tlvMap(br)} on that node`,
-      );
-    if (flowsUseMeters(flows) && !usable(b.meters))
-      ofBridge(
-        br,
-        `its ${br} flows send packets to meters and the snapshot has no ${br} meters (${unusable(snap, b.meters)}): collect ${COLLECT.meters(br)} on that node`,
-      );
-    if (flowsUseNormal(flows) && !usable(b.fdb))
-      ofBridge(
-        br,
-        `its ${br} flows use NORMAL and the snapshot has no ${br} MAC table (${unusable(snap, b.fdb)}), so the replica floods where the node forwarded: collect ${COLLECT.fdb(br)} on that node`,
-      );
+/** A bridge a trace can cross: its flows, and the groups, tlv-map, meters and MAC table they need. */
+function bridgeGaps({ snap, n, usable, ofBridge }: NodeCheck, br: string): void {
+  const b = n.bridges.find((x) => x.name === br);
+  if (b === undefined || !usable(b.flows)) {
+    ofBridge(
+      br,
+      `the snapshot has no ${br} flows (${b === undefined ? "not collected" : unusable(snap, b.flows)}): collect ${COLLECT.flows(br)} on that node`,
+    );
+    return;
   }
+  const flows = snap.text(b.flows);
+  const groups = groupsUsed(flows);
+  if (groups.length > 0 && !usable(b.groups))
+    ofBridge(
+      br,
+      `its ${br} flows send packets to groups (${groups.slice(0, 5).join(", ")}${groups.length > 5 ? ", …" : ""}) and the snapshot has no ${br} groups (${unusable(snap, b.groups)}): collect ${COLLECT.groups(br)} on that node`,
+    );
+  const fields = [...tunMetadataUse(flows).keys()].map((i) => `tun_metadata${String(i)}`);
+  if (fields.length > 0 && !usable(b.tlvMap))
+    ofBridge(
+      br,
+      `its ${br} flows use ${fields.join(", ")} and the snapshot has no ${br} tlv-map (${unusable(snap, b.tlvMap)}): collect ${COLLECT.tlvMap(br)} on that node`,
+    );
+  if (flowsUseMeters(flows) && !usable(b.meters))
+    ofBridge(
+      br,
+      `its ${br} flows send packets to meters and the snapshot has no ${br} meters (${unusable(snap, b.meters)}): collect ${COLLECT.meters(br)} on that node`,
+    );
+  if (flowsUseNormal(flows) && !usable(b.fdb))
+    ofBridge(
+      br,
+      `its ${br} flows use NORMAL and the snapshot has no ${br} MAC table (${unusable(snap, b.fdb)}), so the replica floods where the node forwarded: collect ${COLLECT.fdb(br)} on that node`,
+    );
+}
 
-  // output to a tunnel is routed with state no database holds
+/** Output to a tunnel is routed with state no database holds. */
+function tunnelGaps(
+  { snap, n, usable, ofTunnels }: NodeCheck,
+  interfaces: readonly BridgeInterface[],
+  bridges: readonly string[],
+): void {
   const tunnelBridges = [
     ...new Set(interfaces.filter((i) => TUNNEL_TYPES.has(i.type)).map((i) => i.bridge)),
   ].filter((b) => bridges.includes(b));
-  if (tunnelBridges.length > 0) {
-    const ports = `it has tunnel ports (on ${tunnelBridges.join(", ")})`;
-    if (!usable(n.runtime.routes))
-      ofTunnels(
-        `${ports} and the snapshot has no tunnel routes (${unusable(snap, n.runtime.routes)}), so the replica cannot route a packet into a tunnel: collect ${COLLECT.routes} on that node`,
-      );
-    if (!usable(n.runtime.tunnelNeighbors))
-      ofTunnels(
-        `${ports} and the snapshot has no tunnel neighbours (${unusable(snap, n.runtime.tunnelNeighbors)}), so the replica does not know the next hop's MAC: collect ${COLLECT.neighbours} on that node`,
-      );
-  }
-
-  if (replica !== undefined) gaps.push(...replicaGaps(replica, name, conf === undefined));
-  return dedupe(gaps);
+  if (tunnelBridges.length === 0) return;
+  const ports = `it has tunnel ports (on ${tunnelBridges.join(", ")})`;
+  if (!usable(n.runtime.routes))
+    ofTunnels(
+      `${ports} and the snapshot has no tunnel routes (${unusable(snap, n.runtime.routes)}), so the replica cannot route a packet into a tunnel: collect ${COLLECT.routes} on that node`,
+    );
+  if (!usable(n.runtime.tunnelNeighbors))
+    ofTunnels(
+      `${ports} and the snapshot has no tunnel neighbours (${unusable(snap, n.runtime.tunnelNeighbors)}), so the replica does not know the next hop's MAC: collect ${COLLECT.neighbours} on that node`,
+    );
 }
 
 /** The steps of the replica that failed for a node (`confReported`: its conf.db's gap is already named). */
