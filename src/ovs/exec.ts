@@ -25,8 +25,20 @@ let interrupted = false;
  */
 export function killRunningCommands(): void {
   interrupted = true;
-  for (const child of running) child.kill("SIGKILL");
+  for (const child of running) killGroup(child);
   running.clear();
+}
+
+/**
+ * Kills a command and whatever it started (`sh -c` and its children): each command runs in a process group of
+ * its own, so a child that holds the output pipes open cannot make a timed-out command wait for it.
+ */
+function killGroup(child: ChildProcess): void {
+  try {
+    if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+  } catch {
+    child.kill("SIGKILL");
+  }
 }
 
 /** Runs argv[0] (an OVS/OVN program name or a path) with argv[1..]; never through a shell. */
@@ -49,6 +61,7 @@ export function run(argv: readonly string[], options: ExecOptions = {}): Promise
       env: options.env ?? process.env,
       cwd: options.cwd,
       stdio: ["pipe", "pipe", "pipe"],
+      detached: true,
     });
     running.add(child);
     const out: Buffer[] = [];
@@ -56,7 +69,7 @@ export function run(argv: readonly string[], options: ExecOptions = {}): Promise
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      child.kill("SIGKILL");
+      killGroup(child);
     }, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
     child.stdout.on("data", (b: Buffer) => out.push(b));
     child.stderr.on("data", (b: Buffer) => err.push(b));
