@@ -190,9 +190,11 @@ export async function explainCommand(
   file: string,
   flags: { readonly node: string; readonly format: string; readonly output: string },
   cluster: ClusterChoice,
+  /** Bounds every API call and exec. */
+  timeoutMs?: number,
 ): Promise<CommandResult> {
   const text = Buffer.from(readInput(file)).toString("utf8");
   const request = explainRequest(text, flags.node, flags.format, flags.output);
-  const e = await withBackend(cluster, undefined, (b) => explainOnBackend(request, b));
+  const e = await withBackend(cluster, timeoutMs, (b) => explainOnBackend(request, b));
   return e.failure === undefined ? { output: e.output } : { output: e.output, failure: e.failure };
 }

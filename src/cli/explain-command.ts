@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { InputError } from "../errors.js";
 import type { Run } from "./io.js";
+import { duration } from "./formats.js";
 import { addClusterOptions, clusterChoice, type ClusterFlags } from "./cluster-options.js";
 
 /**
@@ -21,13 +22,22 @@ export function registerExplainCommand(program: Command, run: Run): void {
       "decoded",
     )
     .option("-o, --output <FORMAT>", "text | json | yaml (the decoded explanation)", "text")
-    .requiredOption("--node <NODE>", "the node the trace was taken on (its zone's NB/SB are read)");
+    .requiredOption("--node <NODE>", "the node the trace was taken on (its zone's NB/SB are read)")
+    .option(
+      "--timeout <DURATION>",
+      "timeout of every exec and API call: 30s, 1m, 500ms (a plain number is milliseconds)",
+      "30s",
+    );
   addClusterOptions(explain).action(
-    async (file: string, o: ClusterFlags & { node: string; format: string; output: string }) => {
+    async (
+      file: string,
+      o: ClusterFlags & { node: string; format: string; output: string; timeout: string },
+    ) => {
       if (file === "-" && process.stdin.isTTY)
         throw new InputError("give a FILE, or pipe the trace into standard input");
+      const timeoutMs = duration(o.timeout, "--timeout", 100, 3_600_000);
       const { explainCommand } = await import("../app/explain.js");
-      await run(explainCommand(file, o, clusterChoice(o)));
+      await run(explainCommand(file, o, clusterChoice(o), timeoutMs));
     },
   );
 }
