@@ -352,7 +352,9 @@ async function resolveFromOutside(b: ClusterBackend, t: TraceTarget, s: External
 /** Resolves everything the traces need, reading each object once (the backend caches). */
 export async function resolveTarget(b: ClusterBackend, t: TraceTarget): Promise<Resolution> {
   if (t.src.kind === "external") return resolveFromOutside(b, t, t.src);
-  const src = await resolvePod(b, t.src.namespace, t.src.name, t.family);
+  // without -addr-family, an IPv6 -dst-ip asks for the source's IPv6 address
+  const wanted = t.family ?? (t.dst.kind === "ip" ? familyOf(t.dst.ip) : undefined);
+  const src = await resolvePod(b, t.src.namespace, t.src.name, wanted);
   const family = t.family ?? familyOf(src.ip) ?? 4;
   const d = t.dst;
   let dst: Resolution["dst"];

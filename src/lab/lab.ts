@@ -376,9 +376,17 @@ class Starter {
     const sb = new CtlBatch();
     for (const n of local) {
       const dp = await this.sbFind(zone, "datapath_binding", `external_ids:name=GR_${n.name}`);
+      // the gateway's IPv6 address answers from the same host (the same MAC); the nodes' IPv6 from breth0's
+      const gw = this.c.underlay;
       const neighbours = [
-        { ip: this.c.underlay.gateway, mac: dockerMac(this.c.underlay.gateway) },
-        ...this.c.nodes.filter((m) => m.name !== n.name).map((m) => ({ ip: m.ip, mac: m.mac })),
+        { ip: gw.gateway, mac: dockerMac(gw.gateway) },
+        ...(gw.gatewayV6 === undefined ? [] : [{ ip: gw.gatewayV6, mac: dockerMac(gw.gateway) }]),
+        ...this.c.nodes
+          .filter((m) => m.name !== n.name)
+          .flatMap((m) => [
+            { ip: m.ip, mac: m.mac },
+            ...(m.ipv6 === undefined ? [] : [{ ip: m.ipv6, mac: m.mac }]),
+          ]),
       ];
       for (const nb of neighbours) {
         sb.add(

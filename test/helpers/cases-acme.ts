@@ -296,6 +296,10 @@ export const ACME_CASES: readonly Case[] = [
     },
   },
   {
+    name: "external IPv6 address, SNAT (the gateway's IPv6 neighbour known)",
+    target: { src: frontend, dst: { kind: "ip", ip: "2001:db8:ac::50" }, protocol: "udp", dstPort: 443 },
+  },
+  {
     name: "external address, SNAT, TCP, from another node",
     target: {
       src: checkout,
