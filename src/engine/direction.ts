@@ -102,7 +102,8 @@ async function answered(
       protocol,
     );
     if (r === undefined) return v;
-    const ports = protocol === "icmp" ? {} : { srcPort: d.dstPort, dstPort: d.srcPort };
+    // a TCP reset answers with ports; a UDP or ICMP packet is answered by an ICMP error, which has none
+    const ports = protocol === "tcp" ? { srcPort: d.dstPort, dstPort: d.srcPort } : {};
     return {
       kind: "rejected",
       node: end.node,

@@ -170,6 +170,26 @@ export const ACME_CASES: readonly Case[] = [
     },
   },
   {
+    name: "Service without endpoints, UDP: rejected (ICMP port unreachable from the VIP)",
+    target: {
+      src: frontend,
+      dst: service("payments", "legacy-billing"),
+      protocol: "udp",
+      dstPort: 514,
+      family: 4,
+    },
+  },
+  {
+    name: "Service without endpoints, UDP, IPv6, from another node",
+    target: {
+      src: ledger,
+      dst: service("payments", "legacy-billing"),
+      protocol: "udp",
+      dstPort: 514,
+      family: 6,
+    },
+  },
+  {
     name: "Service without endpoints: rejected by its load balancer, IPv6, from another node",
     target: {
       src: ledger,
