@@ -228,13 +228,23 @@ export function reportFileExists(report: SosReportDir, rel: string): boolean {
   }
 }
 
-/** A regular file of the report, or undefined when absent (or not a regular file inside the report). */
+/** Larger than any real dump or database of a node (a decompression bomb is not read). */
+const MAX_REPORT_FILE_BYTES = 512 * 2 ** 20;
+
+/** A regular file of the report, or undefined when absent (or not a regular file inside the report, or huge). */
 export function readReportFile(report: SosReportDir, rel: string): Buffer | undefined {
   const real = resolveInside(report, rel);
   if (real === undefined) return undefined;
   try {
-    if (!statSync(real).isFile()) {
+    const st = statSync(real);
+    if (!st.isFile()) {
       report.problems.push(`${report.origin}: ${rel} is not a regular file; not read`);
+      return undefined;
+    }
+    if (st.size > MAX_REPORT_FILE_BYTES) {
+      report.problems.push(
+        `${report.origin}: ${rel} is ${String(Math.round(st.size / 2 ** 20))} MiB, larger than any real output; not read`,
+      );
       return undefined;
     }
     return readFileSync(real);

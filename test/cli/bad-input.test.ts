@@ -1,7 +1,8 @@
 import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { EXIT } from "../../src/cli/exit-codes.js";
 import { CLI } from "../helpers/cli.js";
 import { newLabDir, processesUnder } from "../helpers/lab.js";
@@ -131,6 +132,24 @@ const CASES: readonly Case[] = [
     says: /manifest|snapshot/,
   },
   {
+    name: "snapshot collect: a corrupt archive",
+    args: (d) => ["snapshot", "collect", "--sos", join(archives, "corrupt.tar.xz"), "--out", join(d, "s")],
+    code: EXIT.usage,
+    says: /corrupt\.tar\.xz is not a readable archive/,
+  },
+  {
+    name: "snapshot collect: an archive whose member climbs out (../../)",
+    args: (d) => ["snapshot", "collect", "--sos", join(archives, "climbs.tar"), "--out", join(d, "s")],
+    code: EXIT.usage,
+    says: /climbs\.tar is not a sos report/,
+  },
+  {
+    name: "snapshot collect: a decompression bomb (a 700 MB flow dump in 200 kB)",
+    args: (d) => ["snapshot", "collect", "--sos", join(archives, "bomb.tar.xz"), "--out", join(d, "s")],
+    code: EXIT.usage,
+    says: /no Open vSwitch or OVN data in .*bomb\.tar\.xz/,
+  },
+  {
     name: "no kubeconfig anywhere",
     args: () => ["-src", "a", "-dst", "b", "-tcp"],
     env: { ...process.env, KUBECONFIG: "", HOME: "/nonexistent", KUBERNETES_SERVICE_HOST: "" },
@@ -138,6 +157,24 @@ const CASES: readonly Case[] = [
     says: /no kubeconfig found/,
   },
 ];
+
+/** Hostile archives, made once: random bytes, a member that climbs out, a member that inflates to 700 MB. */
+let archives = "";
+beforeAll(() => {
+  archives = newLabDir();
+  writeFileSync(join(archives, "corrupt.tar.xz"), randomBytes(5000));
+  mkdirSync(join(archives, "in"));
+  writeFileSync(join(archives, "in", "f"), "x\n");
+  const sh = (script: string): void => {
+    const r = spawnSync("/bin/sh", ["-c", script], { cwd: archives, encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`${script}: ${r.stderr}`);
+  };
+  sh(`tar -cf climbs.tar --transform 's,^in/f,../../${archives.slice(1)}/escaped,' in/f`);
+  const dump = "sosreport-x/sos_commands/openvswitch/ovs-ofctl_-O_OpenFlow15_dump-flows_br-int";
+  sh(
+    `mkdir -p ${dump.split("/").slice(0, -1).join("/")} && truncate -s 700M ${dump} && tar -cf - sosreport-x | xz -0 -T2 > bomb.tar.xz && rm -rf sosreport-x`,
+  );
+});
 
 function scratch(): string {
   const d = newLabDir();
@@ -167,6 +204,7 @@ describe("bad input: one line, its exit status, no stack trace, bounded, nothing
     expect(r.stderr).not.toMatch(/^\s+at .*:\d+:\d+\)?$/m);
     expect(r.stderr.split("\n").filter((l) => l.startsWith("error:")).length).toBe(1);
     expect(readdirSync(d).sort(), "nothing written").toEqual(before);
+    expect(readdirSync(archives), "nothing extracted beside the archives").not.toContain("escaped");
     expect(processesUnder(d)).toEqual([]);
   });
 });
