@@ -1,10 +1,11 @@
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { createServer, type AddressInfo, type Server } from "node:net";
 import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EXIT } from "../../src/cli/exit-codes.js";
-import { CLI } from "../helpers/cli.js";
+import { CLI, cliAsync } from "../helpers/cli.js";
 import { newLabDir, processesUnder } from "../helpers/lab.js";
 
 /**
@@ -206,5 +207,50 @@ describe("bad input: one line, its exit status, no stack trace, bounded, nothing
     expect(readdirSync(d).sort(), "nothing written").toEqual(before);
     expect(readdirSync(archives), "nothing extracted beside the archives").not.toContain("escaped");
     expect(processesUnder(d)).toEqual([]);
+  });
+});
+
+describe("an API server that accepts and never answers: the command ends, exit 5, within its timeout", () => {
+  let server: Server;
+  let kubeconfig = "";
+  beforeAll(async () => {
+    server = createServer(() => undefined);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as AddressInfo).port;
+    kubeconfig = join(newLabDir(), "kubeconfig");
+    writeFileSync(
+      kubeconfig,
+      [
+        "apiVersion: v1",
+        "kind: Config",
+        "clusters: [{ name: c, cluster: { server: 'http://127.0.0.1:" + String(port) + "' } }]",
+        "users: [{ name: u, user: { token: t } }]",
+        "contexts: [{ name: x, context: { cluster: c, user: u } }]",
+        "current-context: x",
+      ].join("\n"),
+    );
+  });
+  afterAll(() => {
+    server.close();
+  });
+
+  it.each([
+    ["a trace", ["-src", "a", "-dst", "b", "-tcp"]],
+    ["-dump-udn-vrf-table-ids", ["-dump-udn-vrf-table-ids"]],
+    ["snapshot collect --cluster", ["snapshot", "collect", "--cluster", "--out", "OUT"]],
+  ])("%s", async (_name, args) => {
+    const out = join(newLabDir(), "snap");
+    const t0 = performance.now();
+    const r = await cliAsync([
+      ...args.map((a) => (a === "OUT" ? out : a)),
+      "--kubeconfig",
+      kubeconfig,
+      "--timeout",
+      "1s",
+    ]);
+    expect(r.code, r.stderr).toBe(EXIT.unreachable);
+    expect(r.stderr).toMatch(/^error: [^\n]+\n/);
+    expect(r.stderr).not.toMatch(/^\s+at .*:\d+:\d+\)?$/m);
+    expect(performance.now() - t0).toBeLessThan(20_000);
   });
 });
