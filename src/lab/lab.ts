@@ -14,12 +14,11 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { InputError, LabStateError, OvnkTraceError, ProcessError } from "../errors.js";
 import {
   dirEnv,
-  daemonsUnder,
   isInside,
   isOurs,
   runOk,
   startDaemon,
-  startsInFlight,
+  stopAllUnder,
   stopDaemon,
   type DaemonRecord,
   type OvnDbs,
@@ -682,13 +681,7 @@ export async function labDown(dirGiven: string = DEFAULT_LAB_DIR): Promise<numbe
   const isLab = s !== undefined || existsSync(labLayout(dir).lockFile);
   // only daemons started in this lab's directory (a forged state file cannot point elsewhere), recorded or not
   const recorded = (s?.daemons ?? []).filter((d) => isInside(d.dir, dir));
-  let stopped = await stopAll(recorded);
-  for (let round = 0; round < 50; round++) {
-    const left = daemonsUnder(dir);
-    if (left.length === 0 && !startsInFlight()) break;
-    stopped += (await Promise.all(left.map((d) => stopDaemon(d)))).filter(Boolean).length;
-    if (left.length === 0) await sleep(100);
-  }
+  const stopped = (await stopAll(recorded)) + (await stopAllUnder(dir));
   await removeNetns(dir, s?.netns ?? []);
   if (isLab || stopped > 0) rmSync(dir, { recursive: true, force: true });
   return stopped;

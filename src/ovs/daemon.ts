@@ -186,3 +186,48 @@ export async function runOk(
   if (r.exitCode !== 0) throw new ProcessError(describeFailure(r));
   return r;
 }
+
+/**
+ * Processes that run from a directory under `root` by their environment (OVS_RUNDIR, which startDaemon sets),
+ * pidfile or not: a daemon an interrupted start forked but had not yet recorded, a client command under way.
+ */
+function runningUnder(root: string): DaemonRecord[] {
+  let pids: string[];
+  try {
+    pids = readdirSync("/proc").filter((p) => /^\d+$/.test(p));
+  } catch {
+    return [];
+  }
+  return pids.flatMap((p) => {
+    try {
+      const dir = readFileSync(`/proc/${p}/environ`, "utf8")
+        .split("\0")
+        .find((kv) => kv.startsWith("OVS_RUNDIR="))
+        ?.slice("OVS_RUNDIR=".length);
+      if (dir === undefined || !isInside(dir, root)) return [];
+      const program = basename(readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0")[0] ?? "");
+      return [{ program, pid: Number(p), dir }];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/**
+ * Stops everything that runs from under `root` (daemons by their pidfiles and by their environment), until it
+ * stays quiet while no start is under way. Returns how many it stopped.
+ */
+export async function stopAllUnder(root: string): Promise<number> {
+  let stopped = 0;
+  for (let round = 0, quiet = 0; round < 200 && quiet < 3; round++) {
+    const left = [...new Map([...daemonsUnder(root), ...runningUnder(root)].map((d) => [d.pid, d])).values()];
+    if (left.length === 0) {
+      if (!startsInFlight()) quiet++;
+      await sleep(50);
+      continue;
+    }
+    quiet = 0;
+    stopped += (await Promise.all(left.map((d) => stopDaemon(d)))).filter(Boolean).length;
+  }
+  return stopped;
+}

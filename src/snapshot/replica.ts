@@ -3,18 +3,16 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSyn
 import { join, resolve } from "node:path";
 import { InputError, OvnkTraceError, ProcessError } from "../errors.js";
 import {
-  daemonsUnder,
   dirEnv,
   isInside,
   isOurs,
   startDaemon,
-  startsInFlight,
+  stopAllUnder,
   stopDaemon,
   type DaemonRecord,
   type OvnDbs,
 } from "../ovs/daemon.js";
 import { onInterrupt } from "../ovs/interrupt.js";
-import { setTimeout as sleep } from "node:timers/promises";
 import { run } from "../ovs/exec.js";
 import type { OvsdbDatabase } from "../model/ovsdb.js";
 import { readOvsdbFile } from "../ovsdb/file.js";
@@ -468,12 +466,7 @@ export async function stopReplica(snapshot: string): Promise<number> {
     .sort((a, b) => Number(b.program === "ovs-vswitchd") - Number(a.program === "ovs-vswitchd"));
   for (const d of order) if (await stopDaemon(d)) n++;
   // and any it started without recording them yet (an interrupted start)
-  for (let round = 0; round < 50; round++) {
-    const left = daemonsUnder(dir);
-    if (left.length === 0 && !startsInFlight()) break;
-    for (const d of left) if (await stopDaemon(d)) n++;
-    if (left.length === 0) await sleep(100);
-  }
+  n += await stopAllUnder(dir);
   rmSync(dir, { recursive: true, force: true });
   return n;
 }
