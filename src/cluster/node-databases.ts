@@ -35,9 +35,10 @@ export async function readNodeDatabase(
   return readOvsdbFile(Buffer.from(r.stdout, "utf8"));
 }
 
+/** A backup that failed: `why` is the failed command, for a list that names the database itself. */
 class DatabaseReadError extends ProcessError {
   constructor(
-    readonly database: string,
+    database: string,
     readonly why: string,
   ) {
     super(`cannot read the ${database}: ${why}`);
@@ -76,12 +77,8 @@ export async function readNodeDatabases(b: ClusterBackend, node: string): Promis
   const got = read.map((r, i): OvsdbDatabase | undefined => {
     if (r.status === "fulfilled") return r.value;
     const e: unknown = r.reason;
-    const what = databaseOf(order[i] ?? "NB", node);
-    missing.push(
-      e instanceof DatabaseReadError
-        ? `${e.database}: ${e.why}`
-        : `${what}: ${e instanceof Error ? e.message : String(e)}`,
-    );
+    const why = e instanceof DatabaseReadError ? e.why : e instanceof Error ? e.message : String(e);
+    missing.push(`${databaseOf(order[i] ?? "NB", node)}: ${why}`);
     return undefined;
   });
   const [nb, sb, ovs] = got;

@@ -14,7 +14,6 @@ import { looksLikeTlvMap, parseTlvMap } from "./tlv-map.js";
 import { ParseError } from "../errors.js";
 
 interface TextParser {
-  readonly kind: Exclude<ParsedKind, "ovsdb-database">;
   readonly looksLike: (text: string) => boolean;
   readonly parse: (text: string) => ParsedText;
 }
@@ -32,28 +31,33 @@ function parseOvnTraceText(text: string): ParsedText {
   };
 }
 
+type TextKind = Exclude<ParsedKind, "ovsdb-database">;
+
 /**
- * In detection order (PARSED_KINDS): the most specific formats first (a trace can quote flows, not the reverse);
- * the trace format before OVS 2.7 before today's, whose sniffer also takes it (to reject it with a clear error).
+ * Tried in the order of PARSED_KINDS (src/model/parsed.ts, the one place that order is written): the most specific
+ * formats first (a trace can quote flows, not the reverse); the trace format before OVS 2.7 before today's, whose
+ * sniffer also takes it (to reject it with a clear error).
  */
-const TEXT_PARSERS: readonly TextParser[] = [
-  { kind: "ofproto-trace-legacy", looksLike: looksLikeOfprotoTraceLegacy, parse: parseOfprotoTraceLegacy },
-  { kind: "ofproto-trace", looksLike: looksLikeOfprotoTrace, parse: parseOfprotoTrace },
-  { kind: "ovn-trace", looksLike: looksLikeOvnTrace, parse: parseOvnTraceText },
-  { kind: "lflow-list", looksLike: looksLikeLflowList, parse: parseLflowList },
-  { kind: "dump-groups", looksLike: looksLikeDumpGroups, parse: parseDumpGroups },
-  { kind: "tlv-map", looksLike: looksLikeTlvMap, parse: parseTlvMap },
-  { kind: "dump-flows", looksLike: looksLikeDumpFlows, parse: parseDumpFlows },
-  { kind: "datapath-flows", looksLike: looksLikeDatapathFlows, parse: parseDatapathFlows },
-  { kind: "ovn-nbctl-show", looksLike: looksLikeNbctlShow, parse: parseNbctlShow },
-  { kind: "ovn-sbctl-show", looksLike: looksLikeSbctlShow, parse: parseSbctlShow },
-];
+const TEXT_PARSERS: Readonly<Record<TextKind, TextParser>> = {
+  "ofproto-trace-legacy": { looksLike: looksLikeOfprotoTraceLegacy, parse: parseOfprotoTraceLegacy },
+  "ofproto-trace": { looksLike: looksLikeOfprotoTrace, parse: parseOfprotoTrace },
+  "ovn-trace": { looksLike: looksLikeOvnTrace, parse: parseOvnTraceText },
+  "lflow-list": { looksLike: looksLikeLflowList, parse: parseLflowList },
+  "dump-groups": { looksLike: looksLikeDumpGroups, parse: parseDumpGroups },
+  "tlv-map": { looksLike: looksLikeTlvMap, parse: parseTlvMap },
+  "dump-flows": { looksLike: looksLikeDumpFlows, parse: parseDumpFlows },
+  "datapath-flows": { looksLike: looksLikeDatapathFlows, parse: parseDatapathFlows },
+  "ovn-nbctl-show": { looksLike: looksLikeNbctlShow, parse: parseNbctlShow },
+  "ovn-sbctl-show": { looksLike: looksLikeSbctlShow, parse: parseSbctlShow },
+};
+
+const TEXT_KINDS = PARSED_KINDS.filter((k): k is TextKind => k !== "ovsdb-database");
 
 /** Which kind of output this is, or undefined if none of the parsers recognises it. */
 export function detectKind(input: Uint8Array): ParsedKind | undefined {
   if (looksLikeOvsdbFile(input)) return "ovsdb-database";
   const text = Buffer.from(input.subarray(0, 256 * 1024)).toString("utf8");
-  return TEXT_PARSERS.find((p) => p.looksLike(text))?.kind;
+  return TEXT_KINDS.find((k) => TEXT_PARSERS[k].looksLike(text));
 }
 
 /** Parses an output of a known (or detected) kind; throws only ParseError. */
@@ -69,7 +73,5 @@ export function parseAs(input: Uint8Array, kind?: ParsedKind): ParsedText | Ovsd
     );
   }
   if (k === "ovsdb-database") return readOvsdbFile(input);
-  const parser = TEXT_PARSERS.find((p) => p.kind === k);
-  if (parser === undefined) throw new ParseError(`unknown kind "${k}"`, {});
-  return parser.parse(Buffer.from(input).toString("utf8"));
+  return TEXT_PARSERS[k].parse(Buffer.from(input).toString("utf8"));
 }

@@ -5,70 +5,17 @@ import { runTraces } from "../../src/engine/trace.js";
 import { EXAMPLES_DIR } from "../../src/lab/defaults.js";
 import { labDown, labUp, type LabState } from "../../src/lab/lab.js";
 import { loadScenarioFile } from "../../src/lab/load-scenario.js";
-import { probe, type ProbeRequest, type ProbeResult, type SeenPacket } from "../../src/lab/probe.js";
-import type { ArrivalAddresses, Verdict } from "../../src/model/report.js";
-import { canonicalIp } from "../../src/net/ip.js";
+import { probe, type ProbeResult } from "../../src/lab/probe.js";
 import { CASES, client, type Case } from "../helpers/cases.js";
 import { ACME_CASES, ACME_EACH_BACKEND, type EachBackendCase } from "../helpers/cases-acme.js";
+import { agree, probeOf } from "../helpers/fidelity.js";
 import { newLabDir } from "../helpers/lab.js";
 import type { TraceTarget } from "../../src/model/target.js";
 
 /**
  * Ground truth: for every case, the traced verdict (OpenFlow on every node the packet crosses)
- * must equal what a real packet injected at the same pod port does in the same lab.
+ * must equal what a real packet injected at the same pod port does in the same lab (helpers/fidelity.ts).
  */
-function probeOf(t: TraceTarget): ProbeRequest {
-  const dst =
-    t.dst.kind === "ip"
-      ? { kind: "ip" as const, ip: t.dst.ip }
-      : { kind: t.dst.kind, namespace: t.dst.namespace, name: t.dst.name };
-  return {
-    src: t.src,
-    dst,
-    protocol: t.protocol,
-    ...(t.protocol === "icmp" ? {} : { dstPort: t.dstPort }),
-    ...(t.family === undefined ? {} : { family: t.family }),
-  };
-}
-
-const ip = (s: string | undefined): string => (s === undefined ? "" : (canonicalIp(s) ?? s));
-
-/** The addresses and ports on arrival, traced and real, as one comparable line each (undefined: the same). */
-function sameAddresses(v: ArrivalAddresses, p: SeenPacket): string | undefined {
-  const traced = `${ip(v.srcIp)}:${String(v.srcPort)} -> ${ip(v.dstIp)}:${String(v.dstPort)}`;
-  const real = `${ip(p.src)}:${String(p.srcPort)} -> ${ip(p.dst)}:${String(p.dstPort)}`;
-  return traced === real ? undefined : `addresses on arrival: real ${real}; traced ${traced}`;
-}
-
-/**
- * The same outcome: the same pod on the same node, or both dropped, or both out of the cluster through the
- * same node, or both rejected by the same node; and the same four addresses and ports on arrival.
- */
-function agree(v: Verdict, real: ProbeResult): string | undefined {
-  const g = real.verdict;
-  if (g.kind === "delivered") {
-    if (v.kind !== "delivered" || v.to.kind !== "pod")
-      return `real: delivered to ${g.pod}; traced: ${v.kind}`;
-    if (v.to.name !== g.pod || v.node !== g.node)
-      return `real: ${g.pod} on ${g.node}; traced: ${v.to.name} on ${v.node}`;
-    return sameAddresses(v, g.packet);
-  }
-  if (g.kind === "not-delivered")
-    return v.kind === "dropped" ? undefined : `real: not delivered; traced: ${v.kind}`;
-  if (g.kind === "left-cluster") {
-    if (v.kind !== "left-cluster") return `real: left the cluster; traced: ${v.kind}`;
-    if (v.node !== g.node || v.snatIp !== g.packet.src)
-      return `real: left ${g.node} as ${g.packet.src}; traced: ${v.node} as ${v.snatIp ?? "?"}`;
-    return sameAddresses(v, g.packet);
-  }
-  if (g.kind === "delivered-to-host") {
-    const ok = v.kind === "delivered" && v.port === "ovn-k8s-mp0" && v.node === g.node;
-    return ok ? sameAddresses(v, g.packet) : `real: to the host of ${g.node}; traced: ${v.kind}`;
-  }
-  // rejected: OVN answered the sender
-  if (v.kind !== "rejected") return `real: rejected (${g.packet.summary}); traced: ${v.kind}`;
-  return sameAddresses(v, g.packet);
-}
 
 /**
  * Sends the reply a real peer would send, after the forward packet set up conntrack: back to the address and port
