@@ -26,6 +26,16 @@ export function describeFailure(r: ExecResult): string {
   return `${cmd}: exit ${r.exitCode}: ${why.split("\n").slice(-3).join(" | ")}`;
 }
 
+/** One ovn-trace, as `ovn-trace --detailed --ct=CT... [--lb-dst=LBDST] DATAPATH MICROFLOW` would run it. */
+export interface OvnTraceCall {
+  /** The ct_state flags every ct action of the trace reports (ovn-trace's --ct, the same for each). */
+  readonly ct: string;
+  /** The backend ct_lb picks ("ip:port", ovn-trace's --lb-dst). */
+  readonly lbDst?: string;
+  readonly datapath: string;
+  readonly microflow: string;
+}
+
 /** Kubernetes list filters, as the API server takes them. */
 export interface ListOptions {
   readonly labelSelector?: string;
@@ -85,5 +95,12 @@ export interface ClusterBackend {
    * missing by construction (an unreachable node or a failed command is an error or an ExecResult).
    */
   incompleteData?(node: string, used?: NodeUse): Promise<readonly string[]>;
+  /**
+   * ovn-trace in `node`'s zone without a process per trace: an ovn-trace daemon that loaded the zone's SB once
+   * for this backend's lifetime answers it, with exactly what the one-shot command prints. Absent: the engine
+   * runs `ovn-trace` on the node for each trace (a live cluster, where a daemon would outlive an interrupted
+   * run in the node's pod).
+   */
+  ovnTrace?(node: string, call: OvnTraceCall, options?: NodeExecOptions): Promise<ExecResult>;
   close(): Promise<void>;
 }

@@ -237,6 +237,7 @@ function traceBoth(run: RunContext, r: Resolution, d: DirectionPlan, undo: reado
   const b = run.b;
   const logical: LogicalTraceContext = {
     exec: (node, argv) => b.execOnNode(node, argv),
+    ...(b.ovnTrace === undefined ? {} : { ovnTrace: b.ovnTrace.bind(b) }),
     interconnect: r.interconnect,
     transitMac: (node) => r.nodes.get(node)?.transitMac,
   };

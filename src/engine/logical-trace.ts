@@ -3,7 +3,7 @@ import type { OvnTraceDocument } from "../model/ovn-trace.js";
 import type { HopOutcome, Step } from "../model/report.js";
 import type { TracedHop } from "../model/traced-hop.js";
 import { ovnTraceStages, parseOvnTrace } from "../parsers/ovn-trace.js";
-import type { ExecResult } from "../cluster/backend.js";
+import type { ExecResult, OvnTraceCall } from "../cluster/backend.js";
 import { ParseError } from "../errors.js";
 
 /**
@@ -42,6 +42,8 @@ export interface LogicalTraceRequest {
 /** What the cluster must provide: running a command in a node's OVN context, and transit MACs. */
 export interface LogicalTraceContext {
   readonly exec: (node: string, argv: readonly string[]) => Promise<ExecResult>;
+  /** ovn-trace served without a process per trace (ClusterBackend.ovnTrace), when the backend has it. */
+  readonly ovnTrace?: (node: string, call: OvnTraceCall) => Promise<ExecResult>;
   readonly interconnect: boolean;
   /** rtots-<node> MAC, for the hop into another zone. */
   readonly transitMac: (node: string) => string | undefined;
@@ -114,7 +116,16 @@ async function hop(
   const ct = Array.from({ length: 4 }, () => `--ct=${r.ct}`);
   const lb = r.lbDst === undefined ? [] : [`--lb-dst=${hostPort(r.lbDst.ip, r.lbDst.port)}`];
   const argv = ["ovn-trace", "--detailed", ...ct, ...lb, ...(datapath === undefined ? [] : [datapath]), flow];
-  const res = await ctx.exec(node, argv);
+  // the daemon needs the datapath; the report shows the one-shot command, which prints the same
+  const res =
+    ctx.ovnTrace === undefined || datapath === undefined
+      ? await ctx.exec(node, argv)
+      : await ctx.ovnTrace(node, {
+          ct: r.ct,
+          ...(r.lbDst === undefined ? {} : { lbDst: hostPort(r.lbDst.ip, r.lbDst.port) }),
+          datapath,
+          microflow: flow,
+        });
   const base = {
     tool: "ovn-trace" as const,
     node,

@@ -51,11 +51,12 @@ export async function startDaemon(
   dir: string,
   dbs: OvnDbs = {},
   signal?: AbortSignal,
+  timeoutMs = 20_000,
 ): Promise<DaemonRecord> {
   if (signal?.aborted === true) throw new ProcessError(`interrupted: ${program} was not started`);
   starting++;
   try {
-    return await startDetached(program, args, dir, dbs);
+    return await startDetached(program, args, dir, dbs, timeoutMs);
   } finally {
     starting--;
   }
@@ -66,11 +67,12 @@ async function startDetached(
   args: readonly string[],
   dir: string,
   dbs: OvnDbs,
+  timeoutMs: number,
 ): Promise<DaemonRecord> {
   mkdirSync(dir, { recursive: true });
   const r = await run(
     [program, ...args, "-vconsole:off", "--detach", "--no-chdir", "--pidfile", "--log-file"],
-    { env: dirEnv(dir, dbs), timeoutMs: 20_000 },
+    { env: dirEnv(dir, dbs), timeoutMs },
   );
   if (r.exitCode !== 0) {
     throw new ProcessError(`could not start ${program} in ${dir}`, {

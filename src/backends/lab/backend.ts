@@ -1,9 +1,10 @@
 import { readFileSync } from "node:fs";
 import { LabStateError } from "../../errors.js";
-import { deadDaemons, readLabState, runOnNode, type LabState } from "../../lab/lab.js";
+import { deadDaemons, nodeEnv, readLabState, runOnNode, type LabState } from "../../lab/lab.js";
+import { OvnTraceDaemons, runRoot } from "../../ovs/ovn-trace-daemons.js";
 import { labLayout } from "../../lab/layout.js";
 import { DEFAULT_TIMEOUT_MS } from "../../ovs/exec.js";
-import type { ClusterBackend, NodeExecOptions } from "../../cluster/backend.js";
+import type { ClusterBackend, NodeExecOptions, OvnTraceCall } from "../../cluster/backend.js";
 import { ObjectStore, StoreBackedObjects } from "../../cluster/object-store.js";
 import type { ExecResult } from "../../cluster/backend.js";
 import { ClusterUnreachableError } from "../../errors.js";
@@ -19,6 +20,7 @@ export class LabBackend extends StoreBackedObjects implements ClusterBackend {
     };
     super(new ObjectStore(list.items));
     this.description = `lab "${state.cluster.name}" (${state.cluster.shape}) in ${state.dir}`;
+    this.ovnTraces = new OvnTraceDaemons(runRoot(state.dir));
   }
 
   /** The running lab in `dir`, or an error that says how to start one. */
@@ -50,7 +52,15 @@ export class LabBackend extends StoreBackedObjects implements ClusterBackend {
     return runOnNode(this.state, node, argv, options.timeoutMs ?? DEFAULT_TIMEOUT_MS, options.stdin);
   }
 
+  private readonly ovnTraces: OvnTraceDaemons;
+
+  async ovnTrace(node: string, call: OvnTraceCall, options: NodeExecOptions = {}): Promise<ExecResult> {
+    const sb = nodeEnv(this.state, node).OVN_SB_DB;
+    if (sb === undefined) throw new ClusterUnreachableError(`lab node "${node}" has no SB database`);
+    return this.ovnTraces.trace(sb, call, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  }
+
   close(): Promise<void> {
-    return Promise.resolve();
+    return this.ovnTraces.close();
   }
 }

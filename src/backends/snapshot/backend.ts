@@ -13,7 +13,8 @@ import {
   stopReplica,
   type ReplicaState,
 } from "../../snapshot/replica.js";
-import type { ClusterBackend, NodeExecOptions, NodeUse } from "../../cluster/backend.js";
+import type { ClusterBackend, NodeExecOptions, NodeUse, OvnTraceCall } from "../../cluster/backend.js";
+import { OvnTraceDaemons, runRoot } from "../../ovs/ovn-trace-daemons.js";
 import { ObjectStore, StoreBackedObjects } from "../../cluster/object-store.js";
 import type { ExecResult } from "../../cluster/backend.js";
 import { ClusterUnreachableError } from "../../errors.js";
@@ -63,6 +64,18 @@ export class SnapshotBackend extends StoreBackedObjects implements ClusterBacken
     super(new ObjectStore(objects));
     this.description = `snapshot ${snap.dir} (${snap.manifest.source.kind}: ${snap.manifest.source.description})`;
     this.gaps = new SnapshotGaps(snap, replica);
+    this.ovnTraces = new OvnTraceDaemons(runRoot(replica.dir));
+  }
+
+  private readonly ovnTraces: OvnTraceDaemons;
+
+  async ovnTrace(node: string, call: OvnTraceCall, options: NodeExecOptions = {}): Promise<ExecResult> {
+    if (!this.snap.manifest.nodes.some((x) => x.name === node))
+      throw new ClusterUnreachableError(`the snapshot has no node "${node}"`);
+    const sb = replicaNodeEnv(this.replica, node).OVN_SB_DB;
+    if (sb === undefined)
+      throw new ClusterUnreachableError(`the replica has no SB database for node "${node}"`);
+    return this.ovnTraces.trace(sb, call, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
   }
 
   static async open(dir: string): Promise<SnapshotBackend> {
@@ -116,6 +129,7 @@ export class SnapshotBackend extends StoreBackedObjects implements ClusterBacken
   }
 
   async close(): Promise<void> {
+    await this.ovnTraces.close();
     if (this.ownsReplica) await stopReplica(this.snap.dir);
     this.interrupt?.done();
   }
