@@ -1,7 +1,7 @@
 // ovn-trace as daemons (one database load per (zone, ct, lb-dst) per run, traces over the control socket)
 // against one ovn-trace process per trace, in one run, on the same lab: the full bidirectional pod-to-pod trace,
 // and --all-backends on a Service with three backends (where a daemon serves several traces).
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { LabBackend } from "../src/backends/lab/backend.js";
 import type { ClusterBackend } from "../src/cluster/backend.js";
 import { resolveTarget } from "../src/engine/resolve.js";
@@ -9,13 +9,15 @@ import { runTraces } from "../src/engine/trace.js";
 import type { TraceTarget } from "../src/model/target.js";
 import { EXAMPLES_DIR } from "../src/lab/defaults.js";
 import { labDown, labUp, type LabState } from "../src/lab/lab.js";
-import { loadScenarioFile } from "../src/lab/load-scenario.js";
+import { parseScenario } from "../src/lab/load-scenario.js";
+import { resolveScenario, type LabCluster } from "../src/lab/cluster.js";
 import type { Scenario } from "../src/lab/scenario.js";
 import { median } from "./ovsdb-load.js";
 
 /** The example cluster plus a Service with three backends, one per node. */
-function scenario(): Scenario {
-  const base = loadScenarioFile(`${EXAMPLES_DIR}kind.yaml`, "interconnect");
+function scenario(): LabCluster {
+  const file = `${EXAMPLES_DIR}kind.yaml`;
+  const base: Scenario = parseScenario(readFileSync(file, "utf8"), file);
   const nodes = base.nodes.map((n) => n.name);
   const pods = nodes.map((node, i) => ({
     namespace: "default",
@@ -24,11 +26,12 @@ function scenario(): Scenario {
     labels: { app: "api" },
     ports: [{ port: 8443 }],
   }));
-  return {
+  return resolveScenario({
     ...base,
-    pods: [...base.pods, ...pods],
+    shape: "interconnect",
+    pods: [...(base.pods ?? []), ...pods],
     services: [
-      ...base.services,
+      ...(base.services ?? []),
       {
         namespace: "default",
         name: "api",
@@ -37,7 +40,7 @@ function scenario(): Scenario {
         selector: { app: "api" },
       },
     ],
-  };
+  });
 }
 
 /** The same lab without ovn-trace daemons: the engine runs `ovn-trace` on the node for each trace. */

@@ -3,6 +3,7 @@ import { describeFailure } from "./backend.js";
 import { ProcessError } from "../errors.js";
 import type { OvnDatabases, OvsdbDatabase } from "../model/ovsdb.js";
 import { readOvsdbFile } from "../ovsdb/file.js";
+import { execBatch } from "./exec-batch.js";
 
 /**
  * The one place the tool reads a node's databases through a backend: `ovsdb-client backup` run where
@@ -17,12 +18,15 @@ function databaseOf(db: NodeDatabase, node: string): string {
 }
 
 /** The shell line that backs up one database to stdout ($OVS_RUNDIR in the lab, /var/run/openvswitch on a node). */
-export function backupScript(db: NodeDatabase): string {
+function backupLine(db: NodeDatabase): string {
   if (db === "Open_vSwitch")
-    return 'exec ovsdb-client backup "unix:${OVS_RUNDIR:-/var/run/openvswitch}/db.sock" Open_vSwitch';
+    return 'ovsdb-client backup "unix:${OVS_RUNDIR:-/var/run/openvswitch}/db.sock" Open_vSwitch';
   const name = db === "NB" ? "OVN_Northbound" : "OVN_Southbound";
-  return `exec ovsdb-client backup "\${OVN_${db}_DB:-unix:/var/run/ovn/ovn${db.toLowerCase()}_db.sock}" ${name}`;
+  return `ovsdb-client backup "\${OVN_${db}_DB:-unix:/var/run/ovn/ovn${db.toLowerCase()}_db.sock}" ${name}`;
 }
+
+/** backupLine as a whole `sh -c` script. */
+export const backupScript = (db: NodeDatabase): string => `exec ${backupLine(db)}`;
 
 /** Reads one database of a node; a failed backup is a ProcessError naming the node and the database. */
 export async function readNodeDatabase(
@@ -45,21 +49,35 @@ class DatabaseReadError extends ProcessError {
   }
 }
 
-/** The OVN databases of a node's zone, read once per run per node (`cache` is the run's). */
+/**
+ * The OVN databases of a node's zone, read once per run per zone (`cache` is the run's, by node; `zoneOf` tells
+ * which nodes share a zone's databases: every node of a central cluster), NB and SB in one exec.
+ */
 export function ovnDatabases(
   b: ClusterBackend,
   cache: Map<string, Promise<OvnDatabases>>,
   node: string,
+  zoneOf?: (node: string) => string | undefined,
 ): Promise<OvnDatabases> {
   let p = cache.get(node);
-  if (p === undefined) {
-    p = Promise.all([readNodeDatabase(b, node, "NB"), readNodeDatabase(b, node, "SB")]).then(([nb, sb]) => ({
-      nb,
-      sb,
-    }));
-    cache.set(node, p);
+  if (p === undefined && zoneOf !== undefined) {
+    const zone = zoneOf(node);
+    if (zone !== undefined) p = [...cache].find(([n]) => zoneOf(n) === zone)?.[1];
   }
+  p ??= readZoneDatabases(b, node);
+  cache.set(node, p);
   return p;
+}
+
+async function readZoneDatabases(b: ClusterBackend, node: string): Promise<OvnDatabases> {
+  const dbs = ["NB", "SB"] as const;
+  const results = await execBatch(b, node, dbs.map(backupLine), { timeoutMs: 60_000 });
+  const [nb, sb] = results.map((r, i) => {
+    const db = dbs[i] ?? "NB";
+    if (r.exitCode !== 0) throw new DatabaseReadError(databaseOf(db, node), describeFailure(r));
+    return readOvsdbFile(Buffer.from(r.stdout, "utf8"));
+  }) as [OvsdbDatabase, OvsdbDatabase];
+  return { nb, sb };
 }
 
 /** Every database of a node that could be read; each one that could not is named in `missing` with why. */

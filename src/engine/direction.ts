@@ -36,7 +36,13 @@ export interface RunContext {
   readonly b: ClusterBackend;
   readonly views: NodeViews;
   readonly dbs: Map<string, Promise<OvnDatabases>>;
+  /** The zone of a node: nodes of one zone share its databases (read once). */
+  readonly zoneOf?: (node: string) => string | undefined;
 }
+
+/** A node's zone databases, read once per zone per run. */
+export const databasesOf = (run: RunContext, node: string): Promise<OvnDatabases> =>
+  ovnDatabases(run.b, run.dbs, node, run.zoneOf);
 
 /** A traced direction: its report (without detrace and summary yet), its hops, and what its summary needs. */
 export interface TracedDirection {
@@ -66,7 +72,7 @@ async function entryOf(run: RunContext, p: ResolvedSource): Promise<{ bridge: st
 }
 
 /** Adds the Kubernetes reason to a drop, from the zone's databases (read only when something dropped). */
-async function explained(
+export async function explained(
   run: RunContext,
   v: Verdict,
   cookie: string | undefined,
@@ -75,7 +81,7 @@ async function explained(
   if (v.kind !== "dropped" || cookie === undefined) return v;
   const pods = { src: d.from.lsp, ...(d.expect.kind === "pod" ? { dst: d.expect.lsp } : {}) };
   try {
-    const e = explainDrop(await ovnDatabases(run.b, run.dbs, v.node), { cookie }, pods);
+    const e = explainDrop(await databasesOf(run, v.node), { cookie }, pods);
     return e === undefined ? v : { ...v, explanation: e.text, objects: e.objects };
   } catch (err) {
     return { ...v, explanation: `could not read the OVN databases of ${v.node} to explain it: ${why(err)}` };
@@ -96,7 +102,7 @@ async function answered(
   if (end.kind !== "controller" || end.cookie === undefined) return v;
   try {
     const r = explainReject(
-      await ovnDatabases(run.b, run.dbs, end.node),
+      await databasesOf(run, end.node),
       end.cookie,
       { ip: d.dstIp, port: d.dstPort },
       protocol,
@@ -141,7 +147,7 @@ async function named(
   const gateway = gwNode === undefined ? {} : { gateway: `gateway router of node ${gwNode}` };
   if (v.snatIp === undefined) return { ...v, ...gateway };
   try {
-    const s = new OvnDecoder(await ovnDatabases(run.b, run.dbs, v.node)).describeSnat("snat", v.snatIp);
+    const s = new OvnDecoder(await databasesOf(run, v.node)).describeSnat("snat", v.snatIp);
     return { ...v, ...gateway, snat: s.meaning, ...(s.objects === undefined ? {} : { objects: s.objects }) };
   } catch (err) {
     return { ...v, ...gateway, snat: `unknown (could not read the OVN databases of ${v.node}: ${why(err)})` };
@@ -157,7 +163,7 @@ async function hairpinned(run: RunContext, v: Verdict, d: DirectionPlan): Promis
   if (v.kind !== "delivered" || d.from.kind !== "pod" || d.dstIp === d.from.ip) return v;
   if (v.to.kind !== "pod" || v.to.name !== d.from.name || v.to.namespace !== d.from.namespace) return v;
   try {
-    const hp = hairpinSource((await ovnDatabases(run.b, run.dbs, v.node)).nb, {
+    const hp = hairpinSource((await databasesOf(run, v.node)).nb, {
       ip: d.dstIp,
       port: d.dstPort,
     });
@@ -262,9 +268,7 @@ function traceBoth(run: RunContext, r: Resolution, d: DirectionPlan, undo: reado
           },
           ctState: d.ctState,
           ...(d.lbDst === undefined ? {} : { wantBackend: hostPort(d.lbDst.ip, d.lbDst.port) }),
-          ...(undo.length === 0
-            ? {}
-            : { undo, databases: (node: string) => ovnDatabases(run.b, run.dbs, node) }),
+          ...(undo.length === 0 ? {} : { undo, databases: (node: string) => databasesOf(run, node) }),
         },
         run.views,
       );

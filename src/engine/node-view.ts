@@ -1,6 +1,7 @@
 import type { ClusterBackend } from "../cluster/backend.js";
 import { ProcessError } from "../errors.js";
 import { describeFailure } from "../cluster/backend.js";
+import { execBatch, shellLine } from "../cluster/exec-batch.js";
 
 /** One OVS interface of a node, as ovs-vsctl and dpif/show describe it. */
 export interface NodeInterface {
@@ -73,26 +74,21 @@ export function parseDpifShow(text: string): Map<string, { bridge: string; odpPo
   return out;
 }
 
-async function execOk(b: ClusterBackend, node: string, argv: string[]): Promise<string> {
-  const r = await b.execOnNode(node, argv);
-  if (r.exitCode !== 0) throw new ProcessError(`on node ${node}: ${describeFailure(r)}`);
-  return r.stdout;
-}
-
-/** Reads a node's interfaces, datapath ports and the encap IPs its SB knows (three execs, in parallel). */
+/** Reads a node's interfaces, datapath ports and the encap IPs its SB knows (one exec). */
 export async function loadNodeView(b: ClusterBackend, node: string): Promise<NodeView> {
-  const [ifaces, dpif, chassis, encaps] = await Promise.all([
-    execOk(b, node, [
-      "ovs-vsctl",
-      "--format=json",
-      "--columns=name,ofport,type,external_ids,options",
-      "list",
-      "interface",
-    ]),
-    execOk(b, node, ["ovs-appctl", "dpif/show"]),
-    execOk(b, node, ["ovn-sbctl", "--format=json", "--columns=hostname,encaps", "list", "chassis"]),
-    execOk(b, node, ["ovn-sbctl", "--format=json", "--columns=_uuid,ip", "list", "encap"]),
-  ]);
+  const results = await execBatch(
+    b,
+    node,
+    [
+      ["ovs-vsctl", "--format=json", "--columns=name,ofport,type,external_ids,options", "list", "interface"],
+      ["ovs-appctl", "dpif/show"],
+      ["ovn-sbctl", "--format=json", "--columns=hostname,encaps", "list", "chassis"],
+      ["ovn-sbctl", "--format=json", "--columns=_uuid,ip", "list", "encap"],
+    ].map(shellLine),
+  );
+  const failed = results.find((r) => r.exitCode !== 0);
+  if (failed !== undefined) throw new ProcessError(`on node ${node}: ${describeFailure(failed)}`);
+  const [ifaces, dpif, chassis, encaps] = results.map((r) => r.stdout) as [string, string, string, string];
   const odp = parseDpifShow(dpif);
   const interfaces = tableRows(ifaces, "ovs-vsctl list interface").map((r): NodeInterface => {
     const name = String(atom(r.name) ?? "");

@@ -1,5 +1,4 @@
 import type { ClusterBackend } from "../cluster/backend.js";
-import { ovnDatabases } from "../cluster/node-databases.js";
 import { detrace } from "../explain/detrace.js";
 import { directionSummary } from "../explain/summary.js";
 import type { OvnDatabases } from "../model/ovsdb.js";
@@ -7,7 +6,7 @@ import { REPORT_SCHEMA_VERSION, type DirectionReport, type Hop, type TraceReport
 import type { Resolution, ResolvedSource } from "../model/target.js";
 import type { TracedHop } from "../model/traced-hop.js";
 import { VERSION } from "../version.js";
-import { traceDirection, type RunContext, type TracedDirection } from "./direction.js";
+import { databasesOf, traceDirection, type RunContext, type TracedDirection } from "./direction.js";
 import { nodeView } from "./openflow-trace.js";
 import { incompleteInputs } from "./completeness.js";
 import { natEvents, undoNat, type NatEvent } from "./conntrack.js";
@@ -30,7 +29,7 @@ async function detraced(run: RunContext, h: TracedHop): Promise<TracedHop> {
   const hop = h.hop;
   if (hop.tool !== "ofproto/trace") return h;
   try {
-    const dbs = await ovnDatabases(run.b, run.dbs, hop.node);
+    const dbs = await databasesOf(run, hop.node);
     return { ...h, hop: { ...hop, detrace: { exitCode: 0, output: detrace(hop.output, dbs) } } };
   } catch (e) {
     const error = e instanceof Error ? e.message : String(e);
@@ -190,11 +189,18 @@ export async function runTraces(
   r: Resolution,
   o: TraceOptions = {},
 ): Promise<TraceReport[]> {
-  const run: RunContext = { b, views: new Map(), dbs: new Map() };
-  // read every node's OVS while the logical traces run
-  for (const n of r.nodes.keys()) void nodeView(b, run.views, n).catch(() => undefined);
+  const run: RunContext = { b, views: new Map(), dbs: new Map(), zoneOf: (n) => r.nodes.get(n)?.zone };
+  const plans = planTraces(r, o);
+  // read the OVS of each node a planned direction starts on, and its zone's databases (for detrace), while the
+  // logical traces run
+  for (const n of new Set(
+    plans.flatMap((p) => [p.forward.from.node, ...(p.reply === undefined ? [] : [p.reply.from.node])]),
+  )) {
+    void nodeView(b, run.views, n).catch(() => undefined);
+    if (o.skipDetrace !== true) void databasesOf(run, n).catch(() => undefined);
+  }
   const traced = await Promise.all(
-    planTraces(r, o).map(async (p) => {
+    plans.map(async (p) => {
       const [forward, reply] = await traceConnection(run, r, p);
       return {
         to: p.to,
