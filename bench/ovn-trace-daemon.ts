@@ -8,10 +8,11 @@ import { resolveTarget } from "../src/engine/resolve.js";
 import { runTraces } from "../src/engine/trace.js";
 import type { TraceTarget } from "../src/model/target.js";
 import { EXAMPLES_DIR } from "../src/lab/defaults.js";
-import { labDown, labUp, type LabState } from "../src/lab/lab.js";
+import { labDown, labUp } from "../src/lab/lab.js";
 import { parseScenario } from "../src/lab/load-scenario.js";
 import { resolveScenario, type LabCluster } from "../src/lab/cluster.js";
 import type { Scenario } from "../src/lab/scenario.js";
+import { benchLabTraceCli, type ProcessFigures } from "./cli.js";
 import { median } from "./ovsdb-load.js";
 
 /** The example cluster plus a Service with three backends, one per node. */
@@ -23,6 +24,8 @@ function scenario(): LabCluster {
     namespace: "default",
     name: `api-7f9c${String(i)}`,
     node,
+    // kind.yaml's nodes take the /24s of 10.244.0.0/16 in their order
+    ips: [`10.244.${String(i)}.20`],
     labels: { app: "api" },
     ports: [{ port: 8443 }],
   }));
@@ -41,12 +44,6 @@ function scenario(): LabCluster {
       },
     ],
   });
-}
-
-/** The same lab without ovn-trace daemons: the engine runs `ovn-trace` on the node for each trace. */
-function oneShot(state: LabState): ClusterBackend {
-  const b = new LabBackend(state);
-  return Object.assign(b, { ovnTrace: undefined });
 }
 
 const POD_TO_POD: TraceTarget = {
@@ -80,6 +77,8 @@ async function once(
 
 export interface DaemonBench {
   readonly podToPod: { readonly daemonMs: number; readonly oneShotMs: number };
+  /** The same trace with the CLI, a fresh process per run: wall time and peak memory. */
+  readonly cli: ProcessFigures;
   readonly allBackends: {
     readonly backends: number;
     readonly traces: number;
@@ -96,16 +95,18 @@ export async function benchOvnTraceDaemon(runs = 7): Promise<DaemonBench> {
     const all = { d: [] as number[], o: [] as number[], traces: 0 };
     for (let i = 0; i < runs; i++) {
       // alternated, so that a busy moment of the machine weighs on both
-      p2p.d.push((await once(new LabBackend(state), POD_TO_POD, false)).ms);
-      p2p.o.push((await once(oneShot(state), POD_TO_POD, false)).ms);
-      const d = await once(new LabBackend(state), ALL_BACKENDS, true);
+      p2p.d.push((await once(new LabBackend(state, "always"), POD_TO_POD, false)).ms);
+      p2p.o.push((await once(new LabBackend(state, "never"), POD_TO_POD, false)).ms);
+      const d = await once(new LabBackend(state, "always"), ALL_BACKENDS, true);
       all.d.push(d.ms);
       all.traces = d.traces;
-      all.o.push((await once(oneShot(state), ALL_BACKENDS, true)).ms);
+      all.o.push((await once(new LabBackend(state, "never"), ALL_BACKENDS, true)).ms);
     }
     const backends = state.cluster.services.find((s) => s.name === "api")?.endpoints.length ?? 0;
+    const cli = benchLabTraceCli(dir, runs, ["-src", "client", "-dst", "web", "-tcp", "-dst-port", "8080"]);
     return {
       podToPod: { daemonMs: median(p2p.d), oneShotMs: median(p2p.o) },
+      cli,
       allBackends: { backends, traces: all.traces, daemonMs: median(all.d), oneShotMs: median(all.o) },
     };
   } finally {
@@ -119,6 +120,9 @@ if (process.argv[1]?.endsWith("ovn-trace-daemon.ts") === true) {
   console.log("ovn-trace daemons vs one ovn-trace process per trace (3-node interconnect lab, in-process):");
   console.log(
     `  pod->pod both ways: daemons ${r.podToPod.daemonMs.toFixed(0)} ms, one-shot ${r.podToPod.oneShotMs.toFixed(0)} ms (ratio ${(r.podToPod.oneShotMs / r.podToPod.daemonMs).toFixed(2)}x)`,
+  );
+  console.log(
+    `  the same with the CLI: ${r.cli.ms.toFixed(0)} ms, peak ${r.cli.maxRssMb.toFixed(0)} MiB (exit ${String(r.cli.exitCode)})`,
   );
   const a = r.allBackends;
   console.log(

@@ -34,6 +34,8 @@ export interface OvnTraceCall {
   readonly lbDst?: string;
   readonly datapath: string;
   readonly microflow: string;
+  /** The one-shot command that prints the same, run on the node when a daemon is not worth starting. */
+  readonly oneShot: readonly string[];
 }
 
 /** Kubernetes list filters, as the API server takes them. */

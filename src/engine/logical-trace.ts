@@ -125,6 +125,7 @@ async function hop(
           ...(r.lbDst === undefined ? {} : { lbDst: hostPort(r.lbDst.ip, r.lbDst.port) }),
           datapath,
           microflow: flow,
+          oneShot: argv,
         });
   const base = {
     tool: "ovn-trace" as const,

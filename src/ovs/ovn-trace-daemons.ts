@@ -1,5 +1,5 @@
-import { readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { ExecResult, OvnTraceCall } from "../cluster/backend.js";
 import { ProcessError } from "../errors.js";
 import { startDaemon, stopAllUnder, stopDaemon, type DaemonRecord } from "./daemon.js";
@@ -18,6 +18,30 @@ const RAN_OUT = "use --ct to customize";
 /** Each daemon holds a whole SB in memory: the least recently used ones stop beyond this many. */
 const MAX_DAEMONS = 6;
 const START_TIMEOUT_MS = 120_000;
+
+/**
+ * When daemons are used: `auto` for a zone whose SB file is at least AUTO_MIN_SB_BYTES (below that, ovn-trace
+ * loads it in tens of milliseconds and a process per trace costs less than starting and stopping daemons:
+ * measured in bench/ovn-trace-daemon.ts), `always`, or `never` (every trace a process on the node).
+ */
+export type DaemonPolicy = "auto" | "always" | "never";
+export const AUTO_MIN_SB_BYTES = 2 * 1024 * 1024;
+
+/** The size of the database file beside an SB's unix socket (the lab's and the replicas' layout), 0 if none. */
+function sbFileBytes(sb: string): number {
+  if (!sb.startsWith("unix:")) return 0;
+  const dir = dirname(sb.slice("unix:".length));
+  try {
+    return Math.max(
+      0,
+      ...readdirSync(dir)
+        .filter((f) => f.endsWith(".db"))
+        .map((f) => statSync(join(dir, f)).size),
+    );
+  } catch {
+    return 0;
+  }
+}
 
 /** Where one process's ovn-trace daemons for a lab or replica in `dir` run: inside it, so its stop finds strays. */
 export function runRoot(dir: string): string {
@@ -68,7 +92,23 @@ export class OvnTraceDaemons {
   /** Traces served and daemons started, for the run's figures. */
   readonly counts = { traces: 0, daemons: 0 };
 
-  constructor(private readonly root: string) {}
+  constructor(
+    private readonly root: string,
+    private readonly policy: DaemonPolicy = "auto",
+  ) {}
+
+  private readonly sizes = new Map<string, number>();
+
+  /** Whether traces on `sb` go to a daemon (see DaemonPolicy). */
+  serves(sb: string): boolean {
+    if (this.policy !== "auto") return this.policy === "always";
+    let size = this.sizes.get(sb);
+    if (size === undefined) {
+      size = sbFileBytes(sb);
+      this.sizes.set(sb, size);
+    }
+    return size >= AUTO_MIN_SB_BYTES;
+  }
 
   /** Runs one trace on the daemon for `sb` and the call's options, starting it if needed. */
   async trace(sb: string, call: OvnTraceCall, timeoutMs: number): Promise<ExecResult> {

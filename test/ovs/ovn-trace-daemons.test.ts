@@ -1,10 +1,15 @@
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { LabBackend } from "../../src/backends/lab/backend.js";
+import { resolveTarget } from "../../src/engine/resolve.js";
+import { runTraces } from "../../src/engine/trace.js";
+import type { TraceTarget } from "../../src/model/target.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { OvnTraceCall } from "../../src/cluster/backend.js";
 import { EXAMPLES_DIR } from "../../src/lab/defaults.js";
 import { labDown, labUp, nodeEnv, runOnNode, type LabState } from "../../src/lab/lab.js";
 import { loadScenarioFile } from "../../src/lab/load-scenario.js";
-import { OvnTraceDaemons, runRoot } from "../../src/ovs/ovn-trace-daemons.js";
+import { AUTO_MIN_SB_BYTES, OvnTraceDaemons, runRoot } from "../../src/ovs/ovn-trace-daemons.js";
 import { newLabDir, processesUnder } from "../helpers/lab.js";
 
 /**
@@ -34,6 +39,7 @@ describe("ovn-trace daemons", () => {
     const gw = state.cluster.nodes.find((n) => n.name === c.node)?.gatewayMac ?? "";
     return {
       ct,
+      oneShot: [],
       ...(lbDst === undefined ? {} : { lbDst }),
       datapath: c.node,
       microflow:
@@ -58,7 +64,7 @@ describe("ovn-trace daemons", () => {
   }
 
   it("answers what the one-shot command prints: new, reply, each load balancer backend, a bad microflow", async () => {
-    const pool = new OvnTraceDaemons(runRoot(state.dir));
+    const pool = new OvnTraceDaemons(runRoot(state.dir), "always");
     try {
       const web = pod("web").ips[4] ?? "";
       const dns = state.cluster.services.find((s) => s.name === "kube-dns");
@@ -87,9 +93,19 @@ describe("ovn-trace daemons", () => {
     }
   });
 
+  it("serves a zone by default only when its SB is big enough for a daemon to pay off", () => {
+    const small = sb(pod("client").node);
+    expect(statSync(small.slice("unix:".length).replace(/\.sock$/, ".db")).size).toBeLessThan(
+      AUTO_MIN_SB_BYTES,
+    );
+    expect(new OvnTraceDaemons(runRoot(state.dir)).serves(small)).toBe(false);
+    expect(new OvnTraceDaemons(runRoot(state.dir), "always").serves(small)).toBe(true);
+    expect(new OvnTraceDaemons(runRoot(state.dir), "never").serves(small)).toBe(false);
+  });
+
   it("stays exact past the traces a daemon can serve, and replaces one that a trace killed", async () => {
     const root = runRoot(state.dir);
-    const pool = new OvnTraceDaemons(root);
+    const pool = new OvnTraceDaemons(root, "always");
     try {
       const c = call(pod("web").ips[4] ?? "", "tcp", 8080, "new");
       const node = pod("client").node;
@@ -113,5 +129,61 @@ describe("ovn-trace daemons", () => {
     }
     expect(processesUnder(root)).toEqual([]);
     expect(existsSync(root)).toBe(false);
+  });
+
+  it("whole traces are the same with daemons as with a process per trace", async () => {
+    const targets: TraceTarget[] = [
+      {
+        src: { kind: "pod", namespace: "default", name: "client" },
+        dst: { kind: "pod", namespace: "default", name: "web" },
+        protocol: "tcp",
+        dstPort: 8080,
+      },
+      {
+        src: { kind: "pod", namespace: "default", name: "client" },
+        dst: { kind: "pod", namespace: "default", name: "web" },
+        protocol: "tcp",
+        dstPort: 80,
+      },
+      {
+        src: { kind: "pod", namespace: "default", name: "client" },
+        dst: { kind: "service", namespace: "kube-system", name: "kube-dns" },
+        protocol: "udp",
+        dstPort: 53,
+      },
+      {
+        src: { kind: "pod", namespace: "default", name: "client" },
+        dst: { kind: "ip", ip: "198.51.100.7" },
+        protocol: "udp",
+        dstPort: 443,
+      },
+    ];
+    // what may differ: how long each step took, and the recirculation ids ovs-vswitchd hands out per trace
+    const recirc = /(recirc\(|recirc_id=)0x[0-9a-f]+/g;
+    const timeless = (x: unknown): unknown =>
+      JSON.parse(
+        JSON.stringify(x, (k, v: unknown) =>
+          k === "durationMs"
+            ? 0
+            : typeof v === "string"
+              ? v.replace(recirc, "$1ID")
+              : k === "recircId"
+                ? "ID"
+                : v,
+        ),
+      );
+    for (const t of targets) {
+      const runs = [];
+      for (const policy of ["always", "never"] as const) {
+        const b = new LabBackend(state, policy);
+        try {
+          runs.push(timeless(await runTraces(b, await resolveTarget(b, t), { allBackends: true })));
+        } finally {
+          await b.close();
+        }
+      }
+      expect(runs[0], JSON.stringify(t.dst)).toEqual(runs[1]);
+    }
+    expect(processesUnder(join(state.dir, "ovn-trace"))).toEqual([]);
   });
 });

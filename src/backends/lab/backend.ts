@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { LabStateError } from "../../errors.js";
 import { deadDaemons, nodeEnv, readLabState, runOnNode, type LabState } from "../../lab/lab.js";
-import { OvnTraceDaemons, runRoot } from "../../ovs/ovn-trace-daemons.js";
+import { OvnTraceDaemons, runRoot, type DaemonPolicy } from "../../ovs/ovn-trace-daemons.js";
 import { labLayout } from "../../lab/layout.js";
 import { DEFAULT_TIMEOUT_MS } from "../../ovs/exec.js";
 import type { ClusterBackend, NodeExecOptions, OvnTraceCall } from "../../cluster/backend.js";
@@ -14,13 +14,17 @@ export class LabBackend extends StoreBackedObjects implements ClusterBackend {
   readonly kind = "lab";
   readonly description: string;
 
-  constructor(readonly state: LabState) {
+  /** `daemons`: when ovn-trace runs as daemons (see DaemonPolicy). */
+  constructor(
+    readonly state: LabState,
+    daemons: DaemonPolicy = "auto",
+  ) {
     const list = JSON.parse(readFileSync(labLayout(state.dir).kubernetesFile, "utf8")) as {
       items: unknown[];
     };
     super(new ObjectStore(list.items));
     this.description = `lab "${state.cluster.name}" (${state.cluster.shape}) in ${state.dir}`;
-    this.ovnTraces = new OvnTraceDaemons(runRoot(state.dir));
+    this.ovnTraces = new OvnTraceDaemons(runRoot(state.dir), daemons);
   }
 
   /** The running lab in `dir`, or an error that says how to start one. */
@@ -57,6 +61,7 @@ export class LabBackend extends StoreBackedObjects implements ClusterBackend {
   async ovnTrace(node: string, call: OvnTraceCall, options: NodeExecOptions = {}): Promise<ExecResult> {
     const sb = nodeEnv(this.state, node).OVN_SB_DB;
     if (sb === undefined) throw new ClusterUnreachableError(`lab node "${node}" has no SB database`);
+    if (!this.ovnTraces.serves(sb)) return this.execOnNode(node, call.oneShot, options);
     return this.ovnTraces.trace(sb, call, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
   }
 

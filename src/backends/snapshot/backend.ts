@@ -14,7 +14,7 @@ import {
   type ReplicaState,
 } from "../../snapshot/replica.js";
 import type { ClusterBackend, NodeExecOptions, NodeUse, OvnTraceCall } from "../../cluster/backend.js";
-import { OvnTraceDaemons, runRoot } from "../../ovs/ovn-trace-daemons.js";
+import { OvnTraceDaemons, runRoot, type DaemonPolicy } from "../../ovs/ovn-trace-daemons.js";
 import { ObjectStore, StoreBackedObjects } from "../../cluster/object-store.js";
 import type { ExecResult } from "../../cluster/backend.js";
 import { ClusterUnreachableError } from "../../errors.js";
@@ -60,11 +60,12 @@ export class SnapshotBackend extends StoreBackedObjects implements ClusterBacken
     readonly replica: ReplicaState,
     private readonly ownsReplica: boolean,
     objects: readonly unknown[],
+    daemons: DaemonPolicy,
   ) {
     super(new ObjectStore(objects));
     this.description = `snapshot ${snap.dir} (${snap.manifest.source.kind}: ${snap.manifest.source.description})`;
     this.gaps = new SnapshotGaps(snap, replica);
-    this.ovnTraces = new OvnTraceDaemons(runRoot(replica.dir));
+    this.ovnTraces = new OvnTraceDaemons(runRoot(replica.dir), daemons);
   }
 
   private readonly ovnTraces: OvnTraceDaemons;
@@ -75,19 +76,21 @@ export class SnapshotBackend extends StoreBackedObjects implements ClusterBacken
     const sb = replicaNodeEnv(this.replica, node).OVN_SB_DB;
     if (sb === undefined)
       throw new ClusterUnreachableError(`the replica has no SB database for node "${node}"`);
+    if (!this.ovnTraces.serves(sb)) return this.execOnNode(node, call.oneShot, options);
     return this.ovnTraces.trace(sb, call, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
   }
 
-  static async open(dir: string): Promise<SnapshotBackend> {
+  /** `daemons`: when ovn-trace runs as daemons (see DaemonPolicy). */
+  static async open(dir: string, daemons: DaemonPolicy = "auto"): Promise<SnapshotBackend> {
     const snap = readSnapshot(dir);
     const objects = await objectsOf(snap);
     const running = readReplica(dir);
     if (running !== undefined && replicaRunning(running))
-      return new SnapshotBackend(snap, running, false, objects);
+      return new SnapshotBackend(snap, running, false, objects, daemons);
     // the replica started for this run only: an interrupted run stops it too (it is stopped on close otherwise)
     const interrupt = onInterrupt(() => stopReplica(dir));
     try {
-      const b = new SnapshotBackend(snap, await startReplica(dir, snap), true, objects);
+      const b = new SnapshotBackend(snap, await startReplica(dir, snap), true, objects, daemons);
       b.interrupt = interrupt;
       return b;
     } catch (e) {
