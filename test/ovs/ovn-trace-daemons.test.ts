@@ -10,7 +10,7 @@ import { EXAMPLES_DIR } from "../../src/lab/defaults.js";
 import { labDown, labUp, nodeEnv, runOnNode, type LabState } from "../../src/lab/lab.js";
 import { loadScenarioFile } from "../../src/lab/load-scenario.js";
 import { AUTO_MIN_SB_BYTES, OvnTraceDaemons, runRoot } from "../../src/ovs/ovn-trace-daemons.js";
-import { newLabDir, processesUnder } from "../helpers/lab.js";
+import { newLabDir, processesUnder, waitForMacLearning } from "../helpers/lab.js";
 
 /**
  * The ovn-trace daemons answer exactly what the one-shot `ovn-trace` prints for the same options, however many
@@ -21,6 +21,8 @@ describe("ovn-trace daemons", () => {
   let state: LabState;
   beforeAll(async () => {
     state = (await labUp(loadScenarioFile(`${EXAMPLES_DIR}kind.yaml`, "interconnect"), newLabDir())).state;
+    // until breth0 has learned the nodes' MACs, a trace through it floods, and the next one does not
+    await waitForMacLearning(state);
   });
   afterAll(async () => {
     await labDown(state.dir);
