@@ -1,7 +1,8 @@
 import { resolveTarget } from "../engine/resolve.js";
 import { runTraces } from "../engine/trace.js";
 import { dumpUdnVrfTableIds, formatUdnVrfTableIds } from "../engine/udn.js";
-import { renderDocument, traceRunDocument } from "../render/document.js";
+import { recordingCommands } from "../cluster/recorded-backend.js";
+import { commandsText, renderDocument, traceRunDocument } from "../render/document.js";
 import { firstFailure, renderGoText } from "../render/go-text.js";
 import type { TraceReport } from "../model/report.js";
 import { resolutionText } from "../render/resolution-text.js";
@@ -30,7 +31,8 @@ export interface TraceCommand {
 }
 
 export async function traceCommand(c: TraceCommand, io: CommandIO): Promise<CommandResult> {
-  return withBackend(c.cluster, c.timeoutMs, async (b, cluster) => {
+  return withBackend(c.cluster, c.timeoutMs, async (cb, cluster) => {
+    const { backend: b, commands } = recordingCommands(cb);
     const resolution = await resolveTarget(b, completeTarget(c.target, cluster.defaultNamespace));
     if (c.loglevel >= 5) io.note(resolutionText(resolution));
     const reports = await runTraces(b, resolution, {
@@ -38,10 +40,11 @@ export async function traceCommand(c: TraceCommand, io: CommandIO): Promise<Comm
       allBackends: c.allBackends,
       ...(c.srcPort === undefined ? {} : { srcPort: c.srcPort }),
     });
+    if (c.loglevel >= 5) io.note(commandsText(commands));
     const output =
       c.output === "text"
         ? renderGoText(reports, { loglevel: c.loglevel, color: io.color, goOnly: c.goOnly === true })
-        : renderDocument(traceRunDocument(reports, c.includeRaw || c.loglevel >= 2), c.output);
+        : renderDocument(traceRunDocument(reports, c.includeRaw || c.loglevel >= 2, commands), c.output);
     const failed = firstFailure(reports);
     const unknown = firstUnknown(reports);
     return {

@@ -15,6 +15,8 @@ export interface ExecResult {
   readonly stderr: string;
   readonly timedOut: boolean;
   readonly durationMs: number;
+  /** What answered instead of a process started for this command (an ovn-trace daemon: "ovn-trace daemon <pid>"). */
+  readonly servedBy?: string;
 }
 
 /** One line naming a failed command, for error messages. */

@@ -28,6 +28,25 @@ export interface TraceRunReport extends Omit<TraceReport, "forward" | "reply"> {
   readonly reply?: TraceRunDirection;
 }
 
+/** One command the run had a node run, or an ovn-trace daemon answer (`servedBy`), as it ended. */
+export interface TraceRunCommand {
+  readonly node: string;
+  readonly argv: readonly string[];
+  readonly exitCode: number;
+  readonly durationMs: number;
+  /** Absent: a process on the node (an exec through the API server on a live cluster). */
+  readonly servedBy?: string;
+}
+
+/** What the run asked of the cluster. */
+export interface TraceRunCommands {
+  /** Commands run on nodes: on a live cluster, each one exec through the API server. */
+  readonly execs: number;
+  /** ovn-trace traces answered by daemons that loaded their zone's SB once (no process each). */
+  readonly daemonTraces: number;
+  readonly list: readonly TraceRunCommand[];
+}
+
 export interface TraceRun {
   readonly schemaVersion: typeof TRACE_RUN_SCHEMA_VERSION;
   readonly kind: "TraceRun";
@@ -36,4 +55,6 @@ export interface TraceRun {
   readonly rawOutputs: boolean;
   /** One report per traced destination (several with `--all-backends`). */
   readonly reports: readonly TraceRunReport[];
+  /** The commands the run ran on the cluster's nodes (also listed by `-loglevel 5`). */
+  readonly commands?: TraceRunCommands;
 }

@@ -148,7 +148,7 @@ export class OvnTraceDaemons {
         }
         this.counts.traces++;
         // as the one-shot command: a microflow it cannot parse or an unknown datapath is its answer, exit 0
-        return result(0, reply.text, "");
+        return { ...result(0, reply.text, ""), servedBy: `ovn-trace daemon ${String(d.record.pid)}` };
       } catch (e) {
         // stopped under this call to make room for another: a fresh one answers
         if (d.evicted && attempt === 0) continue;

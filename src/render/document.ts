@@ -6,6 +6,7 @@ import {
   type TraceRun,
   type TraceRunDetrace,
   type TraceRunDirection,
+  type TraceRunCommand,
   type TraceRunHop,
 } from "../model/trace-run.js";
 import { VERSION } from "../version.js";
@@ -55,7 +56,11 @@ function compactDirection(d: DirectionReport): TraceRunDirection {
  * `includeRaw` each hop leaves out its tool's whole output and ovn-detrace's (a pod-to-pod report is ~0.5 MB
  * with them); the steps still quote the lines they were read from.
  */
-export function traceRunDocument(reports: readonly TraceReport[], includeRaw: boolean): TraceRun {
+export function traceRunDocument(
+  reports: readonly TraceReport[],
+  includeRaw: boolean,
+  commands?: readonly TraceRunCommand[],
+): TraceRun {
   return {
     schemaVersion: TRACE_RUN_SCHEMA_VERSION,
     kind: "TraceRun",
@@ -68,5 +73,27 @@ export function traceRunDocument(reports: readonly TraceReport[], includeRaw: bo
           forward: compactDirection(r.forward),
           ...(r.reply === undefined ? {} : { reply: compactDirection(r.reply) }),
         })),
+    ...(commands === undefined
+      ? {}
+      : {
+          commands: {
+            execs: commands.filter((c) => c.servedBy === undefined).length,
+            daemonTraces: commands.filter((c) => c.servedBy !== undefined).length,
+            list: commands,
+          },
+        }),
   };
+}
+
+/** `-loglevel 5`: each command the run had a node run, and the totals. */
+export function commandsText(commands: readonly TraceRunCommand[]): string {
+  const execs = commands.filter((c) => c.servedBy === undefined).length;
+  const lines = commands.map(
+    (c) =>
+      `  ${c.node}: ${c.argv.join(" ").replaceAll("\n", " ").slice(0, 200)} -> exit ${String(c.exitCode)}, ${String(c.durationMs)} ms${c.servedBy === undefined ? "" : ` (${c.servedBy})`}`,
+  );
+  return [
+    `commands on nodes: ${String(execs)} exec(s), ${String(commands.length - execs)} ovn-trace daemon answer(s)`,
+    ...lines,
+  ].join("\n");
 }

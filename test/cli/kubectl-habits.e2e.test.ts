@@ -640,6 +640,49 @@ describe("on a dual-stack lab", () => {
       expect((JSON.parse(n.stdout) as TraceRun).reports[0]?.forward.verdict.kind).toBe("delivered");
     });
 
+    it("counts what it asked of the nodes: one read of each node's OVS, one of each zone's databases, then one exec per tool run; -loglevel 5 lists them", async () => {
+      const before = server.requests.filter((q) => q.ws).length;
+      const r = await cliAsync([
+        "-kubeconfig",
+        kcLab,
+        "-src",
+        "client",
+        "-dst",
+        "web",
+        "-tcp",
+        "-dst-port",
+        "8080",
+        "-o",
+        "json",
+        "-loglevel",
+        "5",
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      const doc = JSON.parse(r.stdout) as TraceRun;
+      // what the API server saw is what the document says
+      expect(doc.commands?.execs).toBe(server.requests.filter((q) => q.ws).length - before);
+      expect(doc.commands?.daemonTraces).toBe(0);
+      const list = doc.commands?.list ?? [];
+      const nodes = new Set(doc.reports.flatMap((x) => [x.forward.hops[0]?.node, x.reply?.hops[0]?.node]));
+      nodes.delete(undefined);
+      const reads = (what: RegExp) => list.filter((c) => what.test(c.argv.join(" ")));
+      expect(
+        reads(/dpif\/show/)
+          .map((c) => c.node)
+          .sort(),
+      ).toEqual([...nodes].sort());
+      expect(
+        reads(/ovsdb-client backup/)
+          .map((c) => c.node)
+          .sort(),
+      ).toEqual([...nodes].sort());
+      const hops = doc.reports.flatMap((x) => [...x.forward.hops, ...(x.reply?.hops ?? [])]);
+      expect(list.length).toBe(2 * nodes.size + hops.length);
+      expect(r.stderr).toContain(
+        `commands on nodes: ${String(list.length)} exec(s), 0 ovn-trace daemon answer(s)`,
+      );
+    });
+
     it("--timeout 1s bounds an exec that hangs", async () => {
       const hanging = await serveLab(state, { execDelayMs: 60_000 });
       try {
