@@ -32,6 +32,8 @@ import { parseOfprotoTrace } from "../src/parsers/ofproto-trace.js";
 import { measureOvsdbLoad, median } from "./ovsdb-load.js";
 import { benchSnapshot } from "./snapshot.js";
 import { benchTraceVsGo } from "./trace-vs-go.js";
+import { benchStartup, type ProcessFigures } from "./cli.js";
+import { benchOvnTraceDaemon } from "./ovn-trace-daemon.js";
 
 const QUICK = process.argv.includes("--quick");
 const PLAN = QUICK
@@ -527,7 +529,51 @@ async function benchSnapshots(): Promise<Row[]> {
   ];
 }
 
+/** Start-up of the CLI against Node's own, both fresh processes with their peak memory. */
+function benchStartupRows(): Row[] {
+  progress("CLI start-up: --version and --help vs node -e 0");
+  const runs = QUICK ? 5 : 15;
+  const s = benchStartup(runs);
+  const row = (what: string, f: ProcessFigures): Row => ({
+    work: `ovnkube-trace ${what} (a fresh process)`,
+    ours: `${fmtMs(f.ms)}, peak ${f.maxRssMb.toFixed(0)} MiB`,
+    baseline: `node -e 0: ${fmtMs(s.node.ms)}, peak ${s.node.maxRssMb.toFixed(0)} MiB`,
+    ratio: fmtRatio(f.ms, s.node.ms),
+  });
+  return [row("--version", s.version), row("--help", s.help)];
+}
+
+/** ovn-trace daemons against a process per trace, and the CLI's whole lab trace with its peak memory. */
+async function benchDaemonRows(): Promise<Row[]> {
+  progress("ovn-trace daemons vs one process per trace (3-node lab, a Service with 3 backends)");
+  const r = await benchOvnTraceDaemon(QUICK ? 3 : 7);
+  const a = r.allBackends;
+  const rate = (ms: number): string => fmtRate(a.traces, ms, "ovn-traces");
+  return [
+    {
+      work: "full bidirectional lab trace pod->pod across nodes, the CLI (fresh process, --lab)",
+      ours: `${fmtMs(r.cli.ms)}, peak ${r.cli.maxRssMb.toFixed(0)} MiB`,
+      baseline: "the issue's goal: 300 ms, 80 MiB",
+      ratio: fmtRatio(r.cli.ms, 300),
+    },
+    {
+      work: "same trace in-process: ovn-trace daemons vs a process per trace",
+      ours: `${fmtMs(r.podToPod.daemonMs)} with daemons`,
+      baseline: `${fmtMs(r.podToPod.oneShotMs)} one-shot`,
+      ratio: fmtRatio(r.podToPod.daemonMs, r.podToPod.oneShotMs),
+    },
+    {
+      work: `--all-backends, ${String(a.backends)} backends (${String(a.traces)} ovn-traces per run)`,
+      ours: `${fmtMs(a.daemonMs)} with daemons, ${rate(a.daemonMs)}`,
+      baseline: `${fmtMs(a.oneShotMs)} one-shot, ${rate(a.oneShotMs)}`,
+      ratio: fmtRatio(a.daemonMs, a.oneShotMs),
+    },
+  ];
+}
+
 async function main(): Promise<void> {
+  // the CLI rows run the built CLI
+  spawnSync("npm", ["run", "build", "--silent"], { stdio: "inherit" });
   let capture: LabCapture | undefined;
   try {
     capture = await captureFromLab();
@@ -541,7 +587,9 @@ async function main(): Promise<void> {
   const rows = [benchDumpFlows(flows, source), benchLongTrace()];
   if (capture !== undefined) rows.push(benchLabTrace(capture.trace));
   rows.push(await benchOvsdb());
+  rows.push(...benchStartupRows());
   rows.push(...(await benchFullTrace()));
+  rows.push(...(await benchDaemonRows()));
   rows.push(...(await benchSnapshots()));
   if (parseDumpFlows(flows).flows.length < MIN_FLOWS) notes.push(`WARNING: fewer than ${MIN_FLOWS} flows.`);
 
