@@ -80,7 +80,8 @@ export async function collectCommand(c: CollectCommand, io: CommandIO): Promise<
 }
 
 export async function snapshotStartCommand(dir: string): Promise<CommandResult> {
-  const s = await startReplica(dir);
+  // a replica left running serves many runs: zones with a big SB get ovn-trace daemons that load it once
+  const s = await startReplica(dir, undefined, { residentOvnTrace: "auto" });
   writeFileSync(
     join(s.dir, "activate"),
     activateScript(s, (node) => replicaNodeEnv(s, node)),

@@ -28,7 +28,7 @@ export type DaemonPolicy = "auto" | "always" | "never";
 export const AUTO_MIN_SB_BYTES = 2 * 1024 * 1024;
 
 /** The size of the database file beside an SB's unix socket (the lab's and the replicas' layout), 0 if none. */
-function sbFileBytes(sb: string): number {
+export function sbFileBytes(sb: string): number {
   if (!sb.startsWith("unix:")) return 0;
   const dir = dirname(sb.slice("unix:".length));
   try {
@@ -48,6 +48,33 @@ export function runRoot(dir: string): string {
   return join(dir, "ovn-trace", `${String(process.pid)}-${String(++roots)}`);
 }
 let roots = 0;
+
+/**
+ * A daemon that outlives runs (started with a replica by `snapshot start`): it loaded its zone's SB once for
+ * every later run. Only for traces without --lb-dst. It carries enough --ct flags for thousands of traces; one
+ * that runs out (or stopped) is left for the run's own daemons.
+ */
+export interface ResidentOvnTrace {
+  readonly sb: string;
+  readonly ct: string;
+  readonly ctl: string;
+}
+
+const RESIDENT_CT_COPIES = 16_384;
+/** The --ct flags the engine traces with: a first packet's, a reply's (engine/direction.ts logicalRequest). */
+export const RESIDENT_CT_STATES = ["new", "est,rpl"] as const;
+
+/** Starts a resident daemon for `sb` and `ct` in `dir` (the caller records and stops it by pid). */
+export async function startResidentOvnTrace(
+  dir: string,
+  sb: string,
+  ct: string,
+): Promise<{ readonly record: DaemonRecord; readonly resident: ResidentOvnTrace }> {
+  const ctl = join(dir, "ovn-trace.ctl");
+  const args = [`--unixctl=${ctl}`, ...Array.from({ length: RESIDENT_CT_COPIES }, () => `--ct=${ct}`)];
+  const record = await startDaemon("ovn-trace", args, dir, { sb }, undefined, START_TIMEOUT_MS);
+  return { record, resident: { sb, ct, ctl } };
+}
 
 interface Daemon {
   readonly key: string;
@@ -95,12 +122,37 @@ export class OvnTraceDaemons {
   constructor(
     private readonly root: string,
     private readonly policy: DaemonPolicy = "auto",
+    private readonly residents: readonly ResidentOvnTrace[] = [],
   ) {}
+
+  /** Resident daemons that failed or ran out in this run: not asked again. */
+  private readonly spent = new Set<ResidentOvnTrace>();
+
+  /** The answer of a resident daemon for the call, if one serves it and answered fully. */
+  private async fromResident(sb: string, call: OvnTraceCall, timeoutMs: number): Promise<string | undefined> {
+    if (call.lbDst !== undefined) return undefined;
+    const r = this.residents.find((x) => x.sb === sb && x.ct === call.ct && !this.spent.has(x));
+    if (r === undefined) return undefined;
+    try {
+      const reply = await unixctlCall(
+        r.ctl,
+        "trace",
+        ["--detailed", call.datapath, call.microflow],
+        timeoutMs,
+      );
+      if (reply.ok && !reply.text.includes(RAN_OUT)) return reply.text;
+    } catch {
+      // stopped or dead: the run's own daemon answers
+    }
+    this.spent.add(r);
+    return undefined;
+  }
 
   private readonly sizes = new Map<string, number>();
 
-  /** Whether traces on `sb` go to a daemon (see DaemonPolicy). */
+  /** Whether traces on `sb` go to a daemon (see DaemonPolicy); a resident one always serves. */
   serves(sb: string): boolean {
+    if (this.residents.some((r) => r.sb === sb)) return this.policy !== "never";
     if (this.policy !== "auto") return this.policy === "always";
     let size = this.sizes.get(sb);
     if (size === undefined) {
@@ -122,6 +174,11 @@ export class OvnTraceDaemons {
       timedOut,
       durationMs: Math.round(performance.now() - started),
     });
+    const resident = await this.fromResident(sb, call, timeoutMs);
+    if (resident !== undefined) {
+      this.counts.traces++;
+      return { ...result(0, resident, ""), servedBy: "resident ovn-trace daemon" };
+    }
     const key = JSON.stringify([sb, call.ct, call.lbDst ?? ""]);
     for (let attempt = 0; ; attempt++) {
       let d: Daemon;

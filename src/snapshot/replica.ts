@@ -13,6 +13,14 @@ import {
   type OvnDbs,
 } from "../ovs/daemon.js";
 import { onInterrupt } from "../ovs/interrupt.js";
+import {
+  AUTO_MIN_SB_BYTES,
+  RESIDENT_CT_STATES,
+  sbFileBytes,
+  startResidentOvnTrace,
+  type DaemonPolicy,
+  type ResidentOvnTrace,
+} from "../ovs/ovn-trace-daemons.js";
 import { run } from "../ovs/exec.js";
 import type { OvsdbDatabase } from "../model/ovsdb.js";
 import { readOvsdbFile } from "../ovsdb/file.js";
@@ -63,6 +71,17 @@ export interface ReplicaZone {
   readonly name: string;
   readonly dbs: OvnDbs;
   readonly problems: readonly string[];
+  /** ovn-trace daemons that loaded this zone's SB once for every run while the replica is up. */
+  readonly ovnTraces?: readonly ResidentOvnTrace[];
+}
+
+/** What a replica starts besides the databases and switches. */
+export interface ReplicaOptions {
+  /**
+   * Resident ovn-trace daemons (first packets and replies) per zone: `auto` for zones whose SB is big enough for
+   * them to pay off (see DaemonPolicy), `always`, or `never` (the default: a replica started for one run).
+   */
+  readonly residentOvnTrace?: DaemonPolicy;
 }
 
 /** `<replica>/replica.json`: what any later process needs to use and stop the replica. */
@@ -373,7 +392,11 @@ async function startNode(
  * stay exactly as collected. Idempotent: a running replica is returned as is. `opened`: the snapshot
  * already read (and checksummed) by the caller.
  */
-export async function startReplica(snapshot: string, opened?: Snapshot): Promise<ReplicaState> {
+export async function startReplica(
+  snapshot: string,
+  opened?: Snapshot,
+  options: ReplicaOptions = {},
+): Promise<ReplicaState> {
   const existing = readReplica(snapshot);
   if (existing !== undefined && replicaRunning(existing)) return existing;
   if (existing !== undefined) await stopReplica(snapshot);
@@ -428,7 +451,14 @@ export async function startReplica(snapshot: string, opened?: Snapshot): Promise
             problems.push(`the ${part.toUpperCase()} database does not load: ${errorText(e)}`);
           }
         }
-        return { name: z.name, dbs, problems };
+        const ovnTraces = await residentOvnTraces(dbs.sb, join(dir, `z${String(i)}`), options, (d) => {
+          state.daemons.push({ ...d, owner: `zone ${z.name}` });
+          save();
+        }).catch((e: unknown) => {
+          problems.push(`no resident ovn-trace (each run loads the SB itself): ${errorText(e)}`);
+          return [];
+        });
+        return { name: z.name, dbs, problems, ...(ovnTraces.length === 0 ? {} : { ovnTraces }) };
       }),
     );
     state.zones.push(...zones);
@@ -448,6 +478,25 @@ export async function startReplica(snapshot: string, opened?: Snapshot): Promise
   } finally {
     interrupt.done();
   }
+}
+
+/** The resident ovn-trace daemons of a zone (first packets, replies), started in parallel, each recorded. */
+async function residentOvnTraces(
+  sb: string | undefined,
+  zoneDir: string,
+  options: ReplicaOptions,
+  record: (d: DaemonRecord) => void,
+): Promise<ResidentOvnTrace[]> {
+  const policy = options.residentOvnTrace ?? "never";
+  if (sb === undefined || policy === "never") return [];
+  if (policy === "auto" && sbFileBytes(sb) < AUTO_MIN_SB_BYTES) return [];
+  return Promise.all(
+    RESIDENT_CT_STATES.map(async (ct, i) => {
+      const started = await startResidentOvnTrace(join(zoneDir, `ovn-trace-${String(i)}`), sb, ct);
+      record(started.record);
+      return started.resident;
+    }),
+  );
 }
 
 /** Stops the replica of `snapshot` (by pid) and removes its directory. Returns how many daemons it stopped. */

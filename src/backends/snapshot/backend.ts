@@ -65,7 +65,11 @@ export class SnapshotBackend extends StoreBackedObjects implements ClusterBacken
     super(new ObjectStore(objects));
     this.description = `snapshot ${snap.dir} (${snap.manifest.source.kind}: ${snap.manifest.source.description})`;
     this.gaps = new SnapshotGaps(snap, replica);
-    this.ovnTraces = new OvnTraceDaemons(runRoot(replica.dir), daemons);
+    this.ovnTraces = new OvnTraceDaemons(
+      runRoot(replica.dir),
+      daemons,
+      replica.zones.flatMap((z) => z.ovnTraces ?? []),
+    );
   }
 
   private readonly ovnTraces: OvnTraceDaemons;
