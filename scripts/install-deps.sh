@@ -2,12 +2,13 @@
 # Installs what ovnkube-trace needs on Debian (bookworm): OVS/OVN from Debian's packages (the real
 # engines the lab runs and the tool drives), kubectl (Debian's kubernetes-client: the tests check that
 # the test Kubernetes API server serves a real kubectl), zsh and fish (the completion scripts are run in
-# them) and the npm dependencies. Starts no service.
+# them), chromium (the HTML reports are opened in it, headless, by puppeteer-core) and the npm dependencies.
+# Starts no service.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PKGS=(openvswitch-switch openvswitch-common ovn-central ovn-host ovn-common python3-openvswitch python3-netaddr iproute2
-  kubernetes-client zsh fish)
+  kubernetes-client zsh fish chromium)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" && continue

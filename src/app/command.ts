@@ -13,6 +13,14 @@ export interface CommandResult {
    * to collect. It outranks `failure`: a check that failed on incomplete data says nothing about the packet.
    */
   readonly unknown?: string;
+  /** Files the command was asked to write beside its output (`--html FILE`): the CLI writes them first. */
+  readonly files?: readonly OutputFile[];
+}
+
+/** A file for the CLI to write. */
+export interface OutputFile {
+  readonly path: string;
+  readonly content: string;
 }
 
 export interface CommandIO {
@@ -26,5 +34,8 @@ export interface CommandIO {
 
 /** `-o`: text for people, or the same JSON/YAML document (each with `schemaVersion` and `kind`). */
 export type OutputFormat = "text" | "json" | "yaml";
+
+/** `-o` of the commands that also draw their result as a self-contained HTML page (the trace, explain). */
+export type PageFormat = OutputFormat | "html";
 
 export const ok = (output: string): CommandResult => ({ output });

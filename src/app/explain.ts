@@ -11,7 +11,8 @@ import type { DecodedLine, ExplainedTrace, ExplainSummary } from "../model/expla
 import type { DecodedValue } from "../model/explanation.js";
 import type { OutputHead } from "../model/output.js";
 import { renderDocument, versioned } from "../render/document.js";
-import type { CommandResult, OutputFormat } from "./command.js";
+import { renderExplainHtml, type ExplainPage } from "../render/html/explain-report.js";
+import type { CommandResult, PageFormat } from "./command.js";
 import { withBackend, type ClusterChoice } from "./open-backend.js";
 import { readInput } from "./parse.js";
 
@@ -52,17 +53,26 @@ export interface ExplainRequest {
   readonly text: string;
   readonly node: string;
   readonly format: ExplainFormat;
-  readonly output: OutputFormat;
+  /** html: the decoded explanation and ovn-detrace's output as one self-contained page (`--format` aside). */
+  readonly output: PageFormat;
+  /** Also write the HTML page to this file (beside the output of `output`). */
+  readonly htmlFile?: string;
 }
 
 /** Checks the input and the flags (`--format`, `-o`) of an explain request. */
-export function explainRequest(text: string, node: string, format: string, output: string): ExplainRequest {
+export function explainRequest(
+  text: string,
+  node: string,
+  format: string,
+  output: string,
+  htmlFile?: string,
+): ExplainRequest {
   explainInputKind(text);
   if (format !== "decoded" && format !== "detrace")
     throw new InputError(`--format must be decoded or detrace, not ${format}`);
-  if (output !== "text" && output !== "json" && output !== "yaml")
-    throw new InputError(`-o must be text, json or yaml, not ${output}`);
-  return { text, node, format, output };
+  if (output !== "text" && output !== "json" && output !== "yaml" && output !== "html")
+    throw new InputError(`-o must be text, json, yaml or html, not ${output}`);
+  return { text, node, format, output, ...(htmlFile === undefined ? {} : { htmlFile }) };
 }
 
 /** The values of an explained trace, each once (the summary repeats some of the lines'). */
@@ -104,6 +114,8 @@ export interface Explanation {
   readonly named: number;
   /** Set when it named none of the trace's values (what it could not read, or why the values are unknown). */
   readonly failure?: string;
+  /** With `-o html`: what the page shows (`output` is then empty: the page is drawn by explainPage). */
+  readonly page?: ExplainPage;
 }
 
 /** Explains from databases already read (pure). */
@@ -141,6 +153,11 @@ export function explainTrace(
   });
   const lines = traceLines(r.text);
   const withDetrace = input === "ofproto/trace" && nb !== undefined && sb !== undefined;
+  const notes = [
+    ...missing.map((m) => `could not read the ${m}; its values show as unknown`),
+    // which values that left unknown (always when nothing could be named)
+    ...(missing.length > 0 || failure !== undefined ? unnamedNotes(values) : []),
+  ];
   if (r.output !== "text") {
     const json: ExplainJson = versioned("Explanation", {
       input,
@@ -154,16 +171,26 @@ export function explainTrace(
       missing,
       ...(withDetrace ? { detrace: detrace(r.text, { nb, sb }) } : {}),
     });
+    if (r.output === "html")
+      return {
+        ...result(""),
+        page: {
+          input,
+          node: r.node,
+          summary: e.summary,
+          lines: json.lines,
+          notes,
+          text: r.text,
+          ...(json.detrace === undefined ? {} : { detrace: json.detrace }),
+          ...(withDetrace ? { annotations: detraceAnnotations(r.text, { nb, sb }) } : {}),
+        },
+      };
     return result(renderDocument(json, r.output));
   }
   return result(
     renderExplained(lines, e, {
       title: `${input} on ${r.node}`,
-      notes: [
-        ...missing.map((m) => `could not read the ${m}; its values show as unknown`),
-        // which values that left unknown (always when nothing could be named)
-        ...(missing.length > 0 || failure !== undefined ? unnamedNotes(values) : []),
-      ],
+      notes,
       ...(withDetrace ? { annotations: detraceAnnotations(r.text, { nb, sb }) } : {}),
     }),
   );
@@ -178,23 +205,48 @@ export function renderExplanation(
   return explainTrace(r, sources, missing).output;
 }
 
+/**
+ * Explains from databases already read, in the request's `-o` (the page drawn for html), and the page for
+ * `--html FILE`.
+ */
+export async function explainWithPage(
+  r: ExplainRequest,
+  sources: DecodeSources,
+  missing: readonly string[] = [],
+): Promise<Explanation & { readonly html?: string }> {
+  const e = explainTrace(r, sources, missing);
+  if (r.output !== "html" && r.htmlFile === undefined) return e;
+  const { page } = r.output === "html" ? e : explainTrace({ ...r, output: "html" }, sources, missing);
+  const html = page === undefined ? "" : await renderExplainHtml(page);
+  return { ...e, ...(r.output === "html" ? { output: html } : {}), html };
+}
+
 /** Reads the node's databases through the backend, then explains. */
-export async function explainOnBackend(r: ExplainRequest, b: ClusterBackend): Promise<Explanation> {
+export async function explainOnBackend(
+  r: ExplainRequest,
+  b: ClusterBackend,
+): Promise<Explanation & { readonly html?: string }> {
   explainInputKind(r.text);
   const { sources, missing } = await readNodeSources(b, r.node);
-  return explainTrace(r, sources, missing);
+  return explainWithPage(r, sources, missing);
 }
 
 /** `ovnkube-trace explain FILE --node NODE`: the trace read from a file or standard input ("-"). */
 export async function explainCommand(
   file: string,
-  flags: { readonly node: string; readonly format: string; readonly output: string },
+  flags: { readonly node: string; readonly format: string; readonly output: string; readonly html?: string },
   cluster: ClusterChoice,
   /** Bounds every API call and exec. */
   timeoutMs?: number,
 ): Promise<CommandResult> {
   const text = Buffer.from(readInput(file)).toString("utf8");
-  const request = explainRequest(text, flags.node, flags.format, flags.output);
+  const request = explainRequest(text, flags.node, flags.format, flags.output, flags.html);
   const e = await withBackend(cluster, timeoutMs, (b) => explainOnBackend(request, b));
-  return e.failure === undefined ? { output: e.output } : { output: e.output, failure: e.failure };
+  return {
+    output: e.output,
+    ...(e.failure === undefined ? {} : { failure: e.failure }),
+    ...(flags.html === undefined || e.html === undefined
+      ? {}
+      : { files: [{ path: flags.html, content: e.html }] }),
+  };
 }

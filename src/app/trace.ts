@@ -6,7 +6,8 @@ import { commandsText, renderDocument, traceRunDocument } from "../render/docume
 import { firstFailure, renderGoText } from "../render/go-text.js";
 import type { TraceReport } from "../model/report.js";
 import { resolutionText } from "../render/resolution-text.js";
-import type { CommandIO, CommandResult, OutputFormat } from "./command.js";
+import { renderTraceRunHtml } from "../render/html/trace-report.js";
+import type { CommandIO, CommandResult, PageFormat } from "./command.js";
 import { withBackend, type ClusterChoice } from "./open-backend.js";
 import { completeTarget, type TargetRequest } from "./target-request.js";
 
@@ -17,7 +18,10 @@ export interface TraceCommand {
   readonly target: TargetRequest;
   /** 0: verdict lines; 2: + tool outputs; 4: + command lines; 5: + resolution details. */
   readonly loglevel: number;
-  readonly output: OutputFormat;
+  /** text, json, yaml, or html (a self-contained page, with every raw tool output in it). */
+  readonly output: PageFormat;
+  /** Also write the HTML page to this file (beside the output of `output`). */
+  readonly htmlFile?: string;
   /** Keep every hop's raw tool output in the JSON/YAML document (always at loglevel 2 and above). */
   readonly includeRaw: boolean;
   readonly skipDetrace: boolean;
@@ -41,14 +45,24 @@ export async function traceCommand(c: TraceCommand, io: CommandIO): Promise<Comm
       ...(c.srcPort === undefined ? {} : { srcPort: c.srcPort }),
     });
     if (c.loglevel >= 5) io.note(commandsText(commands));
+    // the page always carries the tools' raw outputs (in closed sections)
+    const page =
+      c.output === "html" || c.htmlFile !== undefined
+        ? await renderTraceRunHtml(traceRunDocument(reports, true, commands))
+        : undefined;
     const output =
       c.output === "text"
         ? renderGoText(reports, { loglevel: c.loglevel, color: io.color, goOnly: c.goOnly === true })
-        : renderDocument(traceRunDocument(reports, c.includeRaw || c.loglevel >= 2, commands), c.output);
+        : c.output === "html"
+          ? (page ?? "")
+          : renderDocument(traceRunDocument(reports, c.includeRaw || c.loglevel >= 2, commands), c.output);
     const failed = firstFailure(reports);
     const unknown = firstUnknown(reports);
     return {
       output,
+      ...(c.htmlFile === undefined || page === undefined
+        ? {}
+        : { files: [{ path: c.htmlFile, content: page }] }),
       ...(failed === undefined
         ? {}
         : { failure: `${failed.check.tool} (${failed.direction}): ${failed.check.detail}` }),

@@ -15,7 +15,10 @@ export type Shell = (typeof SHELLS)[number];
 /** The names the completions attach to: the program, and its kubectl plugin name (`kubectl ovnkube-trace`). */
 const PROGRAMS = ["ovnkube-trace", "kubectl-ovnkube_trace"];
 
-/** The flags that take one of a fixed set of values. */
+/**
+ * The flags that take one of a fixed set of values. `--output`'s differ by command (the trace and explain also
+ * draw html): each command's are read from the start of its help ("text | json | yaml | html ...").
+ */
 const FLAG_VALUES: Readonly<Record<string, readonly string[]>> = {
   "--output": ["text", "json", "yaml"],
   "--format": ["decoded", "detrace"],
@@ -73,13 +76,33 @@ const shorts = (c: CommandInfo): string[] => c.flags.flatMap((f) => (f.short ===
 /** The words that complete a command's non-flag position: its subcommands, or its argument's choices. */
 const words = (c: CommandInfo): string[] => [...c.subcommands.map((s) => s.name), ...c.argumentChoices];
 
-/** Every spelling of the flags that take a fixed set of values, with those values. */
-function valueFlags(): [string[], readonly string[]][] {
-  return Object.entries(FLAG_VALUES).map(([long, values]) => [
-    [long, long.slice(1), ...(long === "--output" ? ["-o"] : [])],
-    values,
-  ]);
+/** The values a flag of a command takes, when a fixed set. */
+function valuesOf(f: FlagInfo): readonly string[] | undefined {
+  if (f.long === undefined) return undefined;
+  if (f.long === "--output") {
+    const listed = /^\w+(?: \| \w+)+/.exec(f.description)?.[0];
+    if (listed !== undefined) return listed.split(" | ");
+  }
+  return FLAG_VALUES[f.long];
 }
+
+/** Every spelling of a command's flags that take a fixed set of values, with those values. */
+function valueFlags(c: CommandInfo): [string[], readonly string[]][] {
+  return c.flags.flatMap((f) => {
+    const values = valuesOf(f);
+    if (values === undefined || f.long === undefined) return [];
+    return [[[f.long, f.long.slice(1), ...(f.short === undefined ? [] : [f.short])], values]];
+  });
+}
+
+/** `"<command path>:<flag>"` patterns of every value flag of every command, with their values. */
+const valueCases = (commands: readonly CommandInfo[]): [string[], readonly string[]][] =>
+  commands.flatMap((c) =>
+    valueFlags(c).map(([flags, values]): [string[], readonly string[]] => [
+      flags.map((f) => `"${c.path}:${f}"`),
+      values,
+    ]),
+  );
 
 function bash(commands: readonly CommandInfo[]): string {
   const paths = commands.filter((c) => c.path !== "").map((c) => `"${c.path}"`);
@@ -93,8 +116,8 @@ _ovnkube_trace() {
       ${paths.join("|")}) cmd="\${cmd:+$cmd }$w" ;;
     esac
   done
-  case "$prev" in
-${valueFlags()
+  case "$cmd:$prev" in
+${valueCases(commands)
   .map(
     ([flags, values]) =>
       `    ${flags.join("|")}) COMPREPLY=($(compgen -W "${values.join(" ")}" -- "$cur")); return ;;`,
@@ -134,8 +157,8 @@ _ovnkube_trace() {
       (${paths.join("|")}) cmd="\${cmd:+$cmd }$w" ;;
     esac
   done
-  case "$prev" in
-${valueFlags()
+  case "$cmd:$prev" in
+${valueCases(commands)
   .map(([flags, values]) => `    (${flags.join("|")}) compadd -- ${values.join(" ")}; return ;;`)
   .join("\n")}
   esac
@@ -191,7 +214,7 @@ function fish(commands: readonly CommandInfo[]): string {
         );
       if (c.argumentChoices.length > 0) lines.push(`${head} -f -a ${fishQuote(c.argumentChoices.join(" "))}`);
       for (const f of c.flags) {
-        const values = f.long === undefined ? undefined : FLAG_VALUES[f.long];
+        const values = valuesOf(f);
         lines.push(
           [
             head,

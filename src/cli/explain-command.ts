@@ -21,7 +21,15 @@ export function registerExplainCommand(program: Command, run: Run): void {
       "decoded (summary + annotations + decoded values) | detrace (ovn-detrace's output)",
       "decoded",
     )
-    .option("-o, --output <FORMAT>", "text | json | yaml (the decoded explanation)", "text")
+    .option(
+      "-o, --output <FORMAT>",
+      "text | json | yaml | html (the decoded explanation; html: a self-contained page with the path drawn and ovn-detrace's output)",
+      "text",
+    )
+    .option(
+      "--html <FILE>",
+      "also write the explanation as a self-contained HTML page to FILE, beside the -o output",
+    )
     .requiredOption("--node <NODE>", "the node the trace was taken on (its zone's NB/SB are read)")
     .option(
       "--timeout <DURATION>",
@@ -31,7 +39,7 @@ export function registerExplainCommand(program: Command, run: Run): void {
   addClusterOptions(explain).action(
     async (
       file: string,
-      o: ClusterFlags & { node: string; format: string; output: string; timeout: string },
+      o: ClusterFlags & { node: string; format: string; output: string; html?: string; timeout: string },
     ) => {
       if (file === "-" && process.stdin.isTTY)
         throw new InputError("give a FILE, or pipe the trace into standard input");

@@ -1,4 +1,4 @@
-import type { OutputFormat } from "../app/command.js";
+import type { OutputFormat, PageFormat } from "../app/command.js";
 import { InputError } from "../errors.js";
 
 /** `-o`: text (for people), json or yaml (the same document, for programs). */
@@ -6,6 +6,17 @@ export function outputFormat(v: string | undefined, fallback: OutputFormat = "te
   if (v === undefined) return fallback;
   if (v === "text" || v === "json" || v === "yaml") return v;
   throw new InputError(`-o must be text, json or yaml, not "${v}"`);
+}
+
+/** `-o` of the commands that also draw a page: text, json, yaml or html. */
+export function pageFormat(v: string | undefined, fallback: PageFormat = "text"): PageFormat {
+  if (v === undefined) return fallback;
+  if (v === "html") return v;
+  try {
+    return outputFormat(v);
+  } catch {
+    throw new InputError(`-o must be text, json, yaml or html, not "${v}"`);
+  }
 }
 
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };

@@ -1,4 +1,6 @@
+import { writeFileSync } from "node:fs";
 import type { CommandIO, CommandResult } from "../app/command.js";
+import { InputError } from "../errors.js";
 import { EXIT } from "./exit-codes.js";
 
 /**
@@ -24,8 +26,16 @@ export function processIO(o: { readonly color?: boolean } = {}): CommandIO {
   };
 }
 
-/** Prints a command's result; its exit status (a failure is named on stderr). */
+/** Writes a command's files, prints its result; its exit status (a failure is named on stderr). */
 export async function printResult(r: CommandResult): Promise<number> {
+  for (const f of r.files ?? [])
+    try {
+      writeFileSync(f.path, f.content);
+    } catch (e) {
+      throw new InputError(`cannot write ${f.path}: ${e instanceof Error ? e.message : String(e)}`, {
+        hint: "give a FILE in a directory you can write to",
+      });
+    }
   if (r.output !== "") await written(process.stdout, r.output.endsWith("\n") ? r.output : `${r.output}\n`);
   if (r.unknown !== undefined) {
     await written(process.stderr, `unknown: ${r.unknown}\n`);

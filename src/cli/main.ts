@@ -42,10 +42,12 @@ function buildProgram(): Command {
     "\nFlags also take the Go ovnkube-trace's single-dash form (-src, -dst-port=80).\n" +
       "Names without a namespace are in -n, else in the kubeconfig context's namespace, else in default.\n" +
       "-o json|yaml prints one document (schemaVersion, kind TraceRun, reports); --include-raw keeps the tools' outputs.\n" +
+      "-o html prints one self-contained page (verdicts, both paths drawn, each node's flows, the raw outputs);\n" +
+      "--html FILE writes that page to FILE beside the usual output. It opens offline, in any browser.\n" +
       "Colours on a terminal only; --no-color or NO_COLOR=1 turns them off.\n" +
       "Exit status: 0 success, 1 a trace step indicates failure, 2 bad input, 3 not found, 4 forbidden,\n" +
       "5 no kubeconfig, cluster unreachable or timed out, 6 a command failed, 7 unreadable tool output, 70 internal error.\n" +
-      `Examples:\n  ${NAME} -src client -dst web -tcp -dst-port 8080\n  ${NAME} -n kube-system -src default/client -service kube-dns -udp -dst-port 53 -o yaml\n  ${NAME} --lab -src client -dst web -tcp -dst-port 80 -o json | jq '.reports[].forward.verdict'\n  ${NAME} lab up && ${NAME} demo\n  source <(ovnkube-trace completion bash)`,
+      `Examples:\n  ${NAME} -src client -dst web -tcp -dst-port 8080\n  ${NAME} -n kube-system -src default/client -service kube-dns -udp -dst-port 53 -o yaml\n  ${NAME} --lab -src client -dst web -tcp -dst-port 80 -o json | jq '.reports[].forward.verdict'\n  ${NAME} --lab -src client -dst web -tcp -dst-port 80 --html trace.html\n  ${NAME} lab up && ${NAME} demo\n  source <(ovnkube-trace completion bash)`,
   );
   program.action(async (flags: TraceFlags) => {
     await run(traceAction(flags));

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { CommandResult } from "../app/command.js";
 import { addClusterOptions, clusterChoice, type ClusterFlags } from "./cluster-options.js";
-import { duration, outputFormat } from "./formats.js";
+import { duration, pageFormat } from "./formats.js";
 import { processIO } from "./io.js";
 import { addPacketOptions, number, packetTarget, type PacketFlags } from "./packet-flags.js";
 
@@ -14,6 +14,7 @@ export interface TraceFlags extends PacketFlags, ClusterFlags {
   srcPort?: string;
   goOutputOnly?: boolean;
   output: string;
+  html?: string;
   includeRaw?: boolean;
   timeout: string;
   /** false with --no-color. */
@@ -40,8 +41,12 @@ export function registerTraceOptions(program: Command): void {
     .option("--src-port <PORT>", "source port of the traced packet (a real connection's), default 52888")
     .option(
       "-o, --output <FORMAT>",
-      "text | json | yaml (one document: schema/trace-run.schema.json)",
+      "text | json | yaml | html (json, yaml: one document, schema/trace-run.schema.json; html: a self-contained page, the paths drawn)",
       "text",
+    )
+    .option(
+      "--html <FILE>",
+      "also write the trace as a self-contained HTML page to FILE (verdicts, both paths drawn, each node's flows and the raw tool outputs), beside the -o output",
     )
     .option(
       "--include-raw",
@@ -57,7 +62,7 @@ export function registerTraceOptions(program: Command): void {
 
 /** Checks the flags, then runs the trace (or the UDN dump) command. */
 export async function traceAction(f: TraceFlags): Promise<CommandResult> {
-  const output = outputFormat(f.output);
+  const output = pageFormat(f.output);
   const loglevel = number(f.loglevel, "-loglevel", 0, 10);
   const timeoutMs = duration(f.timeout, "--timeout", 100, 3_600_000);
   const trace = await import("../app/trace.js");
@@ -68,6 +73,7 @@ export async function traceAction(f: TraceFlags): Promise<CommandResult> {
       target: packetTarget(f),
       loglevel,
       output,
+      ...(f.html === undefined ? {} : { htmlFile: f.html }),
       includeRaw: f.includeRaw === true,
       skipDetrace: f.skipDetrace === true,
       allBackends: f.allBackends === true,

@@ -10,6 +10,7 @@ import { databasesOf, traceDirection, type RunContext, type TracedDirection } fr
 import { nodeView } from "./openflow-trace.js";
 import { incompleteInputs } from "./completeness.js";
 import { natEvents, undoNat, type NatEvent } from "./conntrack.js";
+import { hairpinReply } from "./hairpin-reply.js";
 import { hostPort } from "../net/ip.js";
 import {
   planTraces,
@@ -143,21 +144,10 @@ async function traceConnection(
   // sent back to an SNAT's address (a NodePort of another node): traced through that SNAT's undoing
   const undo = v.hairpin === undefined ? events : [];
   const reply = continued === p.reply ? planned : await traceDirection(run, r, continued, undo);
-  if (v.hairpin !== undefined) return [forward, hairpinReply(reply, v.hairpin.snatIp)];
+  // recognised by the flow the first packet learns, which the traces do not install: continued from the forward's
+  if (v.hairpin !== undefined)
+    return [forward, await hairpinReply(run, r, continued, forward, reply, { ...v.hairpin, node: v.node })];
   return [forward, withUndoneNat(reply, events)];
-}
-
-/**
- * The reply of a hairpinned connection: OVN recognises it by a flow that the first real packet makes ovs-vswitchd
- * learn (chk_lb_hairpin_reply, table 69). A trace learns nothing, so what the traces say of this reply is not what
- * happens: the verdict is unknown, saying so; the traces stay in the report.
- */
-function hairpinReply(reply: TracedDirection, snatIp: string): TracedDirection {
-  const reason =
-    `the reply of a hairpinned connection (to ${snatIp}) is recognised by a flow OVN learns from the first real ` +
-    "packet (chk_lb_hairpin_reply, OpenFlow table 69); ofproto/trace and ovn-trace cannot learn it, so they do not " +
-    "follow this reply (OVN sends it back to the pod, with the Service VIP as source)";
-  return { ...reply, report: { ...reply.report, verdict: { kind: "unknown", reason } } };
 }
 
 /**

@@ -6,7 +6,9 @@ import type { LabCluster } from "./cluster.js";
  * load balancer); what OVN sends out is committed in conntrack zone 64000, so that replies arriving on the uplink
  * (to a pod's SNATed connection) go back to OVN; every other packet to the node goes to the host. Without them
  * NORMAL sends everything addressed to the node's MAC (which the gateway router shares) to whichever port learned
- * it last, the host as often as OVN. IPv4 (the lab's underlay).
+ * it last, the host as often as OVN. Both families where the nodes have IPv6 addresses (ovnkube-node's IPv6 mode):
+ * the same flows for `ipv6` and `tcp6`/`udp6`, and neighbour discovery as ovnkube-node lets it through: neighbour
+ * and router advertisements flooded (conntrack makes no entry for them), solicitations (multicast) switched NORMAL.
  */
 
 /** ovnkube-node's conntrack zone on the gateway bridge. */
@@ -15,6 +17,9 @@ export const HOST_CT_ZONE = 64000;
 /** The flows of one node's gateway bridge, for `ovs-ofctl add-flows` (`uplink`: its OVS port name). */
 export function sharedGatewayFlows(c: LabCluster, uplink: string, patchOfport: number): string[] {
   const patch = String(patchOfport);
+  const zone = String(HOST_CT_ZONE);
+  const ipv6 = c.families.includes(6) && c.nodes.some((n) => n.ipv6 !== undefined);
+  const families = ipv6 ? (["ip", "ipv6"] as const) : (["ip"] as const);
   const nodePorts = c.services.flatMap((s) =>
     s.type === "NodePort"
       ? s.ports.flatMap((p) => (p.nodePort === undefined ? [] : [{ proto: p.protocol, port: p.nodePort }]))
@@ -25,16 +30,28 @@ export function sharedGatewayFlows(c: LabCluster, uplink: string, patchOfport: n
     const key = `${proto}/${String(port)}`;
     if (seen.has(key)) return [];
     seen.add(key);
-    return [
-      `priority=100,in_port=${uplink},${proto.toLowerCase()},tp_dst=${String(port)},actions=output:${patch}`,
-    ];
+    const l4 = proto.toLowerCase();
+    return (ipv6 ? [l4, `${l4}6`] : [l4]).map(
+      (m) => `priority=100,in_port=${uplink},${m},tp_dst=${String(port)},actions=output:${patch}`,
+    );
   });
   return [
     ...nodePortFlows,
-    `priority=100,in_port=${patch},ip,actions=ct(commit,zone=${String(HOST_CT_ZONE)}),output:${uplink}`,
-    `priority=50,in_port=${uplink},ip,actions=ct(zone=${String(HOST_CT_ZONE)},table=1)`,
-    `table=1,priority=100,ct_state=+trk+est,ip,actions=output:${patch}`,
-    `table=1,priority=100,ct_state=+trk+rel,ip,actions=output:${patch}`,
+    ...families.flatMap((f) => [
+      `priority=100,in_port=${patch},${f},actions=ct(commit,zone=${zone}),output:${uplink}`,
+      `priority=50,in_port=${uplink},${f},actions=ct(zone=${zone},table=1)`,
+      `table=1,priority=100,ct_state=+trk+est,${f},actions=output:${patch}`,
+      `table=1,priority=100,ct_state=+trk+rel,${f},actions=output:${patch}`,
+    ]),
+    ...(ipv6
+      ? [
+          // ICMPv6 router (134) and neighbour (136) advertisements: to OVN and the host alike
+          "table=1,priority=14,icmp6,icmp_type=134,actions=FLOOD",
+          "table=1,priority=14,icmp6,icmp_type=136,actions=FLOOD",
+          // neighbour solicitations (to a solicited-node multicast address): switched, as ovnkube-node's NORMAL
+          "table=1,priority=10,ipv6,dl_dst=01:00:00:00:00:00/01:00:00:00:00:00,actions=NORMAL",
+        ]
+      : []),
     "table=1,priority=0,actions=output:LOCAL",
   ];
 }

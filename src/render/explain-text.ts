@@ -14,9 +14,14 @@ export function formatValue(v: DecodedValue): string {
 }
 
 export function renderSummary(s: ExplainSummary, title: string): string[] {
-  const out = [`${title}:`];
+  return [`${title}:`, ...explainSummaryRows(s).map(([label, text]) => `  ${`${label}:`.padEnd(13)}${text}`)];
+}
+
+/** The rows of an explanation's summary, in the words of the text output. */
+export function explainSummaryRows(s: ExplainSummary): [string, string][] {
+  const out: [string, string][] = [];
   const row = (label: string, text: string): void => {
-    out.push(`  ${`${label}:`.padEnd(13)}${text}`);
+    out.push([label, text]);
   };
   if (s.inPort !== undefined) row("in port", formatValue(s.inPort));
   if (s.outPort !== undefined) row("out port", formatValue(s.outPort));

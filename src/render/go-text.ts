@@ -67,8 +67,13 @@ const sameForAll = (s: string): Record<Check["tool"], string> => ({
   "ovn-detrace": s,
 });
 
+/** What the names of a report's ends and directions depend on (a report with or without its raw outputs). */
+type NamedReport = Pick<TraceReport, "src" | "dst"> & {
+  readonly forward: Pick<DirectionReport, "summary" | "verdict">;
+};
+
 /** The pod a Service trace reached (or was meant to): the summary names it, else a delivered verdict. */
-function backendOf(r: TraceReport): { name?: string; node?: string } {
+function backendOf(r: NamedReport): { name?: string; node?: string } {
   const s = r.forward.summary;
   const d = s?.destination;
   if (d?.kind === "pod" && d.name !== undefined) return { name: d.name, node: d.node };
@@ -77,7 +82,7 @@ function backendOf(r: TraceReport): { name?: string; node?: string } {
   return s?.serviceBackend?.pod === undefined ? {} : { name: s.serviceBackend.pod.name };
 }
 
-function names(r: TraceReport): GoNames {
+function names(r: NamedReport): GoNames {
   const src = r.src.kind === "pod" ? r.src.name : r.src.ip;
   const pods = {
     fwd: sameForAll("source pod to destination pod"),
@@ -119,6 +124,12 @@ function names(r: TraceReport): GoNames {
         revLabel: "node to pod",
       };
   }
+}
+
+/** How the verdict and summary lines name a report's two directions ("source pod to destination pod"). */
+export function directionLabels(r: NamedReport): { readonly forward: string; readonly reply: string } {
+  const n = names(r);
+  return { forward: n.fwdLabel, reply: n.revLabel };
 }
 
 /** One line the Go tool prints: "<text> indicates success|failure from <from> to <to>". */
@@ -293,9 +304,14 @@ function endpointText(e: SummaryEndpoint): string {
 
 /** The summary block of one direction (printed after the verdicts, at every loglevel). */
 export function summaryLines(s: DirectionSummary, label: string): string[] {
-  const out = [`summary (${label}):`];
+  return [`summary (${label}):`, ...summaryRows(s).map(([k, v]) => `  ${`${k}:`.padEnd(13)}${v}`)];
+}
+
+/** The rows of a direction's summary: what each says, in the words of the text output. */
+export function summaryRows(s: DirectionSummary): [string, string][] {
+  const out: [string, string][] = [];
   const row = (k: string, v: string): void => {
-    out.push(`  ${`${k}:`.padEnd(13)}${v}`);
+    out.push([k, v]);
   };
   row("source", endpointText(s.source));
   row("destination", endpointText(s.destination));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { splitRef } from "../../src/cli/argv.js";
-import { duration, outputFormat } from "../../src/cli/formats.js";
+import { duration, outputFormat, pageFormat } from "../../src/cli/formats.js";
 import { useColor } from "../../src/cli/io.js";
 import { packetTarget, type PacketFlags } from "../../src/cli/packet-flags.js";
 import { InputError } from "../../src/errors.js";
@@ -37,6 +37,13 @@ describe("-o", () => {
     expect(outputFormat(undefined, "json")).toBe("json");
     for (const f of ["text", "json", "yaml"] as const) expect(outputFormat(f)).toBe(f);
     expect(() => outputFormat("xml")).toThrow('-o must be text, json or yaml, not "xml"');
+    expect(() => outputFormat("html")).toThrow('-o must be text, json or yaml, not "html"');
+  });
+
+  it("of the trace and explain also takes html", () => {
+    expect(pageFormat(undefined)).toBe("text");
+    for (const f of ["text", "json", "yaml", "html"] as const) expect(pageFormat(f)).toBe(f);
+    expect(() => pageFormat("xml")).toThrow('-o must be text, json, yaml or html, not "xml"');
   });
 });
 

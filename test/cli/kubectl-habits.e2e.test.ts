@@ -172,7 +172,11 @@ describe("completion", () => {
       "text",
       "json",
       "yaml",
+      "html",
     ]);
+    // each command's own: the trace and explain draw html, the lab's commands do not
+    expect(complete(s, ["ovnkube-trace", "explain", "f", "--output", "h"])).toEqual(["html"]);
+    expect(complete(s, ["ovnkube-trace", "lab", "status", "-o", ""])).toEqual(["text", "json", "yaml"]);
     expect(complete(s, ["ovnkube-trace", "lab", "up", "--shape", ""])).toEqual(["central", "interconnect"]);
     expect(complete(s, ["ovnkube-trace", "completion", ""])).toEqual(["bash", "zsh", "fish"]);
     expect(complete(s, ["ovnkube-trace", "--include"])).toEqual(["--include-raw"]);

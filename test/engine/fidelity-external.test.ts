@@ -18,6 +18,7 @@ import { newLabDir } from "../helpers/lab.js";
  * the backend's reply goes back out; a pod's connection to an address outside comes back in from outside (the
  * gateway router's un-SNAT). Each traced verdict must equal what a real packet injected at the same place does in
  * the same lab: the comparison of fidelity.test.ts (node, receiving pod, all four addresses and ports on arrival).
+ * IPv4 on kind-dualstack.yaml, IPv6 on acme-prod.yaml (its nodes have IPv6 addresses), both shapes.
  */
 /**
  * The reply a real peer sends once the forward packet set up conntrack: a backend answers the address and port it
@@ -138,15 +139,100 @@ const CASES: readonly Case[] = [
   },
 ];
 
+/**
+ * IPv6 on acme-prod.yaml, whose nodes have IPv6 addresses (the NodePort load balancers have their IPv6 VIPs, and
+ * ovnkube-node's gateway flows take IPv6 from the uplink): its underlay's IPv6 gateway as the client; the NodePort
+ * Service storefront/frontend has one backend, on node-a17.
+ */
+const CLIENT_V6 = "fc00:20:30::fe";
+const SERVER_V6 = "2001:db8:ac::50";
+const frontend = { namespace: "storefront", name: "frontend-7d4b9c8f5-h2xkq" };
+
+const ACME_V6_CASES: readonly Case[] = [
+  {
+    name: "NodePort from outside to a backend on the entry node (-service), TCP, IPv6",
+    target: {
+      src: { kind: "external", ip: CLIENT_V6, node: "node-a17" },
+      dst: { kind: "service", namespace: "storefront", name: "frontend" },
+      protocol: "tcp",
+      dstPort: 80,
+      family: 6,
+    },
+    expect: { kind: "delivered", node: "node-a17" },
+    reply: {
+      kind: "left-cluster",
+      node: "node-a17",
+      srcIp: "fc00:20:30::12",
+      srcPort: 31380,
+      dstIp: CLIENT_V6,
+    },
+  },
+  {
+    name: "NodePort from outside to a backend on another node (-dst-ip NODE_IP -dst-port NODEPORT), TCP, IPv6",
+    target: {
+      src: { kind: "external", ip: CLIENT_V6, node: "infra-east" },
+      dst: { kind: "ip", ip: "fc00:20:30::11" },
+      protocol: "tcp",
+      dstPort: 31380,
+      family: 6,
+    },
+    expect: { kind: "delivered", node: "node-a17" },
+    reply: {
+      kind: "left-cluster",
+      node: "infra-east",
+      srcIp: "fc00:20:30::11",
+      srcPort: 31380,
+      dstIp: CLIENT_V6,
+    },
+  },
+  {
+    name: "NodePort from outside to a backend on another node (-service), TCP, IPv6",
+    target: {
+      src: { kind: "external", ip: CLIENT_V6, node: "gpu-3" },
+      dst: { kind: "service", namespace: "storefront", name: "frontend" },
+      protocol: "tcp",
+      dstPort: 31380,
+      family: 6,
+    },
+    expect: { kind: "delivered", node: "node-a17" },
+    reply: {
+      kind: "left-cluster",
+      node: "gpu-3",
+      srcIp: "fc00:20:30::13",
+      srcPort: 31380,
+      dstIp: CLIENT_V6,
+    },
+  },
+  {
+    name: "a pod's TCP connection to a server outside, and the reply from outside (un-SNAT), IPv6",
+    target: {
+      src: frontend,
+      dst: { kind: "ip", ip: SERVER_V6 },
+      protocol: "tcp",
+      dstPort: 443,
+      family: 6,
+    },
+    expect: { kind: "left-cluster" },
+    reply: { kind: "delivered", node: "node-a17", srcIp: SERVER_V6, dstIp: "fd01::100:0:0:1:17" },
+    options: { replyFromOutside: true },
+  },
+];
+
 const tally = { agree: 0, total: 0 };
 
-describe.each(["central", "interconnect"] as const)(
-  "traffic across the cluster's edge: trace verdicts agree with real packets (%s)",
-  (shape) => {
+/** Each scenario on both shapes; kind-dualstack's nodes have no IPv6 address, acme-prod's do. */
+const RUNS = [
+  { scenario: "kind-dualstack.yaml", cases: CASES, nodesHaveIpv6: false },
+  { scenario: "acme-prod.yaml", cases: ACME_V6_CASES, nodesHaveIpv6: true },
+].flatMap((m) => (["central", "interconnect"] as const).map((shape) => ({ ...m, shape })));
+
+describe.each(RUNS)(
+  "traffic across the cluster's edge: trace verdicts agree with real packets ($scenario, $shape)",
+  ({ scenario, shape, cases, nodesHaveIpv6 }) => {
     let state: LabState;
     let backend: LabBackend;
     beforeAll(async () => {
-      state = (await labUp(loadScenarioFile(`${EXAMPLES_DIR}kind-dualstack.yaml`, shape), newLabDir())).state;
+      state = (await labUp(loadScenarioFile(`${EXAMPLES_DIR}${scenario}`, shape), newLabDir())).state;
       backend = LabBackend.open(state.dir);
     });
     afterAll(async () => {
@@ -188,7 +274,7 @@ describe.each(["central", "interconnect"] as const)(
       return report;
     }
 
-    it.each(CASES.map((c) => [c.name, c] as const))("%s, and its reply", async (_name, c) => {
+    it.each(cases.map((c) => [c.name, c] as const))("%s, and its reply", async (_name, c) => {
       const real = await probe(state, probeOf(c.target));
       const g = real.verdict;
       expect(g.kind, c.name).toBe(c.expect.kind);
@@ -203,26 +289,28 @@ describe.each(["central", "interconnect"] as const)(
       expect(unsnat?.node, c.name).toBe(c.reply.node);
     });
 
-    it("the NodePort load balancers have no IPv6 VIP here (the nodes have no IPv6 address): refused, saying so", async () => {
-      const lbs = await runOnNode(state, "ovn-worker", [
-        "ovn-nbctl",
-        "--bare",
-        "--columns=vips",
-        "list",
-        "load_balancer",
-      ]);
-      expect(lbs.stdout).toContain(":30080");
-      expect(lbs.stdout).not.toMatch(/\]:30080/);
-      await expect(
-        resolveTarget(backend, {
-          src: { kind: "external", ip: "fd00:ab::1", node: "ovn-worker" },
-          dst: { kind: "service", namespace: "default", name: "web" },
-          protocol: "tcp",
-          dstPort: 80,
-          family: 6,
-        }),
-      ).rejects.toThrow(/no IPv6 address/);
-    });
+    // (acme-prod's nodes have IPv6 addresses: its IPv6 NodePort cases above)
+    if (!nodesHaveIpv6)
+      it("the NodePort load balancers have no IPv6 VIP here (the nodes have no IPv6 address): refused, saying so", async () => {
+        const lbs = await runOnNode(state, "ovn-worker", [
+          "ovn-nbctl",
+          "--bare",
+          "--columns=vips",
+          "list",
+          "load_balancer",
+        ]);
+        expect(lbs.stdout).toContain(":30080");
+        expect(lbs.stdout).not.toMatch(/\]:30080/);
+        await expect(
+          resolveTarget(backend, {
+            src: { kind: "external", ip: "fd00:ab::1", node: "ovn-worker" },
+            dst: { kind: "service", namespace: "default", name: "web" },
+            protocol: "tcp",
+            dstPort: 80,
+            family: 6,
+          }),
+        ).rejects.toThrow(/no IPv6 address/);
+      });
   },
 );
 
