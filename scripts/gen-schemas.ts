@@ -33,6 +33,12 @@ export const SCHEMAS: readonly SchemaSpec[] = [
     type: "ParseOutput",
     title: "ovnkube-trace parse output",
   },
+  {
+    file: "schema/matrix.schema.json",
+    source: "src/model/matrix.ts",
+    type: "ReachabilityMatrix",
+    title: "ovnkube-trace reachability matrix (what matrix -o json|yaml prints)",
+  },
 ];
 
 export function generateSchema(spec: SchemaSpec): string {

@@ -1,6 +1,7 @@
 import type { ClusterBackend } from "../cluster/backend.js";
 import { InputError } from "../errors.js";
 import { DEFAULT_LAB_DIR } from "../lab/defaults.js";
+import type { DaemonPolicy } from "../ovs/ovn-trace-daemons.js";
 
 /** Where a command reads the cluster from: a kubeconfig (default), the lab, or an offline snapshot. */
 export interface ClusterChoice {
@@ -10,6 +11,8 @@ export interface ClusterChoice {
   /** The lab: its directory, or true for the default one. */
   readonly lab?: string | boolean;
   readonly snapshot?: string;
+  /** Where the backend can run ovn-trace as daemons (the lab, a replica): when (default auto). */
+  readonly ovnTraceDaemons?: DaemonPolicy;
 }
 
 /** The lab directory: the one given, else $OVNKUBE_TRACE_LAB_DIR, else the default. */
@@ -38,11 +41,11 @@ export async function openCluster(
   const byDefault = { defaultNamespace: "default" };
   if (c.snapshot !== undefined) {
     const { SnapshotBackend } = await import("../backends/snapshot/backend.js");
-    return { backend: await SnapshotBackend.open(c.snapshot), context: byDefault };
+    return { backend: await SnapshotBackend.open(c.snapshot, c.ovnTraceDaemons), context: byDefault };
   }
   if (lab) {
     const { LabBackend } = await import("../backends/lab/backend.js");
-    return { backend: LabBackend.open(labDirOf(c.lab)), context: byDefault };
+    return { backend: LabBackend.open(labDirOf(c.lab), c.ovnTraceDaemons), context: byDefault };
   }
   const { KubeBackend } = await import("../backends/kube/backend.js");
   const kube = new KubeBackend({

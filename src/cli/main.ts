@@ -7,6 +7,7 @@ import { VERSION } from "../version.js";
 import { registerDemoCommand, registerLabCommands } from "./lab-commands.js";
 import { registerParseCommand } from "./parse-command.js";
 import { registerExplainCommand } from "./explain-command.js";
+import { registerMatrixCommand } from "./matrix-command.js";
 import { registerSnapshotCommands } from "./snapshot-commands.js";
 import { registerTraceOptions, traceAction, type TraceFlags } from "./trace-command.js";
 import { registerCompletionCommand } from "./completion.js";
@@ -56,6 +57,7 @@ function buildProgram(): Command {
   registerDemoCommand(program, run);
   registerParseCommand(program, run);
   registerExplainCommand(program, run);
+  registerMatrixCommand(program, run);
   registerSnapshotCommands(program, run);
   registerCompletionCommand(program, run);
   return program;

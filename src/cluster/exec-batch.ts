@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import type { ClusterBackend, ExecResult, NodeExecOptions } from "./backend.js";
 
 /**
@@ -23,7 +22,8 @@ export async function execBatch(
   lines: readonly string[],
   options: NodeExecOptions = {},
 ): Promise<ExecResult[]> {
-  const marker = `@@ovnkube-trace-${randomBytes(6).toString("hex")}`;
+  // fixed, so the same batch is the same command each run (no OVS/OVN output has such a line)
+  const marker = "@@ovnkube-trace-batch";
   // each section ends with a newline of ours and the marker line with the exit status
   const script = lines.map((l) => `{ ${l}\n}; printf '\\n${marker} %d\\n' "$?"`).join("\n");
   const r = await b.execOnNode(node, ["sh", "-c", script], options);

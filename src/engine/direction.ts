@@ -219,7 +219,8 @@ async function summaryOf(run: RunContext, d: DirectionPlan): Promise<TracedDirec
   return { source, destination, ...(serviceBackend === undefined ? {} : { serviceBackend }) };
 }
 
-function logicalRequest(r: Resolution, d: DirectionPlan): LogicalTraceRequest {
+/** What ovn-trace is asked for one planned direction. */
+export function logicalRequest(r: Resolution, d: DirectionPlan): LogicalTraceRequest {
   return {
     src: {
       node: d.from.node,

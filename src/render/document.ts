@@ -79,7 +79,10 @@ export function traceRunDocument(
           commands: {
             execs: commands.filter((c) => c.servedBy === undefined).length,
             daemonTraces: commands.filter((c) => c.servedBy !== undefined).length,
-            list: commands,
+            // by node and command: the same run gives the same document (they end in no fixed order)
+            list: [...commands].sort(
+              (a, b) => a.node.localeCompare(b.node) || a.argv.join(" ").localeCompare(b.argv.join(" ")),
+            ),
           },
         }),
   };

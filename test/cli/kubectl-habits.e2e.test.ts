@@ -156,6 +156,7 @@ describe("completion", () => {
       "demo",
       "parse",
       "explain",
+      "matrix",
       "snapshot",
       "completion",
     ]);

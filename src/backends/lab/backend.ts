@@ -28,7 +28,7 @@ export class LabBackend extends StoreBackedObjects implements ClusterBackend {
   }
 
   /** The running lab in `dir`, or an error that says how to start one. */
-  static open(dir: string): LabBackend {
+  static open(dir: string, daemons: DaemonPolicy = "auto"): LabBackend {
     const s = readLabState(dir);
     if (s?.phase !== "up")
       throw new LabStateError(`no lab is running in ${dir}`, {
@@ -43,7 +43,7 @@ export class LabBackend extends StoreBackedObjects implements ClusterBackend {
         },
       );
     }
-    return new LabBackend(s);
+    return new LabBackend(s, daemons);
   }
 
   async execOnNode(
