@@ -34,6 +34,7 @@ import { benchSnapshot } from "./snapshot.js";
 import { benchTraceVsGo } from "./trace-vs-go.js";
 import { benchStartup, type ProcessFigures } from "./cli.js";
 import { benchOvnTraceDaemon } from "./ovn-trace-daemon.js";
+import { benchMatrix, type MatrixRunFigures } from "./matrix.js";
 
 const QUICK = process.argv.includes("--quick");
 const PLAN = QUICK
@@ -571,6 +572,28 @@ async function benchDaemonRows(): Promise<Row[]> {
   ];
 }
 
+/** The reachability matrix on the lab: cells per second with daemons, with a process per trace, with OpenFlow. */
+async function benchMatrixRows(): Promise<Row[]> {
+  progress("reachability matrix on examples/matrix.yaml");
+  const r = await benchMatrix(QUICK ? 1 : 3);
+  const cells = (x: MatrixRunFigures): string =>
+    `${String(x.cells)} cells in ${fmtMs(x.ms)}: ${x.cellsPerSecond.toFixed(0)} cells/s`;
+  return [
+    {
+      work: `matrix, ${String(r.pods)} pods x (pods + Services) x ${String(r.ports)} ports, ovn-trace daemons`,
+      ours: cells(r.full),
+      baseline: "the issue's goal: 50 cells/s",
+      ratio: fmtRatio(1 / r.full.cellsPerSecond, 1 / 50),
+    },
+    {
+      work: "one namespace's rows: daemons vs a process per ovn-trace",
+      ours: cells(r.subset.daemons),
+      baseline: cells(r.subset.oneShot),
+      ratio: fmtRatio(1 / r.subset.daemons.cellsPerSecond, 1 / r.subset.oneShot.cellsPerSecond),
+    },
+  ];
+}
+
 async function main(): Promise<void> {
   // the CLI rows run the built CLI
   spawnSync("npm", ["run", "build", "--silent"], { stdio: "inherit" });
@@ -590,6 +613,7 @@ async function main(): Promise<void> {
   rows.push(...benchStartupRows());
   rows.push(...(await benchFullTrace()));
   rows.push(...(await benchDaemonRows()));
+  rows.push(...(await benchMatrixRows()));
   rows.push(...(await benchSnapshots()));
   if (parseDumpFlows(flows).flows.length < MIN_FLOWS) notes.push(`WARNING: fewer than ${MIN_FLOWS} flows.`);
 
