@@ -1,8 +1,10 @@
 import { existsSync } from "node:fs";
 import { InputError, LabStateError } from "../errors.js";
 import { deadDaemons, labDown, labUp, nodeEnv, nodeNetns, readLabState, type LabState } from "../lab/lab.js";
+import { resolveScenario } from "../lab/cluster.js";
 import { labLayout } from "../lab/layout.js";
 import { loadScenarioFile } from "../lab/load-scenario.js";
+import { scaleScenario, type ScaleOptions } from "../lab/scale-scenario.js";
 import { probe } from "../lab/probe.js";
 import type { ClusterShape } from "../lab/scenario.js";
 import { renderDocument, versioned } from "../render/document.js";
@@ -38,6 +40,8 @@ export function runningLab(dir: string): LabState {
 export interface LabUpCommand {
   readonly scenario: string;
   readonly shape?: string;
+  /** `--scale`: a generated scenario of that size instead of the file (lab/scale-scenario.ts). */
+  readonly scale?: Omit<ScaleOptions, "shape">;
   readonly dir: string;
   /** Whether the user named the directory (then the hint repeats it). */
   readonly dirGiven: boolean;
@@ -45,12 +49,17 @@ export interface LabUpCommand {
 }
 
 export async function labUpCommand(c: LabUpCommand, io: CommandIO): Promise<CommandResult> {
-  const cluster = loadScenarioFile(c.scenario, clusterShape(c.shape));
+  const shape = clusterShape(c.shape);
+  const cluster =
+    c.scale === undefined
+      ? loadScenarioFile(c.scenario, shape)
+      : resolveScenario(scaleScenario({ ...c.scale, ...(shape === undefined ? {} : { shape }) }));
   const r = await labUp(cluster, c.dir, {
-    scenarioFile: c.scenario,
+    ...(c.scale === undefined ? { scenarioFile: c.scenario } : {}),
     progress: (step, ms) => {
       io.progress(`  \u2713 ${step} (${String(ms)} ms)`);
     },
+    note: io.progress,
   });
   if (c.output !== "text")
     return ok(

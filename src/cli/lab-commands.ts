@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { DEFAULT_LAB_DIR, DEFAULT_SCENARIO, labDirOf } from "../app/open-backend.js";
+import { InputError } from "../errors.js";
 import { outputFormat } from "./formats.js";
 import { processIO, type Run } from "./io.js";
 import { addPacketOptions, number, packetTarget, type PacketFlags } from "./packet-flags.js";
@@ -18,17 +19,27 @@ export function registerLabCommands(program: Command, run: Run): void {
   dirOpt(
     lab
       .command("up")
-      .description("start the lab from a scenario file (a no-op if the same lab is already running)")
+      .description(
+        "start the lab from a scenario file, or a generated one of any size (--scale); a no-op if the same lab is already running",
+      )
       .option("--scenario <FILE>", "scenario YAML or JSON (docs/scenario.md)", DEFAULT_SCENARIO)
       .option("--shape <SHAPE>", "central | interconnect (overrides the scenario's shape)")
+      .option(
+        "--scale <NODES>",
+        "instead of a scenario file, a generated cluster of NODES nodes: 40 pods, 10 services and 6 network policies a node (docs/scenario.md)",
+      )
+      .option("--pods <N>", "with --scale: pods in all (not a node)")
+      .option("--services <N>", "with --scale: services in all")
+      .option("--policies <N>", "with --scale: network policies in all")
       .option("-o, --output <FORMAT>", "text | json | yaml"),
-  ).action(async (o: { scenario: string; shape?: string; dir?: string; output?: string }) => {
+  ).action(async (o: LabUpFlags) => {
     const output = outputFormat(o.output);
     await run(
       (await app()).labUpCommand(
         {
           scenario: o.scenario,
           ...(o.shape === undefined ? {} : { shape: o.shape }),
+          ...scaleOf(o),
           dir: labDirOf(o.dir),
           dirGiven: o.dir !== undefined,
           output,
@@ -66,6 +77,41 @@ export function registerLabCommands(program: Command, run: Run): void {
   ).action(async (o: { dir?: string }) => {
     await run((await app()).labDownCommand(labDirOf(o.dir)));
   });
+}
+
+interface LabUpFlags {
+  scenario: string;
+  shape?: string;
+  scale?: string;
+  pods?: string;
+  services?: string;
+  policies?: string;
+  dir?: string;
+  output?: string;
+}
+
+/** `--scale NODES [--pods N --services N --policies N]`: the generated scenario's sizes. */
+function scaleOf(o: LabUpFlags): {
+  scale?: { nodes: number; pods?: number; services?: number; policies?: number };
+} {
+  const count = (v: string | undefined, flag: string, min: number, max: number): number | undefined =>
+    v === undefined ? undefined : number(v, flag, min, max);
+  if (o.scale === undefined) {
+    const stray = (["pods", "services", "policies"] as const).find((k) => o[k] !== undefined);
+    if (stray !== undefined) throw new InputError(`--${stray} needs --scale NODES`);
+    return {};
+  }
+  const pods = count(o.pods, "--pods", 0, 1_000_000);
+  const services = count(o.services, "--services", 0, 1_000_000);
+  const policies = count(o.policies, "--policies", 0, 1_000_000);
+  return {
+    scale: {
+      nodes: number(o.scale, "--scale", 1, 256),
+      ...(pods === undefined ? {} : { pods }),
+      ...(services === undefined ? {} : { services }),
+      ...(policies === undefined ? {} : { policies }),
+    },
+  };
 }
 
 /** `lab probe`: a real packet, where it arrived. */

@@ -10,9 +10,9 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join, resolve } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { InputError, LabStateError, OvnkTraceError, ProcessError } from "../errors.js";
 import {
+  ctlSocket,
   dirEnv,
   isInside,
   isOurs,
@@ -25,6 +25,9 @@ import {
 } from "../ovs/daemon.js";
 import { run } from "../ovs/exec.js";
 import { onInterrupt } from "../ovs/interrupt.js";
+import { unixctlCall } from "../ovs/unixctl.js";
+import { checkLabFits, labBudgetMs } from "./budget.js";
+import { pool, waitFor } from "./wait.js";
 import { dockerMac, type LabCluster, type LabNode } from "./cluster.js";
 import { sharedGatewayFlows } from "./gateway-flows.js";
 import { kubernetesObjects } from "./kubernetes.js";
@@ -147,13 +150,18 @@ class Starter {
   readonly l: LabLayout;
   readonly state: LabState;
   readonly netns: LabNetns[] = [];
+  /** The longest any wait or command of this lab may take (labBudgetMs). */
+  readonly budgetMs: number;
   constructor(
     readonly c: LabCluster,
     dir: string,
     scenarioFile: string | undefined,
     /** Aborted when the process is interrupted: start nothing more. */
     readonly signal?: AbortSignal,
+    /** A line about a wait under way (for a terminal). */
+    readonly note?: (line: string) => void,
   ) {
+    this.budgetMs = labBudgetMs(c);
     this.l = labLayout(dir);
     this.state = {
       version: 1,
@@ -256,7 +264,13 @@ class Starter {
     await this.ovsdb("ovsdb-server", n.name, dir, "conf.db", OVS_SCHEMA, join(dir, "db.sock"));
     await runOk(["ovs-vsctl", "--no-wait", "init"], dir);
     // --enable-dummy=system: the system datapath and netdevs become userspace dummies; no kernel interface.
-    await this.daemon("ovs-vswitchd", n.name, "ovs-vswitchd", ["--enable-dummy=system", "-vvconn:off"], dir);
+    const vswitchd = await this.daemon(
+      "ovs-vswitchd",
+      n.name,
+      "ovs-vswitchd",
+      ["--enable-dummy=system", "-vvconn:off"],
+      dir,
+    );
     const b = new CtlBatch()
       .add("add-br", EXTERNAL_BRIDGE)
       .add("set", "bridge", EXTERNAL_BRIDGE, kv("other-config", "hwaddr", n.mac))
@@ -306,12 +320,15 @@ class Starter {
         "iface-status": "active",
       });
     }
-    await runOk(b.argv("ovs-vsctl", ["--timeout=20"]), dir);
+    const secs = Math.ceil(this.budgetMs / 1000);
+    for (const argv of b.argvChunks("ovs-vsctl", [`--timeout=${String(secs)}`]))
+      await runOk(argv, dir, {}, this.budgetMs + 5000);
     // Runtime-only underlay state (not in conf.db): the node IP on breth0 and its route,
     // and, as ovnkube-node's gateway flows do, geneve to the node IP always ends on the host.
     const prefix = this.c.underlay.cidr.split("/")[1] ?? "16";
-    await runOk(["ovs-appctl", "netdev-dummy/ip4addr", EXTERNAL_BRIDGE, `${n.ip}/${prefix}`], dir);
-    await runOk(["ovs-appctl", "ovs/route/add", `${n.ip}/${prefix}`, EXTERNAL_BRIDGE], dir);
+    const appctl = (...cmd: [string, ...string[]]): Promise<void> => this.appctl(vswitchd, ...cmd);
+    await appctl("netdev-dummy/ip4addr", EXTERNAL_BRIDGE, `${n.ip}/${prefix}`);
+    await appctl("ovs/route/add", `${n.ip}/${prefix}`, EXTERNAL_BRIDGE);
     await runOk(
       [
         "ovs-ofctl",
@@ -321,10 +338,24 @@ class Starter {
       ],
       dir,
     );
-    for (const m of this.c.nodes) {
-      if (m.name !== n.name) await runOk(["ovs-appctl", "tnl/neigh/set", EXTERNAL_BRIDGE, m.ip, m.mac], dir);
-    }
+    for (const m of this.c.nodes)
+      if (m.name !== n.name) await appctl("tnl/neigh/set", EXTERNAL_BRIDGE, m.ip, m.mac);
+    // Started before the NB is written: every chassis that registers makes every other ovn-controller
+    // recompute its flows, which costs little while there are none yet (started once the SB was complete,
+    // 25 central nodes came up slower).
     await this.daemon("ovn-controller", n.name, "ovn-controller", [], dir, dbs);
+  }
+
+  /** One unixctl command of a daemon we started (as ovs-appctl, without a process per command). */
+  async appctl(d: DaemonRecord, method: string, ...params: string[]): Promise<void> {
+    const r = await unixctlCall(ctlSocket(d), method, params, this.budgetMs);
+    if (!r.ok) throw new ProcessError(`${d.program} ${method} ${params.join(" ")}: ${r.error}`);
+  }
+
+  private zoneDaemon(zone: string, role: DaemonRole): LabDaemon {
+    const d = this.state.daemons.find((x) => x.owner === zone && x.role === role);
+    if (d === undefined) throw new ProcessError(`internal: zone ${zone} has no ${role}`);
+    return d;
   }
 
   /** Interconnect: the other nodes' chassis, as ovnkube-controller writes them into this zone's SB. */
@@ -351,7 +382,14 @@ class Starter {
         kv("other_config", "is-remote", "true"),
       );
     }
-    if (b.size > 0) await runOk(b.argv("ovn-sbctl"), this.l.zone(zone, "sb"), this.l.dbs(zone));
+    if (b.size > 0) await this.ctl("ovn-sbctl", b, this.l.zone(zone, "sb"), this.l.dbs(zone));
+  }
+
+  /** A batch as few transactions as the argv limit allows, each with the lab's budget as its timeout. */
+  async ctl(program: string, b: CtlBatch, dir: string, dbs: OvnDbs): Promise<void> {
+    const secs = Math.ceil(this.budgetMs / 1000);
+    for (const argv of b.argvChunks(program, [`--timeout=${String(secs)}`]))
+      await runOk(argv, dir, dbs, this.budgetMs + 5000);
   }
 
   async northbound(zone: string, local: readonly LabNode[]): Promise<void> {
@@ -365,16 +403,22 @@ class Starter {
       if (this.c.shape === "interconnect" && !names.has(n.name)) remoteNode(this.c, n, topo);
     podPorts(this.c, names, topo);
     services(this.c, local, topo);
-    await runOk(topo.argv("ovn-nbctl", ["--timeout=30"]), dir, dbs);
+    // northd waits while the NB is written (in several transactions at scale), then computes it once
+    const northd = this.zoneDaemon(zone, "northd");
+    await this.appctl(northd, "pause");
+    await this.ctl("ovn-nbctl", topo, dir, dbs);
     const pol = new CtlBatch();
     networkPolicies(this.c, names, pol);
-    if (pol.size > 0) await runOk(pol.argv("ovn-nbctl", ["--timeout=30"]), dir, dbs);
-    await runOk(["ovn-nbctl", "--timeout=30", "--wait=sb", "sync"], dir, dbs);
+    if (pol.size > 0) await this.ctl("ovn-nbctl", pol, dir, dbs);
+    await this.appctl(northd, "resume");
+    await this.nbSync(zone, "sb");
     // What the gateway routers would have learned from ARP replies on the underlay (its gateway
     // and the other nodes); ovn-trace reads only SB MAC_Binding, and ofproto/trace cannot ARP.
     const sb = new CtlBatch();
+    const datapaths = await this.sbUuids(zone, "datapath_binding", "name");
+    const chassis = await this.sbUuids(zone, "chassis");
     for (const n of local) {
-      const dp = await this.sbFind(zone, "datapath_binding", `external_ids:name=GR_${n.name}`);
+      const dp = this.uuidOf(zone, datapaths, "datapath_binding", `GR_${n.name}`);
       // the gateway's IPv6 address answers from the same host (the same MAC); the nodes' IPv6 from breth0's
       const gw = this.c.underlay;
       const neighbours = [
@@ -423,35 +467,123 @@ class Starter {
     // OVN before 23.09 leaves remote ports unbound; ovnkube-controller binds them to the remote chassis.
     for (const m of this.c.nodes) {
       if (this.c.shape !== "interconnect" || names.has(m.name)) continue;
-      const ch = await this.sbFind(zone, "chassis", `name=${m.chassisId}`);
+      const ch = this.uuidOf(zone, chassis, "chassis", m.chassisId);
       sb.add("set", "port_binding", `tstor-${m.name}`, `chassis=${ch}`);
     }
-    await runOk(sb.argv("ovn-sbctl"), this.l.zone(zone, "sb"), dbs);
+    await this.ctl("ovn-sbctl", sb, this.l.zone(zone, "sb"), dbs);
   }
 
-  private async sbFind(zone: string, table: string, cond: string): Promise<string> {
+  /**
+   * The rows of an SB table by name (its `name` column, or the `name` key of its external_ids): one query for
+   * all of them, not one per node.
+   */
+  private async sbUuids(zone: string, table: string, externalIdsKey?: string): Promise<Map<string, string>> {
+    const column = externalIdsKey === undefined ? "name" : "external_ids";
     const r = await runOk(
-      ["ovn-sbctl", "--bare", "--columns=_uuid", "find", table, cond],
+      [
+        "ovn-sbctl",
+        `--timeout=${String(Math.ceil(this.budgetMs / 1000))}`,
+        "--format=json",
+        `--columns=_uuid,${column}`,
+        "list",
+        table,
+      ],
       this.l.zone(zone, "sb"),
       this.l.dbs(zone),
+      this.budgetMs + 5000,
     );
-    const uuid = r.stdout.trim().split("\n")[0] ?? "";
-    if (!/^[0-9a-f-]{36}$/.test(uuid))
-      throw new ProcessError(`zone ${zone}: no ${table} with ${cond} in the SB`);
+    const rows = (JSON.parse(r.stdout) as { data: [[string, string], unknown][] }).data;
+    const names = new Map<string, string>();
+    for (const [[, uuid], value] of rows) {
+      const name =
+        externalIdsKey === undefined
+          ? value
+          : (value as [string, [string, string][]])[1].find(([k]) => k === externalIdsKey)?.[1];
+      if (typeof name === "string") names.set(name, uuid);
+    }
+    return names;
+  }
+
+  private uuidOf(zone: string, rows: ReadonlyMap<string, string>, table: string, name: string): string {
+    const uuid = rows.get(name);
+    if (uuid === undefined) throw new ProcessError(`zone ${zone}: no ${table} named ${name} in the SB`);
     return uuid;
+  }
+
+  /**
+   * What `ovn-nbctl --wait=sb|hv sync` does, without its fixed timeout: bumps NB_Global nb_cfg, then waits until
+   * northd (sb) or every chassis (hv) has caught up with it, for as long as they make progress (waitFor).
+   */
+  async nbSync(zone: string, level: "sb" | "hv"): Promise<void> {
+    const dir = this.l.zone(zone, "nb");
+    const dbs = this.l.dbs(zone);
+    const nbctl = (...args: string[]): Promise<ExecResult> =>
+      runOk(
+        ["ovn-nbctl", `--timeout=${String(Math.ceil(this.budgetMs / 1000))}`, ...args],
+        dir,
+        dbs,
+        this.budgetMs + 5000,
+      );
+    const cfg = Number((await nbctl("get", "NB_Global", ".", "nb_cfg")).stdout.trim()) + 1;
+    await nbctl("set", "NB_Global", ".", `nb_cfg=${String(cfg)}`);
+    const watch = this.state.daemons.filter(
+      (d) =>
+        (d.owner === zone && (d.role === "northd" || d.role === "sb" || d.role === "nb")) ||
+        (level === "hv" &&
+          d.role === "ovn-controller" &&
+          this.c.nodes.some((n) => n.zone === zone && n.name === d.owner)),
+    );
+    const what =
+      level === "sb"
+        ? `zone ${zone}: ovn-northd computing the SB`
+        : `zone ${zone}: ovn-controllers computing their flows`;
+    await this.waitFor(what, watch, async () => {
+      const r = await run(["ovn-nbctl", "get", "NB_Global", ".", `${level}_cfg`], {
+        env: dirEnv(dir, dbs),
+        timeoutMs: this.budgetMs,
+      });
+      return r.exitCode === 0 && Number(r.stdout.trim()) >= cfg;
+    });
+  }
+
+  /** Waits for OVN as long as it makes progress, up to the lab's budget (wait.ts). */
+  waitFor(what: string, watch: readonly LabDaemon[], check: () => Promise<boolean | string>): Promise<void> {
+    return waitFor(
+      what,
+      watch.filter((d) => COMPUTES.has(d.role)),
+      watch,
+      check,
+      {
+        budgetMs: this.budgetMs,
+        ...(this.note === undefined ? {} : { note: this.note }),
+      },
+    );
   }
 
   async ready(zone: string, local: readonly LabNode[]): Promise<void> {
     const dbs = this.l.dbs(zone);
     const sbDir = this.l.zone(zone, "sb");
-    for (const n of local)
-      await runOk(["ovn-sbctl", "--timeout=30", "wait-until", "chassis", n.chassisId], sbDir, dbs);
-    await runOk(["ovn-nbctl", "--timeout=60", "--wait=hv", "sync"], this.l.zone(zone, "nb"), dbs, 65_000);
+    const controllers = this.state.daemons.filter(
+      (d) => d.role === "ovn-controller" && local.some((n) => n.name === d.owner),
+    );
+    const zoneDbs = this.state.daemons.filter((d) => d.owner === zone && d.role !== "ovsdb-server");
+    const watch = [...controllers, ...zoneDbs];
+    const want = local.map((n) => n.chassisId);
+    await this.waitFor(`zone ${zone}: chassis of ${String(local.length)} nodes`, watch, async () => {
+      const r = await run(["ovn-sbctl", "--bare", "--columns=name", "list", "chassis"], {
+        env: dirEnv(sbDir, dbs),
+        timeoutMs: this.budgetMs,
+      });
+      const have = new Set(r.stdout.split("\n").map((x) => x.trim()));
+      const n = want.filter((c) => have.has(c)).length;
+      return n === want.length || `${String(n)}/${String(want.length)}`;
+    });
+    await this.nbSync(zone, "hv");
     const expectUp = new Set([
       ...local.map((n) => `k8s-${n.name}`),
       ...this.c.pods.filter((p) => !p.hostNetwork && local.some((n) => n.name === p.node)).map((p) => p.lsp),
     ]);
-    await poll(`zone ${zone}: pod ports up`, 30_000, async () => {
+    await this.waitFor(`zone ${zone}: pod ports up`, watch, async () => {
       const r = await run(
         ["ovn-nbctl", "--format=csv", "--no-headings", "--columns=name,up", "list", "logical_switch_port"],
         {
@@ -464,18 +596,22 @@ class Starter {
           .filter((l) => l.endsWith(",true"))
           .map((l) => l.split(",")[0]?.replace(/"/g, "")),
       );
-      return [...expectUp].every((p) => up.has(p));
+      const n = [...expectUp].filter((p) => up.has(p)).length;
+      return n === expectUp.size || `${String(n)}/${String(expectUp.size)} up`;
     });
     const tunnels = this.c.nodes.length - 1;
-    for (const n of local) {
-      await poll(`node ${n.name}: ${tunnels} geneve tunnels`, 30_000, async () => {
+    await pool(local, POOL, async (n) => {
+      const nodeWatch = this.state.daemons.filter((d) => d.owner === n.name);
+      await this.waitFor(`node ${n.name}: ${String(tunnels)} geneve tunnels`, nodeWatch, async () => {
         const r = await run(["ovs-vsctl", "--bare", "--columns=ofport", "find", "interface", "type=geneve"], {
           env: dirEnv(this.l.node(n.name)),
+          timeoutMs: this.budgetMs,
         });
-        return r.stdout.split("\n").filter((x) => /^[1-9]\d*$/.test(x.trim())).length === tunnels;
+        const up = r.stdout.split("\n").filter((x) => /^[1-9]\d*$/.test(x.trim())).length;
+        return up === tunnels || `${String(up)}/${String(tunnels)}`;
       });
       await this.gatewayFlows(n);
-    }
+    });
   }
 
   /** ovnkube-node's flows on breth0 (gateway-flows.ts), once ovn-controller made the patch port to br-int. */
@@ -483,26 +619,25 @@ class Starter {
     const dir = this.l.node(n.name);
     const patch = `patch-${EXTERNAL_BRIDGE}_${n.name}-to-br-int`;
     let ofport = 0;
-    await poll(`node ${n.name}: ${patch}`, 30_000, async () => {
+    const watch = this.state.daemons.filter((d) => d.owner === n.name);
+    await this.waitFor(`node ${n.name}: ${patch}`, watch, async () => {
       const r = await run(["ovs-vsctl", "--bare", "--columns=ofport", "find", "interface", `name=${patch}`], {
         env: dirEnv(dir),
+        timeoutMs: this.budgetMs,
       });
       ofport = Number(r.stdout.trim());
       return Number.isInteger(ofport) && ofport > 0;
     });
     const file = join(dir, `${EXTERNAL_BRIDGE}.gateway-flows`);
     writeFileSync(file, `${sharedGatewayFlows(this.c, "eth0", ofport).join("\n")}\n`);
-    await runOk(["ovs-ofctl", "add-flows", EXTERNAL_BRIDGE, file], dir);
+    await runOk(["ovs-ofctl", "add-flows", EXTERNAL_BRIDGE, file], dir, {}, this.budgetMs);
   }
 }
 
-async function poll(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new ProcessError(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
+/** The daemons whose CPU time says OVN is still at work (the databases: the checks themselves keep them busy). */
+const COMPUTES: ReadonlySet<DaemonRole> = new Set(["northd", "ovn-controller", "ovs-vswitchd"]);
+/** How many nodes or zones are set up at a time: more only adds contention on a few cores. */
+const POOL = 8;
 
 export interface UpResult {
   readonly state: LabState;
@@ -518,7 +653,7 @@ export interface UpResult {
 export async function labUp(
   c: LabCluster,
   dirGiven: string = DEFAULT_LAB_DIR,
-  opts: { scenarioFile?: string; progress?: Progress } = {},
+  opts: { scenarioFile?: string; progress?: Progress; note?: (line: string) => void } = {},
 ): Promise<UpResult> {
   // absolute: the daemons' directories are recorded and recognised by it (isOurs), from any working directory
   const dir = resolve(dirGiven);
@@ -545,6 +680,7 @@ export async function labUp(
       hint: "choose another --dir or remove it",
     });
   }
+  checkLabFits(c);
   const sock = longestSocketPath(dir, c);
   if (sock.length > 100) {
     throw new InputError(`lab directory ${dir} is too long for unix socket paths (${sock})`, {
@@ -555,7 +691,7 @@ export async function labUp(
   const lock = takeLock(dir);
   // interrupted (SIGINT/SIGTERM): start nothing more, stop whatever runs from the lab directory, remove it
   const interrupt = onInterrupt(() => labDown(dir));
-  const s = new Starter(c, dir, opts.scenarioFile, interrupt.signal);
+  const s = new Starter(c, dir, opts.scenarioFile, interrupt.signal, opts.note);
   const t0 = performance.now();
   let t = t0;
   const step = (name: string): void => {
@@ -567,14 +703,16 @@ export async function labUp(
   try {
     writeState(s.state);
     const zs = zones(c);
-    await settled([s.fabric(), ...zs.map((z) => s.zone(z.zone))]);
+    await settled([s.fabric(), pool(zs, POOL, (z) => s.zone(z.zone))]);
     step("databases and northd");
-    await settled(c.nodes.map((n, i) => s.node(n, i)));
-    step(`${c.nodes.length} nodes (ovsdb-server, ovs-vswitchd, ovn-controller)`);
-    await Promise.all(zs.map((z) => s.remoteChassis(z.zone, z.nodes)));
-    await Promise.all(zs.map((z) => s.northbound(z.zone, z.nodes)));
+    await pool(c.nodes, POOL, (n, i) => s.node(n, i));
+    step(`${String(c.nodes.length)} nodes (ovsdb-server, ovs-vswitchd, ovn-controller)`);
+    await pool(zs, POOL, async (z) => {
+      await s.remoteChassis(z.zone, z.nodes);
+      await s.northbound(z.zone, z.nodes);
+    });
     step("OVN topology, pods, services, network policies");
-    await Promise.all(zs.map((z) => s.ready(z.zone, z.nodes)));
+    await pool(zs, POOL, (z) => s.ready(z.zone, z.nodes));
     step("ports up, tunnels ready");
     writeFileSync(labLayout(dir).kubernetesFile, JSON.stringify(kubernetesObjects(c), null, 2));
     s.state.phase = "up";

@@ -17,14 +17,55 @@ type Direction = "Ingress" | "Egress";
 const matchesLabels = (labels: Readonly<Record<string, string>>, sel: LabelSelector | undefined): boolean =>
   Object.entries(sel?.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
 
-function nsLabels(c: LabCluster, ns: string): Record<string, string> {
-  return { ...(c.namespaces.find((n) => n.name === ns)?.labels ?? {}), "kubernetes.io/metadata.name": ns };
+/**
+ * What the policies of a cluster select, worked out once per cluster and shared by its zones (an interconnect
+ * lab writes every policy into every zone: without it a 100-node lab spent minutes here): the pods of each
+ * namespace, each namespace's labels, and the pods each policy and peer selects.
+ */
+interface Selections {
+  readonly podsByNamespace: Map<string, LabPod[]>;
+  readonly nsLabels: Map<string, Record<string, string>>;
+  readonly selected: Map<NetworkPolicySpec, LabPod[]>;
+  /** By peer, then by the policy's namespace. */
+  readonly peers: Map<PolicyPeer, Map<string, { key: string; pods: LabPod[] }>>;
+}
+const selectionsOf = new WeakMap<LabCluster, Selections>();
+
+function selections(c: LabCluster): Selections {
+  let s = selectionsOf.get(c);
+  if (s === undefined) {
+    const podsByNamespace = new Map<string, LabPod[]>();
+    for (const p of c.pods) {
+      if (p.hostNetwork) continue;
+      const list = podsByNamespace.get(p.namespace);
+      if (list === undefined) podsByNamespace.set(p.namespace, [p]);
+      else list.push(p);
+    }
+    const nsLabels = new Map<string, Record<string, string>>();
+    for (const ns of new Set([...c.namespaces.map((n) => n.name), ...podsByNamespace.keys()]))
+      nsLabels.set(ns, {
+        ...(c.namespaces.find((n) => n.name === ns)?.labels ?? {}),
+        "kubernetes.io/metadata.name": ns,
+      });
+    s = { podsByNamespace, nsLabels, selected: new Map(), peers: new Map() };
+    selectionsOf.set(c, s);
+  }
+  return s;
 }
 
+function nsLabels(c: LabCluster, ns: string): Record<string, string> {
+  return selections(c).nsLabels.get(ns) ?? { "kubernetes.io/metadata.name": ns };
+}
+
+/** The (not hostNetwork) pods of the policy's namespace its podSelector matches, in scenario order. */
 export function selectedPods(c: LabCluster, np: NetworkPolicySpec): LabPod[] {
-  return c.pods.filter(
-    (p) => !p.hostNetwork && p.namespace === np.namespace && matchesLabels(p.labels, np.podSelector),
-  );
+  const s = selections(c);
+  let pods = s.selected.get(np);
+  if (pods === undefined) {
+    pods = (s.podsByNamespace.get(np.namespace) ?? []).filter((p) => matchesLabels(p.labels, np.podSelector));
+    s.selected.set(np, pods);
+  }
+  return pods;
 }
 
 function directions(np: NetworkPolicySpec): Direction[] {
@@ -32,8 +73,13 @@ function directions(np: NetworkPolicySpec): Direction[] {
   return np.egress !== undefined && np.egress.length > 0 ? ["Ingress", "Egress"] : ["Ingress"];
 }
 
-/** Pods a peer selects, with the address-set key ovn-kubernetes would name it by. */
+/** Pods a peer selects (in scenario order), with the address-set key ovn-kubernetes would name it by. */
 function peerPods(c: LabCluster, np: NetworkPolicySpec, peer: PolicyPeer): { key: string; pods: LabPod[] } {
+  const s = selections(c);
+  const byNs = s.peers.get(peer) ?? new Map<string, { key: string; pods: LabPod[] }>();
+  s.peers.set(peer, byNs);
+  const known = byNs.get(np.namespace);
+  if (known !== undefined) return known;
   const pod = peer.podSelector;
   const ns = peer.namespaceSelector;
   const inNs = (p: LabPod): boolean =>
@@ -44,7 +90,13 @@ function peerPods(c: LabCluster, np: NetworkPolicySpec, peer: PolicyPeer): { key
       : pod === undefined
         ? `${selectorString(ns.matchLabels)}_LNM`
         : `${selectorString(ns.matchLabels)}_${selectorString(pod.matchLabels)}`;
-  return { key, pods: c.pods.filter((p) => !p.hostNetwork && inNs(p) && matchesLabels(p.labels, pod)) };
+  const candidates = ns === undefined ? (s.podsByNamespace.get(np.namespace) ?? []) : c.pods;
+  const found = {
+    key,
+    pods: candidates.filter((p) => !p.hostNetwork && inNs(p) && matchesLabels(p.labels, pod)),
+  };
+  byNs.set(np.namespace, found);
+  return found;
 }
 
 const familyMatch = (fams: readonly Family[]): string =>
