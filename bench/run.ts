@@ -35,6 +35,7 @@ import { benchTraceVsGo } from "./trace-vs-go.js";
 import { benchStartup, type ProcessFigures } from "./cli.js";
 import { benchOvnTraceDaemon } from "./ovn-trace-daemon.js";
 import { benchMatrix, type MatrixRunFigures } from "./matrix.js";
+import { benchScale, scaleLines } from "./scale.js";
 
 const QUICK = process.argv.includes("--quick");
 const PLAN = QUICK
@@ -614,6 +615,10 @@ async function main(): Promise<void> {
   rows.push(...(await benchFullTrace()));
   rows.push(...(await benchDaemonRows()));
   rows.push(...(await benchMatrixRows()));
+  progress(
+    "scale: generated labs (25-node central; without --quick also 50-node central, 100-node interconnect, a >= 100 MB SB snapshot)",
+  );
+  const scale = scaleLines(await benchScale({ quick: QUICK, progress }));
   rows.push(...(await benchSnapshots()));
   if (parseDumpFlows(flows).flows.length < MIN_FLOWS) notes.push(`WARNING: fewer than ${MIN_FLOWS} flows.`);
 
@@ -624,6 +629,8 @@ async function main(): Promise<void> {
   printTable(rows);
   console.log("");
   for (const note of notes) console.log(`- ${note}`);
+  console.log("\nat scale:");
+  for (const line of scale) console.log(line);
 }
 
 await main();

@@ -419,7 +419,8 @@ function fmtBytes(n: number | undefined): string {
   return n === undefined ? "-" : `${(n / 1e6).toFixed(1)} MB`;
 }
 
-function print(f: ScaleFigures): void {
+/** The figures, a few lines per lab and snapshot. */
+export function scaleLines(f: ScaleFigures): string[] {
   const out: string[] = [];
   for (const l of f.labs) {
     out.push(
@@ -460,13 +461,16 @@ function print(f: ScaleFigures): void {
         `  trace --snapshot: ${s.trace.ms.map((x) => `${String(x)} ms`).join(", ")}, exit ${String(s.trace.exitCode)}: ${s.trace.verdict}`,
       );
   }
-  process.stdout.write(`${out.join("\n")}\n`);
+  return out;
 }
 
 if (process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
   const quick = process.argv.includes("--quick");
-  benchScale({ quick, progress: (line) => process.stderr.write(`· ${line}\n`) }).then(print, (e: unknown) => {
-    process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    process.exitCode = 1;
-  });
+  benchScale({ quick, progress: (line) => process.stderr.write(`· ${line}\n`) }).then(
+    (f) => process.stdout.write(`${scaleLines(f).join("\n")}\n`),
+    (e: unknown) => {
+      process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
 }
