@@ -1,5 +1,5 @@
 // The CLI as a user runs it: start-up (`--version`, `--help`) against `node -e 0`, and a full `--lab` trace,
-// each a fresh process, with its peak memory (maxRSS, reported by the process itself at exit).
+// each a fresh process, with its peak memory (VmHWM, reported by the process itself at exit).
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -21,7 +21,8 @@ export function timeNode(args: readonly string[], runs: number): ProcessFigures 
   const out = join(dir, "rss");
   writeFileSync(
     hook,
-    `process.on("exit", () => require("node:fs").writeFileSync(${JSON.stringify(out)}, String(process.resourceUsage().maxRSS)));`,
+    // VmHWM is this process's own peak (getrusage's maxRSS can carry the spawning parent's)
+    `process.on("exit", () => { const fs = require("node:fs"); fs.writeFileSync(${JSON.stringify(out)}, /VmHWM:\\s+(\\d+)/.exec(fs.readFileSync("/proc/self/status", "utf8"))[1]); });`,
   );
   const ms: number[] = [];
   const rss: number[] = [];
