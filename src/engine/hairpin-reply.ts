@@ -1,14 +1,14 @@
-import type { Check, Hop, HopOutcome, Verdict } from "../model/report.js";
+import type { Check, Verdict } from "../model/report.js";
 import type { Resolution } from "../model/target.js";
 import type { TracedHop } from "../model/traced-hop.js";
 import type { ActionLine, OfprotoTraceDocument, TableStep, TracePass } from "../model/ofproto-trace.js";
 import { canonicalIp, hostPort, splitHostPort } from "../net/ip.js";
-import { parseOfprotoTrace, tableSteps } from "../parsers/ofproto-trace.js";
+import { tableSteps } from "../parsers/ofproto-trace.js";
 import { natEvents, undoNat, type NatEvent } from "./conntrack.js";
 import { explained, type RunContext, type TracedDirection } from "./direction.js";
-import { nodeView } from "./openflow-trace.js";
+import { nodeView, runOfprotoTrace } from "./openflow-trace.js";
 import { knownPods, type DirectionPlan } from "./plan.js";
-import { crossingOf, flowSpec, stepsOf, tunnelFields, type OpenFlowPacket } from "./stitch.js";
+import { crossingOf, flowSpec, tunnelFields, type OpenFlowPacket } from "./stitch.js";
 import { checksOf, verdictOf } from "./verdict.js";
 
 /**
@@ -217,47 +217,6 @@ function snatZone(hops: readonly TracedHop[], node: string, snatIp: string): str
   return undefined;
 }
 
-const CT_REPEAT = 8;
-
-/** One ofproto/trace on a node, as a hop (the egress of the hairpin reply). */
-async function traceOnce(
-  run: RunContext,
-  node: string,
-  flow: string,
-  ctState: string,
-): Promise<{ hop: Hop; doc?: OfprotoTraceDocument }> {
-  const argv = [
-    "ovs-appctl",
-    "ofproto/trace",
-    "br-int",
-    flow,
-    ...Array.from({ length: CT_REPEAT }, () => ["--ct-next", ctState]).flat(),
-  ];
-  const r = await run.b.execOnNode(node, argv);
-  const hop = (outcome: HopOutcome, doc?: OfprotoTraceDocument): Hop => ({
-    tool: "ofproto/trace",
-    node,
-    startsIn: "br-int",
-    command: argv,
-    steps: doc === undefined ? [] : stepsOf(doc),
-    outcome,
-    output: r.stdout,
-    durationMs: r.durationMs,
-  });
-  if (r.exitCode !== 0 || r.timedOut) {
-    const message = r.timedOut
-      ? `timed out after ${String(r.durationMs)} ms`
-      : r.stderr.trim() || r.stdout.trim() || `exit ${String(r.exitCode)}`;
-    return { hop: hop({ kind: "error", message }) };
-  }
-  try {
-    const doc = parseOfprotoTrace(r.stdout);
-    return { hop: hop({ kind: "error", message: "unresolved" }, doc), doc };
-  } catch (e) {
-    return { hop: hop({ kind: "error", message: `cannot read the trace: ${String(e)}` }) };
-  }
-}
-
 const unknown = (reply: TracedDirection, why: string): TracedDirection => {
   const reason = `the reply of a hairpinned connection: ${why}`;
   return { ...reply, report: { ...reply.report, verdict: { kind: "unknown", reason } } };
@@ -358,7 +317,13 @@ export async function hairpinReply(
   };
   const option = `0x${((port << 16) | port).toString(16)}`;
   const extra = [...tunnelFields(vni, tunnel.remoteIp, local, option), `reg10=0x${reg10.toString(16)}`];
-  const egress = await traceOnce(run, node, flowSpec(tunnel.name, packet, extra), "trk,est,rpl");
+  const egress = await runOfprotoTrace(
+    run.b,
+    node,
+    "br-int",
+    flowSpec(tunnel.name, packet, extra),
+    "trk,est,rpl",
+  );
   if (egress.doc === undefined)
     return unknown(
       reply,

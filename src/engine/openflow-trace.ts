@@ -92,14 +92,26 @@ interface Ctx {
   readonly ctState: string;
 }
 
-interface Run {
+/** One ofproto/trace run as a hop, with its parsed document (the outcome is for the caller to settle). */
+export interface OpenFlowRun {
   readonly hop: Hop;
   readonly doc?: OfprotoTraceDocument;
 }
 
-async function runTrace(ctx: Ctx, node: string, bridge: string, flow: string): Promise<Run> {
-  const argv = ["ovs-appctl", "ofproto/trace", bridge, flow, ...ctArgs(ctx.ctState)];
-  const r = await ctx.b.execOnNode(node, argv);
+function runTrace(ctx: Ctx, node: string, bridge: string, flow: string): Promise<OpenFlowRun> {
+  return runOfprotoTrace(ctx.b, node, bridge, flow, ctx.ctState);
+}
+
+/** `ovs-appctl ofproto/trace BRIDGE FLOW` on a node, every conntrack recirculation resumed with `ctState`. */
+export async function runOfprotoTrace(
+  b: ClusterBackend,
+  node: string,
+  bridge: string,
+  flow: string,
+  ctState: string,
+): Promise<OpenFlowRun> {
+  const argv = ["ovs-appctl", "ofproto/trace", bridge, flow, ...ctArgs(ctState)];
+  const r = await b.execOnNode(node, argv);
   const hop = (outcome: HopOutcome, doc?: OfprotoTraceDocument): Hop => ({
     tool: "ofproto/trace",
     node,
@@ -140,10 +152,10 @@ async function resolveSelectGroup(
   flow: string,
   doc: OfprotoTraceDocument,
   want: string | undefined,
-): Promise<Required<Run> | undefined> {
+): Promise<Required<OpenFlowRun> | undefined> {
   const actions = lastPass(doc)?.datapathActions.actions ?? [];
   if (!actions.some((a) => a.kind === "recirc") || !actions.some((a) => a.kind === "hash")) return undefined;
-  let first: Required<Run> | undefined;
+  let first: Required<OpenFlowRun> | undefined;
   for (let h = 1; h <= 16; h++) {
     const r = await runTrace(ctx, node, bridge, `dp_hash=0x${h.toString(16)},${flow}`);
     if (r.doc === undefined) return first;
@@ -189,7 +201,7 @@ async function traceOnNode(
   node: string,
   entry: OpenFlowEntry,
   want: string | undefined,
-): Promise<{ hops: TracedHop[]; run: Run }> {
+): Promise<{ hops: TracedHop[]; run: OpenFlowRun }> {
   const flow = flowSpec(entry.inPort, entry.packet, entry.tunnel);
   const run = await runTrace(ctx, node, entry.bridge, flow);
   if (run.doc === undefined) return { hops: [], run };
@@ -314,7 +326,9 @@ async function acrossTheUnderlay(
   doc: OfprotoTraceDocument,
   packet: OpenFlowPacket,
   want: string | undefined,
-): Promise<{ node: string; entry: OpenFlowEntry; here: { hops: TracedHop[]; run: Run } } | undefined> {
+): Promise<
+  { node: string; entry: OpenFlowEntry; here: { hops: TracedHop[]; run: OpenFlowRun } } | undefined
+> {
   const pass = lastPass(doc);
   const to = (await nodeView(ctx.b, ctx.views, node)).encapNodes.get(end.packet.dstIp);
   if (pass === undefined || to === undefined || to === node) return undefined;
@@ -361,12 +375,12 @@ export async function traceOpenFlow(
     end,
     ...(unsnat === undefined ? {} : { unsnat }),
   });
-  const fail = (at: string, message: string, hop?: Run): OpenFlowTrace => {
+  const fail = (at: string, message: string, hop?: OpenFlowRun): OpenFlowTrace => {
     if (hop !== undefined) hops.push(traced(hop.hop, { kind: "error", message }, hop.doc));
     return result({ kind: "error", node: at, message });
   };
   const maxHops = req.maxHops ?? 6;
-  let ahead: { hops: TracedHop[]; run: Run } | undefined;
+  let ahead: { hops: TracedHop[]; run: OpenFlowRun } | undefined;
   for (let n = 0; n < maxHops; n++) {
     const here = ahead ?? (await traceOnNode(ctx, node, entry, req.wantBackend));
     ahead = undefined;

@@ -10,6 +10,7 @@ import { EXAMPLES_DIR } from "../../src/lab/defaults.js";
 import { labDown, labUp, nodeEnv, runOnNode, type LabState } from "../../src/lab/lab.js";
 import { loadScenarioFile } from "../../src/lab/load-scenario.js";
 import { AUTO_MIN_SB_BYTES, OvnTraceDaemons, runRoot } from "../../src/ovs/ovn-trace-daemons.js";
+import { comparableRun } from "../helpers/comparable.js";
 import { newLabDir, processesUnder, waitForMacLearning } from "../helpers/lab.js";
 
 /**
@@ -160,26 +161,12 @@ describe("ovn-trace daemons", () => {
         dstPort: 443,
       },
     ];
-    // what may differ: how long each step took, and the recirculation ids ovs-vswitchd hands out per trace
-    const recirc = /(recirc\(|recirc_id=)0x[0-9a-f]+/g;
-    const timeless = (x: unknown): unknown =>
-      JSON.parse(
-        JSON.stringify(x, (k, v: unknown) =>
-          k === "durationMs"
-            ? 0
-            : typeof v === "string"
-              ? v.replace(recirc, "$1ID")
-              : k === "recircId"
-                ? "ID"
-                : v,
-        ),
-      );
     for (const t of targets) {
       const runs = [];
       for (const policy of ["always", "never"] as const) {
         const b = new LabBackend(state, policy);
         try {
-          runs.push(timeless(await runTraces(b, await resolveTarget(b, t), { allBackends: true })));
+          runs.push(comparableRun(await runTraces(b, await resolveTarget(b, t), { allBackends: true })));
         } finally {
           await b.close();
         }

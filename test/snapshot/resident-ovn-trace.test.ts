@@ -11,6 +11,7 @@ import { loadScenarioFile } from "../../src/lab/load-scenario.js";
 import type { TraceTarget } from "../../src/model/target.js";
 import { collectFromBackend } from "../../src/snapshot/collect.js";
 import { replicaDir, startReplica, stopReplica } from "../../src/snapshot/replica.js";
+import { comparableRun } from "../helpers/comparable.js";
 import { newLabDir, processesUnder, waitForMacLearning } from "../helpers/lab.js";
 
 /**
@@ -43,19 +44,6 @@ describe("resident ovn-trace daemons of a started replica", () => {
     protocol: "tcp",
     dstPort: 8080,
   };
-  const recirc = /(recirc\(|recirc_id=)0x[0-9a-f]+/g;
-  const comparable = (x: unknown): unknown =>
-    JSON.parse(
-      JSON.stringify(x, (k, v: unknown) =>
-        k === "durationMs"
-          ? 0
-          : typeof v === "string"
-            ? v.replace(recirc, "$1ID")
-            : k === "recircId"
-              ? "ID"
-              : v,
-      ),
-    );
 
   it("later runs trace on them, with what a process per trace prints; the replica's stop stops them", async () => {
     const replica = await startReplica(snap, undefined, { residentOvnTrace: "always" });
@@ -67,7 +55,7 @@ describe("resident ovn-trace daemons of a started replica", () => {
       const opened = await SnapshotBackend.open(snap, policy);
       const { backend, commands } = recordingCommands(opened);
       try {
-        runs.push(comparable(await runTraces(backend, await resolveTarget(backend, target))));
+        runs.push(comparableRun(await runTraces(backend, await resolveTarget(backend, target))));
       } finally {
         await opened.close();
       }
