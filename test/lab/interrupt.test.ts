@@ -78,6 +78,20 @@ describe("an interrupt stops what the command started", () => {
     }
   });
 
+  it(`a matrix (ovn-trace daemons for every cell), interrupted ${String(RUNS)} times: no daemon left`, async () => {
+    const dir = join(state.dir, "ovn-trace");
+    const matrix = ["matrix", "--lab", state.dir, "-A", "--services", "--port", "tcp/8080,udp/53,tcp/80"];
+    let cut = 0;
+    for (let i = 0; i < RUNS; i++) {
+      const code = await interrupted(matrix, delay(i));
+      expect([0, 130, null], `run ${String(i)}`).toContain(code);
+      if (code === 130) cut++;
+      expect(processesUnder(dir), `run ${String(i)}: ovn-trace daemons left`).toEqual([]);
+    }
+    // some runs were cut while their daemons ran
+    expect(cut).toBeGreaterThan(0);
+  });
+
   it(`a --snapshot trace, interrupted ${String(RUNS)} times: its replica is stopped`, async () => {
     const dir = replicaDir(snap);
     const trace = ["--snapshot", snap, "-src", "client", "-dst", "web", "-tcp", "-dst-port", "8080"];
