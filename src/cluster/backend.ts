@@ -1,3 +1,4 @@
+import type { OvnDatabases } from "../model/ovsdb.js";
 import type {
   EndpointSliceObject,
   NamespaceObject,
@@ -106,5 +107,10 @@ export interface ClusterBackend {
    * run in the node's pod).
    */
   ovnTrace?(node: string, call: OvnTraceCall, options?: NodeExecOptions): Promise<ExecResult>;
+  /**
+   * The NB and SB of `node`'s zone, when the backend holds them as files (a snapshot): read without a command
+   * (a backup through ovsdb-server costs as much again as reading them). Absent: read through execOnNode.
+   */
+  zoneDatabases?(node: string): Promise<OvnDatabases>;
   close(): Promise<void>;
 }

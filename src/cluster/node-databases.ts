@@ -64,7 +64,7 @@ export function ovnDatabases(
     const zone = zoneOf(node);
     if (zone !== undefined) p = [...cache].find(([n]) => zoneOf(n) === zone)?.[1];
   }
-  p ??= readZoneDatabases(b, node);
+  p ??= b.zoneDatabases?.(node) ?? readZoneDatabases(b, node);
   cache.set(node, p);
   return p;
 }

@@ -17,7 +17,7 @@ import { newLabDir, processesUnder, waitForMacLearning } from "../helpers/lab.js
 /**
  * A replica left running by `snapshot start` keeps ovn-trace daemons that loaded each zone's SB once: later runs
  * trace on them (no SB load, no process per trace) and get exactly what a process per trace prints; stopping the
- * replica stops them.
+ * replica stops them. The zone's databases for detrace are read from the snapshot's files.
  */
 describe("resident ovn-trace daemons of a started replica", () => {
   let state: LabState;
@@ -59,6 +59,8 @@ describe("resident ovn-trace daemons of a started replica", () => {
       } finally {
         await opened.close();
       }
+      // the zone's databases come from the snapshot's files, not a backup through the replica's ovsdb-server
+      expect(commands.filter((c) => c.argv.join(" ").includes("ovsdb-client backup"))).toEqual([]);
       const logical = commands.filter((c) => c.argv[0] === "ovn-trace");
       expect(logical.length).toBeGreaterThan(0);
       for (const c of logical)

@@ -17,7 +17,8 @@ import type { ClusterBackend, NodeExecOptions, NodeUse, OvnTraceCall } from "../
 import { OvnTraceDaemons, runRoot, type DaemonPolicy } from "../../ovs/ovn-trace-daemons.js";
 import { ObjectStore, StoreBackedObjects } from "../../cluster/object-store.js";
 import type { ExecResult } from "../../cluster/backend.js";
-import { ClusterUnreachableError } from "../../errors.js";
+import { ClusterUnreachableError, ProcessError } from "../../errors.js";
+import type { OvnDatabases, OvsdbDatabase } from "../../model/ovsdb.js";
 
 /** The Kubernetes objects of a snapshot: its kubernetes.json, or derived from its OVN databases. */
 async function objectsOf(snap: Snapshot): Promise<unknown[]> {
@@ -133,6 +134,32 @@ export class SnapshotBackend extends StoreBackedObjects implements ClusterBacken
    */
   incompleteData(node: string, used?: NodeUse): Promise<readonly string[]> {
     return Promise.resolve(this.gaps.sentences(node, used));
+  }
+
+  private readonly zones = new Map<string, Promise<OvnDatabases>>();
+
+  /** The zone's NB and SB from the snapshot's own files (what the replica's ovsdb-servers serve), once each. */
+  zoneDatabases(node: string): Promise<OvnDatabases> {
+    const zone = this.snap.manifest.nodes.find((n) => n.name === node)?.zone;
+    const z = this.snap.manifest.zones.find((x) => x.name === zone);
+    if (z === undefined)
+      return Promise.reject(
+        new ClusterUnreachableError(`the snapshot has no zone databases for node "${node}"`),
+      );
+    let p = this.zones.get(z.name);
+    if (p === undefined) {
+      const read = (part: "NB" | "SB", file: string | undefined): OvsdbDatabase => {
+        const ok = file === undefined ? undefined : this.snap.usable(file);
+        if (ok === undefined)
+          throw new ProcessError(
+            `cannot read the ${part} database of zone ${z.name}: the snapshot has no usable one`,
+          );
+        return readOvsdbFile(this.snap.bytes(ok));
+      };
+      p = Promise.resolve().then(() => ({ nb: read("NB", z.nb), sb: read("SB", z.sb) }));
+      this.zones.set(z.name, p);
+    }
+    return p;
   }
 
   async close(): Promise<void> {
