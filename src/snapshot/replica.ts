@@ -509,10 +509,12 @@ export async function stopReplica(snapshot: string): Promise<number> {
   }
   const dir = replicaDir(snapshot);
   let n = 0;
-  // vswitchds first: they hold their ovsdb-server's socket
+  // the databases' clients first: vswitchds hold their ovsdb-server's socket, an ovn-trace exits when its SB does
+  const rank = (program: string): number =>
+    program === "ovs-vswitchd" ? 0 : program === "ovn-trace" ? 1 : 2;
   const order = [...(s?.daemons ?? [])]
     .filter((d) => isInside(d.dir, dir))
-    .sort((a, b) => Number(b.program === "ovs-vswitchd") - Number(a.program === "ovs-vswitchd"));
+    .sort((a, b) => rank(a.program) - rank(b.program));
   for (const d of order) if (await stopDaemon(d)) n++;
   // and any it started without recording them yet (an interrupted start)
   n += await stopAllUnder(dir);
