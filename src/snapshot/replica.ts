@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { InputError, OvnkTraceError, ProcessError } from "../errors.js";
 import {
@@ -443,6 +443,10 @@ export async function startReplica(
               "ovsdb-server",
               [`--remote=punix:${sock}`, join(d, `${part}.db`)],
               d,
+              {},
+              undefined,
+              // it reads the whole file before it answers: a 100 MB SB takes seconds, more on a busy machine
+              20_000 + statSync(join(d, `${part}.db`)).size / 1000,
             );
             state.daemons.push({ ...daemon, owner: `zone ${z.name}` });
             save();
