@@ -50,13 +50,19 @@ export function activateScript(
 }
 
 /** A running replica: its zones' databases and nodes' OVS, and how to use them by hand. */
+/** The zone's resident ovn-trace daemons, if it has some (a big SB loaded once for every run). */
+const residents = (r: ReplicaState["zones"][number]["ovnTraces"]): string =>
+  r === undefined || r.length === 0
+    ? ""
+    : `\n    ovn-trace daemons (SB loaded once for every run): ${r.map((x) => `--ct=${x.ct}`).join(", ")}`;
+
 export function replicaText(s: ReplicaState): string {
   const lines = [
     `replica of ${s.snapshot} in ${s.dir}${s.startMs === undefined ? "" : ` (started in ${String(s.startMs)} ms)`}`,
   ];
   for (const z of s.zones)
     lines.push(
-      `  zone ${z.name}: NB ${z.dbs.nb ?? "-"}  SB ${z.dbs.sb ?? "-"}${z.problems.map((p) => `\n    problem: ${p}`).join("")}`,
+      `  zone ${z.name}: NB ${z.dbs.nb ?? "-"}  SB ${z.dbs.sb ?? "-"}${residents(z.ovnTraces)}${z.problems.map((p) => `\n    problem: ${p}`).join("")}`,
     );
   for (const n of s.nodes)
     lines.push(

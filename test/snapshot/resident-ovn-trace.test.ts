@@ -9,6 +9,7 @@ import { EXAMPLES_DIR } from "../../src/lab/defaults.js";
 import { labDown, labUp, type LabState } from "../../src/lab/lab.js";
 import { loadScenarioFile } from "../../src/lab/load-scenario.js";
 import type { TraceTarget } from "../../src/model/target.js";
+import { replicaText } from "../../src/render/snapshot-text.js";
 import { collectFromBackend } from "../../src/snapshot/collect.js";
 import { replicaDir, startReplica, stopReplica } from "../../src/snapshot/replica.js";
 import { comparableRun } from "../helpers/comparable.js";
@@ -50,6 +51,10 @@ describe("resident ovn-trace daemons of a started replica", () => {
     const residents = replica.zones.flatMap((z) => z.ovnTraces ?? []);
     // central: one zone, a daemon for first packets and one for replies
     expect(residents.map((r) => r.ct).sort()).toEqual(["est,rpl", "new"]);
+    // and snapshot start says so
+    expect(replicaText(replica)).toMatch(
+      /ovn-trace daemons \(SB loaded once for every run\): --ct=new, --ct=est,rpl/,
+    );
     const runs = [];
     for (const policy of ["auto", "never"] as const) {
       const opened = await SnapshotBackend.open(snap, policy);
