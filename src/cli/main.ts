@@ -8,6 +8,7 @@ import { registerDemoCommand, registerLabCommands } from "./lab-commands.js";
 import { registerParseCommand } from "./parse-command.js";
 import { registerExplainCommand } from "./explain-command.js";
 import { registerMatrixCommand } from "./matrix-command.js";
+import { registerWhatIfCommand } from "./what-if-command.js";
 import { registerSnapshotCommands } from "./snapshot-commands.js";
 import { registerTraceOptions, traceAction, type TraceFlags } from "./trace-command.js";
 import { registerCompletionCommand } from "./completion.js";
@@ -58,6 +59,7 @@ function buildProgram(): Command {
   registerParseCommand(program, run);
   registerExplainCommand(program, run);
   registerMatrixCommand(program, run);
+  registerWhatIfCommand(program, run);
   registerSnapshotCommands(program, run);
   registerCompletionCommand(program, run);
   return program;

@@ -55,6 +55,7 @@ import {
   services,
 } from "./northbound.js";
 import { CtlBatch, kv, quote } from "./ovsdb-batch.js";
+import type { NetworkPolicySpec } from "./scenario.js";
 import type { ExecResult } from "../cluster/backend.js";
 
 const OVS_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema";
@@ -730,6 +731,60 @@ export async function labUp(
     interrupt.done();
     closeSync(lock);
   }
+}
+
+/** The owner types of the NB rows the lab writes for NetworkPolicies (network-policy.ts). */
+const POLICY_OWNERS: Readonly<Record<string, readonly string[]>> = {
+  port_group: ["NetworkPolicy", "NetpolNamespace"],
+  address_set: ["PodSelector"],
+};
+
+/**
+ * Gives a running lab another set of NetworkPolicies (`what-if`): in every zone, one NB transaction removes the
+ * port groups (their ACLs go with them) and address sets the lab wrote for policies, and once northd has removed
+ * their logical flows, another writes those of the new set exactly as `lab up` does (networkPolicies); then waits
+ * until every ovn-controller has the flows, and rewrites kubernetes.json and lab.json. (In one transaction, northd
+ * would keep the logical flows of ACLs written again unchanged with the stage-hint of the old row: drops named by
+ * no ACL.) Restoring is the same call with the policies the lab had.
+ */
+export async function setLabNetworkPolicies(
+  state: LabState,
+  policies: readonly NetworkPolicySpec[],
+): Promise<LabState> {
+  const c: LabCluster = { ...state.cluster, networkPolicies: policies };
+  const s = new Starter(c, state.dir, state.scenarioFile);
+  s.state.daemons.push(...state.daemons);
+  const secs = String(Math.ceil(s.budgetMs / 1000));
+  for (const z of zones(c)) {
+    const dir = s.l.zone(z.zone, "nb");
+    const dbs = s.l.dbs(z.zone);
+    const b = new CtlBatch();
+    for (const [table, owners] of Object.entries(POLICY_OWNERS)) {
+      const r = await runOk(
+        ["ovn-nbctl", `--timeout=${secs}`, "--format=json", "--columns=_uuid,external_ids", "list", table],
+        dir,
+        dbs,
+      );
+      const rows = (JSON.parse(r.stdout) as { data: [[string, string], [string, [string, string][]]][] })
+        .data;
+      for (const [[, uuid], [, ids]] of rows) {
+        const owner = ids.find(([k]) => k === "k8s.ovn.org/owner-type")?.[1];
+        if (owner !== undefined && owners.includes(owner)) b.add("destroy", table, uuid);
+      }
+    }
+    if (b.size > 0) {
+      await s.ctl("ovn-nbctl", b, dir, dbs);
+      await s.nbSync(z.zone, "sb");
+    }
+    const add = new CtlBatch();
+    networkPolicies(c, new Set(z.nodes.map((n) => n.name)), add);
+    if (add.size > 0) await s.ctl("ovn-nbctl", add, dir, dbs);
+  }
+  for (const z of zones(c)) await s.nbSync(z.zone, "hv");
+  const next: LabState = { ...state, cluster: c };
+  writeFileSync(labLayout(state.dir).kubernetesFile, JSON.stringify(kubernetesObjects(c), null, 2));
+  writeState(next);
+  return next;
 }
 
 /**

@@ -157,6 +157,7 @@ describe("completion", () => {
       "parse",
       "explain",
       "matrix",
+      "what-if",
       "snapshot",
       "completion",
     ]);
