@@ -5,7 +5,8 @@ import { InputError, NotFoundError } from "../errors.js";
 import type { Family } from "../model/report.js";
 import { renderDocument } from "../render/document.js";
 import { renderMatrixText } from "../render/matrix-text.js";
-import type { CommandIO, CommandResult, OutputFormat } from "./command.js";
+import { renderMatrixHtml } from "../render/html/matrix-report.js";
+import type { CommandIO, CommandResult, PageFormat } from "./command.js";
 import { openCluster, type ClusterChoice } from "./open-backend.js";
 
 /** `ovnkube-trace matrix`: who can reach whom, for pods chosen by namespace and label selector, on some ports. */
@@ -27,7 +28,8 @@ export interface MatrixCommand {
   readonly srcPort?: number;
   readonly openflow: boolean;
   readonly parallel?: number;
-  readonly output: OutputFormat;
+  /** text, json, yaml, or html (a heat map, the reason of each cell on hover). */
+  readonly output: PageFormat;
   readonly timeoutMs: number;
 }
 
@@ -82,7 +84,12 @@ export async function matrixCommand(c: MatrixCommand, io: CommandIO): Promise<Co
       },
     });
     return {
-      output: c.output === "text" ? renderMatrixText(m, { color: io.color }) : renderDocument(m, c.output),
+      output:
+        c.output === "text"
+          ? renderMatrixText(m, { color: io.color })
+          : c.output === "html"
+            ? renderMatrixHtml(m)
+            : renderDocument(m, c.output),
     };
   } finally {
     await backend.close();

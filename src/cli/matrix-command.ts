@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { InputError } from "../errors.js";
 import { addClusterOptions, clusterChoice, type ClusterFlags } from "./cluster-options.js";
-import { duration, outputFormat } from "./formats.js";
+import { duration, pageFormat } from "./formats.js";
 import { processIO, type Run } from "./io.js";
 import { number } from "./packet-flags.js";
 
@@ -68,7 +68,7 @@ export function registerMatrixCommand(program: Command, run: Run): void {
     .option("--parallel <N>", "cells traced at the same time", "8")
     .option(
       "-o, --output <FORMAT>",
-      "text | json | yaml (json, yaml: one document, schema/matrix.schema.json: every cell with its explanation and deciding objects)",
+      "text | json | yaml | html (json, yaml: one document, schema/matrix.schema.json: every cell with its explanation and deciding objects; html: a heat map, each cell's reason on hover)",
       "text",
     )
     .option(
@@ -99,7 +99,7 @@ export function registerMatrixCommand(program: Command, run: Run): void {
       if (ports.length === 0) throw new InputError("give at least one --port (tcp/80, udp/53, icmp)");
       if (f.addrFamily !== undefined && f.addrFamily !== "ip4" && f.addrFamily !== "ip6")
         throw new InputError(`--addr-family must be ip4 or ip6, not "${f.addrFamily}"`);
-      const output = outputFormat(f.output);
+      const output = pageFormat(f.output);
       const timeoutMs = duration(f.timeout, "--timeout", 100, 3_600_000);
       const parallel = number(f.parallel ?? "8", "--parallel", 1, 256);
       const { matrixCommand } = await import("../app/matrix.js");

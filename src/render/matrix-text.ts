@@ -30,11 +30,11 @@ export const MARKS: Readonly<Record<MatrixVerdictKind, string>> = {
   self: "=",
 };
 /** A Service's port it does not expose: no cell. */
-const NO_CELL = "·";
+export const NO_CELL = "·";
 /** `--openflow` said otherwise. */
 const DISAGREES = "!";
 
-const LEGEND: readonly [string, string][] = [
+export const LEGEND: readonly [string, string][] = [
   [MARKS.allowed, "allowed"],
   [MARKS.dropped, "dropped"],
   [MARKS.rejected, "rejected (OVN answers the sender)"],
@@ -52,10 +52,10 @@ const COLORS: Readonly<Partial<Record<MatrixVerdictKind, string>>> = {
   unknown: "\x1b[1;35m",
 };
 
-const portLabel = (p: MatrixPort): string =>
+export const portLabel = (p: MatrixPort): string =>
   p.protocol === "icmp" ? "icmp" : `${p.protocol}/${String(p.port)}`;
 
-const destName = (d: MatrixDestination): string =>
+export const destName = (d: MatrixDestination): string =>
   `${d.kind === "service" ? "service " : ""}${d.namespace}/${d.name}`;
 
 const refName = (o: KubeObjectRef): string =>

@@ -1,7 +1,9 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Ajv } from "ajv";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchBrowser, openFile } from "../helpers/browser.js";
+import { MARKS } from "../../src/render/matrix-text.js";
 import { parse } from "yaml";
 import { EXAMPLES_DIR } from "../../src/lab/defaults.js";
 import { labDown, labUp, type LabState } from "../../src/lab/lab.js";
@@ -174,6 +176,42 @@ describe("ovnkube-trace matrix (built CLI, interconnect lab of examples/matrix.y
     expect(cellLines(parse(y.stdout) as ReachabilityMatrix)).toEqual(cellLines(m));
   });
 
+  it("-o html: a heat map in a real browser, a row per source, each cell's verdict mark and its reason on hover, as -o json", async () => {
+    const m = await json([...lab, ...SMALL]);
+    const r = await cli(["matrix", ...lab, ...SMALL, "-o", "html"]);
+    expect(r.code, r.stderr).toBe(0);
+    const file = join(newLabDir(), "matrix.html");
+    writeFileSync(file, r.stdout);
+    const b = await launchBrowser();
+    try {
+      const opened = await openFile(b, file);
+      expect(opened.errors).toEqual([]);
+      expect(opened.foreign).toEqual([]);
+      const rows = await opened.page.$$eval("table.heat tbody tr", (trs) =>
+        trs.map((tr) => ({
+          source: tr.querySelector("th")?.textContent ?? "",
+          cells: [...tr.querySelectorAll("td")].map((td) => ({
+            verdict: td.getAttribute("data-verdict") ?? "",
+            mark: td.textContent,
+            title: td.getAttribute("title") ?? "",
+          })),
+        })),
+      );
+      expect(rows.map((x) => x.source)).toEqual(m.sources.map((x) => `${x.namespace}/${x.name}`));
+      const shown = rows.flatMap((x) => x.cells).filter((c) => c.verdict !== "");
+      expect(shown.map((c) => c.verdict).sort()).toEqual(m.cells.map((c) => c.verdict).sort());
+      for (const c of shown) {
+        expect(c.mark).toBe(MARKS[c.verdict as keyof typeof MARKS]);
+        expect(c.title).toContain(`: ${c.verdict}. `);
+      }
+      // a dropped cell's hover names the NetworkPolicy, as the JSON's explanation does
+      const dropped = m.cells.find((c) => c.verdict === "dropped");
+      if (dropped !== undefined) expect(shown.some((c) => c.title.includes(dropped.explanation))).toBe(true);
+    } finally {
+      await b.close();
+    }
+  });
+
   it("--lab, --snapshot and a live cluster (the API server) say the same of every cell", async () => {
     const fromLab = await json([...lab, ...SMALL]);
     const live = await json([...kube, ...SMALL]);
@@ -215,7 +253,7 @@ describe("ovnkube-trace matrix (built CLI, interconnect lab of examples/matrix.y
     [["--port", "80"], 2, 'error: --port "80" is not PROTOCOL/PORT'],
     [["--port", "tcp/80", "--from-selector", "app in ("], 2, 'error: --from-selector "app in ("'],
     [["--port", "tcp/80", "-A", "-n", "shop"], 2, "error: give -A (every namespace) or namespaces, not both"],
-    [["--port", "tcp/80", "-o", "html"], 2, 'error: -o must be text, json or yaml, not "html"'],
+    [["--port", "tcp/80", "-o", "xml"], 2, 'error: -o must be text, json, yaml or html, not "xml"'],
     [["--port", "tcp/80", "--addr-family", "ip5"], 2, 'error: --addr-family must be ip4 or ip6, not "ip5"'],
   ])("bad input %j: exit %i", async (args, code, message) => {
     const r = await cli(["matrix", ...lab, ...args]);
