@@ -78,6 +78,16 @@ export interface LabFigures {
   readonly nbBytes?: number;
   readonly sbBytes?: number;
   readonly trace?: TraceFigures;
+  readonly matrix?: MatrixFigures;
+}
+
+/** A matrix between two namespaces with the CLI: its size and speed. */
+export interface MatrixFigures {
+  readonly from: string;
+  readonly to: string;
+  readonly cells: number;
+  readonly elapsedMs: number;
+  readonly cellsPerSecond: number;
 }
 
 export interface TraceFigures {
@@ -178,6 +188,35 @@ function cliTrace(args: readonly string[], runs: number): TraceFigures {
   return { argv: ["ovnkube-trace", ...args], ms, exitCode, verdict };
 }
 
+/** The two namespaces with the fewest pods (but some): a matrix of some thousand cells. */
+function cliMatrix(dir: string, s: Scenario): MatrixFigures | undefined {
+  const counts = new Map<string, number>();
+  for (const p of s.pods ?? [])
+    if (p.hostNetwork !== true) counts.set(p.namespace, (counts.get(p.namespace) ?? 0) + 1);
+  const small = [...counts].filter(([, n]) => n >= 10).sort((a, b) => a[1] - b[1]);
+  const [from, to] = [small[0]?.[0], small[1]?.[0]];
+  if (from === undefined || to === undefined) return undefined;
+  const args = [
+    "matrix",
+    "--lab",
+    dir,
+    "--from-namespace",
+    from,
+    "--to-namespace",
+    to,
+    "--port",
+    "tcp/80",
+    "-o",
+    "json",
+  ];
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", maxBuffer: 256 * MIB });
+  if (r.status !== 0) return undefined;
+  const stats = (
+    JSON.parse(r.stdout) as { stats: { cells: number; elapsedMs: number; cellsPerSecond: number } }
+  ).stats;
+  return { from, to, ...stats };
+}
+
 /** The trace flags of a generated scenario's cross-node pod pair with no policy in between. */
 function pairArgs(s: Scenario): string[] {
   const pair = crossNodePair(s);
@@ -275,6 +314,8 @@ export async function benchLab(
     const pair = crossNodePair(scenario);
     log(progress, `${k.title}: up in ${String(upMs)} ms; tracing`);
     const trace = cliTrace(["--lab", dir, ...pairArgs(scenario)], 2);
+    log(progress, `${k.title}: reachability matrix between two namespaces`);
+    const matrix = cliMatrix(dir, scenario);
     const { nb, sb } = dbBytes(state);
     return {
       ...base,
@@ -287,6 +328,7 @@ export async function benchLab(
       nbBytes: nb,
       sbBytes: sb,
       trace,
+      ...(matrix === undefined ? {} : { matrix }),
     };
   } finally {
     memory.stop();
@@ -444,6 +486,10 @@ export function scaleLines(f: ScaleFigures): string[] {
     if (l.trace !== undefined)
       out.push(
         `  trace (CLI):   ${l.trace.ms.map((x) => `${String(x)} ms`).join(", ")}, exit ${String(l.trace.exitCode)}: ${l.trace.verdict}`,
+      );
+    if (l.matrix !== undefined)
+      out.push(
+        `  matrix (CLI):  ${l.matrix.from} -> ${l.matrix.to}, tcp/80: ${String(l.matrix.cells)} cells in ${String(Math.round(l.matrix.elapsedMs))} ms, ${l.matrix.cellsPerSecond.toFixed(1)} cells/s (1,000 cells: ${(1000 / l.matrix.cellsPerSecond).toFixed(0)} s)`,
       );
   }
   for (const s of f.snapshots) {

@@ -214,8 +214,22 @@ describe("ovnkube-trace matrix (built CLI, interconnect lab of examples/matrix.y
 
   it("--lab, --snapshot and a live cluster (the API server) say the same of every cell", async () => {
     const fromLab = await json([...lab, ...SMALL]);
+    const before = server.requests.length;
     const live = await json([...kube, ...SMALL]);
     expect(live.cluster.backend).toBe("kube");
+    // a live cluster is only read: GETs, and execs of tracing and read commands
+    const asked = server.requests.slice(before);
+    expect(asked.filter((q) => q.method !== "GET")).toEqual([]);
+    const commands = asked.filter((q) => q.ws).map((q) => (q.query.command ?? []).join(" "));
+    expect(commands.length).toBeGreaterThan(0);
+    for (const c of commands) {
+      expect(c).toMatch(/^(ovn-trace |ovs-appctl ofproto\/trace |sh -c )/);
+      if (c.startsWith("sh -c "))
+        for (const line of c.split("\n").filter((l) => l.startsWith("{ ")))
+          expect(line).toMatch(
+            /^\{ (ovs-vsctl --format=json .* list interface|ovs-appctl dpif\/show|ovn-sbctl --format=json .* list (chassis|encap)|ovsdb-client backup )/,
+          );
+    }
     expect(cellLines(live)).toEqual(cellLines(fromLab));
     const snap = join(newLabDir(), "snap");
     const collected = await cli(["snapshot", "collect", ...lab, "--out", snap]);
