@@ -1,3 +1,4 @@
+import { seededRandom } from "../seeded-random.js";
 import { InputError } from "../errors.js";
 import type { Family } from "../net/ip.js";
 import type {
@@ -46,18 +47,6 @@ const NODE_PORTS = { first: 30000, last: 32767 } as const;
 const MAX_SERVICES = 65_000;
 const KUBE_DNS_IP: Record<Family, string> = { 4: "10.96.0.10", 6: "fd00:10:96::a" };
 const UNDERLAY_V6 = "fc00:f853:ccd:e793";
-
-/** mulberry32: a small, fast, seedable PRNG (the same sequence on every platform). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Kubernetes' SafeEncodeString alphabet (pod name suffixes, pod-template-hash). */
 const KUBE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789";
@@ -144,7 +133,7 @@ export function scaleScenario(o: ScaleOptions): Scenario {
   const families = [...new Set<Family>(o.ipFamilies ?? [4])].sort((a, b) => a - b);
   if (families.length === 0) throw new InputError("ipFamilies must be 4, 6 or both, not none");
   const seed = o.seed ?? 1;
-  const g = new Generator(rng(seed), families);
+  const g = new Generator(seededRandom(seed), families);
   const nodeSpecs = g.nodes(nodes);
   const namespaces = g.namespaces(pods);
   const deployments = g.deployments(namespaces, pods, services);

@@ -1,3 +1,4 @@
+import { seededRandom } from "../../src/seeded-random.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LabBackend } from "../../src/backends/lab/backend.js";
 import { computeMatrix, cellName } from "../../src/engine/matrix.js";
@@ -26,24 +27,12 @@ const SAMPLE = 60;
 
 const tally = { real: 0, realAgree: 0, oracle: 0, oracleAgree: 0 };
 
-/** mulberry32: a small seeded PRNG, so the sample is the same on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * A sample of cells (not the pod to itself): at random, until there are SAMPLE of them and at least 4 of each of
  * allowed, dropped, rejected and a Service's cells.
  */
 function sample(m: ReachabilityMatrix, seed: number): MatrixCell[] {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const pool = m.cells.filter((c) => c.verdict !== "self");
   const picked = new Set<MatrixCell>();
   const count = (f: (c: MatrixCell) => boolean): number => [...picked].filter(f).length;

@@ -3,19 +3,9 @@ import type { SourceRef } from "../../src/model/source.js";
 import { concatBytes, expectEveryLineAccountedFor } from "./fixtures.js";
 import { ParseError } from "../../src/errors.js";
 
-/** A reproducible sequence of numbers in [0, 1), so a failing case can be replayed from its seed. */
-export type Random = () => number;
+import { seededRandom, type Random } from "../../src/seeded-random.js";
 
-/** mulberry32. */
-export function seededRandom(seed: number): Random {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom, type Random };
 
 /** A whole number in [0, n). */
 export function randomInt(random: Random, n: number): number {

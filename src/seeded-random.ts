@@ -1,0 +1,14 @@
+/** A reproducible sequence of numbers in [0, 1): the same on every run and platform for a seed. */
+export type Random = () => number;
+
+/** mulberry32: a small, fast, seedable PRNG. */
+export function seededRandom(seed: number): Random {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
