@@ -3,6 +3,8 @@ import { join } from "node:path";
 import { collectFromBackend } from "../snapshot/collect.js";
 import type { SnapshotManifest } from "../snapshot/format.js";
 import { readSnapshot } from "../snapshot/read.js";
+import { buildSnapshotIndex, hasSnapshotIndex } from "../snapshot/snapshot-index.js";
+import { objectsOf } from "../backends/snapshot/backend.js";
 import {
   readReplica,
   replicaNodeEnv,
@@ -82,11 +84,16 @@ export async function collectCommand(c: CollectCommand, io: CommandIO): Promise<
 export async function snapshotStartCommand(dir: string): Promise<CommandResult> {
   // a replica left running serves many runs: zones with a big SB get ovn-trace daemons that load it once
   const s = await startReplica(dir, undefined, { residentOvnTrace: "auto" });
+  // and what lets each run read only what it needs of the snapshot
+  const unindexed = hasSnapshotIndex(s.dir)
+    ? undefined
+    : await buildSnapshotIndex(dir, s.dir, s.manifestSha256, objectsOf);
   writeFileSync(
     join(s.dir, "activate"),
     activateScript(s, (node) => replicaNodeEnv(s, node)),
   );
-  return ok(replicaText(s));
+  const note = unindexed === undefined ? "" : `\nno index (each run reads the whole snapshot): ${unindexed}`;
+  return ok(`${replicaText(s)}${note}`);
 }
 
 export function snapshotShowCommand(dir: string, output: OutputFormat): CommandResult {

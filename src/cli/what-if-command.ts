@@ -6,6 +6,7 @@ import { number } from "./packet-flags.js";
 
 interface WhatIfFlags {
   lab?: string | boolean;
+  snapshot?: string;
   allow?: string[];
   policy?: string;
   namespaces?: string[];
@@ -17,17 +18,21 @@ interface WhatIfFlags {
 
 const collect = (v: string, previous: string[] | undefined): string[] => [...(previous ?? []), v];
 
-/** `ovnkube-trace what-if`: a NetworkPolicy change proposed or given, tried on the lab, with what it flips. */
+/** `ovnkube-trace what-if`: a NetworkPolicy change proposed or given, tried on the lab or a snapshot, with what it flips. */
 export function registerWhatIfCommand(program: Command, run: Run): void {
   program
     .command("what-if")
     .description(
-      "on the lab: the smallest NetworkPolicy change that allows a dropped connection (or a given policy), applied, proven by the matrix before and after (the cells it flips), then removed again",
+      "on the lab or a snapshot's replica: the smallest NetworkPolicy change that allows a dropped connection (or a given policy), applied, proven by the matrix before and after (the cells it flips), then removed again",
     )
-    .option("--lab [DIR]", "the lab to try it on (required: what-if writes the lab's OVN databases)")
+    .option("--lab [DIR]", "the lab to try it on (what-if writes the lab's OVN databases)")
+    .option(
+      "--snapshot <DIR>",
+      "a snapshot to try it on: a what-if replica of its databases (the snapshot is not changed); how a live cluster gets a what-if",
+    )
     .option(
       "--allow <PODS...>",
-      "SRC_NS/POD DST_NS/POD: propose the change that lets SRC reach DST on the first --port",
+      "SRC_NS/POD DST_NS/POD (or svc:NS/NAME): propose the change that lets SRC reach DST on the first --port",
     )
     .option(
       "--policy <FILE>",
@@ -48,21 +53,30 @@ export function registerWhatIfCommand(program: Command, run: Run): void {
     .option("-o, --output <FORMAT>", "text | json | yaml", "text")
     .addHelpText(
       "after",
-      "\nLab only: what-if writes the change into the lab's NB databases as ovnkube-controller would (port groups,\n" +
-        "address sets, ACLs) and into its kubernetes.json. A live cluster is never written; a snapshot's replica is\n" +
-        "not supported. With --allow the change is a rule added to the policy (of fewest pods) that isolates the\n" +
+      "\nOn the lab, what-if writes the change into the lab's NB databases as ovnkube-controller would (port groups,\n" +
+        "address sets, ACLs) and into its kubernetes.json. On a snapshot it writes them into copies of the snapshot's\n" +
+        "NB databases, which this machine's ovn-northd turns into logical flows, and traces them with ovn-trace\n" +
+        "(logical verdicts: OpenFlow is not recomputed); the copies are removed after. A live cluster is never\n" +
+        "written: collect a snapshot of it (ovnkube-trace snapshot collect --cluster --out DIR), then what-if on it\n" +
+        "with --snapshot DIR. With --allow the change is a rule added to the policy (of fewest pods) that isolates the\n" +
         "side that drops the connection: an ingress rule of the receiver's, or an egress rule of the sender's, that\n" +
         "allows the other pod by its distinguishing labels (and its namespace's name when it is in another one) on\n" +
-        "that port; printed as the whole policy, ready for kubectl apply. Destinations are pods, not Services.\n" +
+        "that port; printed as the whole policy, ready for kubectl apply. A destination svc:NS/NAME is a Service:\n" +
+        "the port is its port, and the rule allows its backends (each that drops it) on its target port.\n" +
         "Examples:\n" +
         "  ovnkube-trace what-if --lab --allow shop/debug api/users-9d7c-a1 --port tcp/8080\n" +
-        "  ovnkube-trace what-if --lab --policy allow-debug.yaml --namespaces shop,api --port tcp/8080,udp/53 --keep",
+        "  ovnkube-trace what-if --lab --policy allow-debug.yaml --namespaces shop,api --port tcp/8080,udp/53 --keep\n" +
+        "  ovnkube-trace what-if --snapshot ./snap --allow shop/debug api/users-9d7c-a1 --port tcp/8080\n" +
+        "  ovnkube-trace what-if --snapshot ./snap --allow shop/debug svc:data/postgres --port tcp/5432",
     )
     .action(async (f: WhatIfFlags) => {
-      if (f.lab === undefined || f.lab === false)
-        throw new InputError("what-if runs on the lab only: give --lab [DIR]", {
-          hint: "it writes the OVN databases: never a live cluster",
+      const lab = f.lab !== undefined && f.lab !== false;
+      if (lab === (f.snapshot !== undefined))
+        throw new InputError("what-if runs on the lab or on a snapshot: give --lab [DIR] or --snapshot DIR", {
+          hint: "a live cluster is never written: collect a snapshot of it (ovnkube-trace snapshot collect --cluster --out DIR), then what-if --snapshot DIR",
         });
+      if (f.keep === true && !lab)
+        throw new InputError("--keep is for the lab: a what-if never changes a snapshot");
       if (f.allow !== undefined && f.allow.length !== 2)
         throw new InputError("--allow takes two pods: SRC_NS/POD DST_NS/POD");
       const ports = f.port ?? [];
@@ -74,7 +88,8 @@ export function registerWhatIfCommand(program: Command, run: Run): void {
       await run(
         whatIfCommand(
           {
-            lab: f.lab === true ? true : f.lab,
+            ...(f.snapshot === undefined ? {} : { snapshot: f.snapshot }),
+            ...(lab ? { lab: typeof f.lab === "string" ? f.lab : true } : {}),
             ...(src !== undefined && dst !== undefined ? { allow: { src, dst } } : {}),
             ...(f.policy === undefined ? {} : { policyFile: f.policy }),
             namespaces: f.namespaces ?? [],

@@ -1,6 +1,7 @@
 import type { OvnDatabases } from "../model/ovsdb.js";
 import type {
   EndpointSliceObject,
+  KubeObject,
   NamespaceObject,
   NetworkPolicyObject,
   NodeObject,
@@ -39,6 +40,16 @@ export interface OvnTraceCall {
   readonly microflow: string;
   /** The one-shot command that prints the same, run on the node when a daemon is not worth starting. */
   readonly oneShot: readonly string[];
+}
+
+/** A custom resource the tracer collects where the cluster serves it (its CRD installed). */
+export interface CustomResource {
+  readonly group: string;
+  readonly version: string;
+  /** As in the API path: `adminnetworkpolicies`. */
+  readonly plural: string;
+  readonly kind: string;
+  readonly namespaced: boolean;
 }
 
 /** Kubernetes list filters, as the API server takes them. */
@@ -84,6 +95,11 @@ export interface ClusterBackend {
   listServices(namespace: string | undefined): Promise<ServiceObject[]>;
   listEndpointSlices(namespace: string | undefined, options?: ListOptions): Promise<EndpointSliceObject[]>;
   listNetworkPolicies(namespace: string | undefined): Promise<NetworkPolicyObject[]>;
+  /**
+   * Every object of a custom resource (all namespaces); none when the cluster does not serve it (no CRD).
+   * Absent: the backend holds no custom resources.
+   */
+  listCustomObjects?(resource: CustomResource): Promise<KubeObject[]>;
   /**
    * Runs argv where ovnkube-node runs on that node (OVS and that node's OVN databases reachable
    * by default). A command that fails is data ({exitCode, stderr}); only an unreachable node or

@@ -51,6 +51,8 @@ export interface ServiceObject extends KubeObject {
     readonly clusterIPs?: readonly string[];
     readonly ports?: readonly ServicePortObject[];
     readonly selector?: Record<string, string>;
+    readonly externalTrafficPolicy?: string;
+    readonly internalTrafficPolicy?: string;
   };
 }
 

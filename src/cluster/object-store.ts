@@ -1,12 +1,13 @@
 import type {
   EndpointSliceObject,
+  KubeObject,
   NamespaceObject,
   NetworkPolicyObject,
   NodeObject,
   PodObject,
   ServiceObject,
 } from "./kube-objects.js";
-import type { ListOptions } from "./backend.js";
+import type { CustomResource, ListOptions } from "./backend.js";
 import {
   matchesFieldSelector,
   matchesLabelSelector,
@@ -35,11 +36,24 @@ interface KubeObjectLike {
   readonly status?: unknown;
 }
 
+/**
+ * Where a store reads objects that are not all in memory: `objects` gives every object of a kind in a namespace
+ * (in any namespace when undefined) in their order, and may give others of the kind too.
+ */
+export interface ObjectSource {
+  objects(kind: string, namespace: string | undefined): readonly unknown[];
+}
+
 /** Kubernetes objects held in memory (a lab's kubernetes.json, a snapshot's kubectl dumps), queried like the API. */
 export class ObjectStore {
   private readonly byKind = new Map<string, KubeObjectLike[]>();
+  private readonly source: ObjectSource | undefined;
 
-  constructor(items: readonly unknown[]) {
+  constructor(items: readonly unknown[] | ObjectSource) {
+    if (!Array.isArray(items)) {
+      this.source = items as ObjectSource;
+      return;
+    }
     for (const item of items) {
       const o = item as KubeObjectLike & { kind?: string };
       if (typeof o.kind !== "string") continue;
@@ -49,10 +63,16 @@ export class ObjectStore {
     }
   }
 
+  private of(kind: string, namespace: string | undefined): readonly KubeObjectLike[] {
+    return (
+      (this.source?.objects(kind, namespace) as KubeObjectLike[] | undefined) ?? this.byKind.get(kind) ?? []
+    );
+  }
+
   private list(kind: string, namespace: string | undefined, options: ListOptions = {}): KubeObjectLike[] {
     const labels = parseLabelSelector(options.labelSelector ?? "");
     const fields = parseFieldSelector(options.fieldSelector ?? "");
-    return (this.byKind.get(kind) ?? []).filter(
+    return this.of(kind, namespace).filter(
       (o) =>
         (namespace === undefined || o.metadata?.namespace === namespace) &&
         matchesLabelSelector(labels, o.metadata?.labels) &&
@@ -61,7 +81,7 @@ export class ObjectStore {
   }
 
   private read(kind: string, resource: string, namespace: string | undefined, name: string): KubeObjectLike {
-    const hit = (this.byKind.get(kind) ?? []).find(
+    const hit = this.of(kind, namespace).find(
       (o) => o.metadata?.name === name && (namespace === undefined || o.metadata.namespace === namespace),
     );
     if (hit === undefined) {
@@ -85,6 +105,7 @@ export class ObjectStore {
   listEndpointSlices = (ns: string | undefined, o?: ListOptions): EndpointSliceObject[] =>
     this.list("EndpointSlice", ns, o);
   listNetworkPolicies = (ns: string | undefined): NetworkPolicyObject[] => this.list("NetworkPolicy", ns);
+  listCustomObjects = (r: CustomResource): KubeObject[] => this.list(r.kind, undefined);
 }
 
 /** Runs a synchronous lookup so that its error rejects the promise, as an API call would. */
@@ -108,4 +129,6 @@ export abstract class StoreBackedObjects {
     answer(() => this.store.listEndpointSlices(ns, o));
   listNetworkPolicies = (ns: string | undefined): Promise<NetworkPolicyObject[]> =>
     answer(() => this.store.listNetworkPolicies(ns));
+  listCustomObjects = (r: CustomResource): Promise<KubeObject[]> =>
+    answer(() => this.store.listCustomObjects(r));
 }

@@ -1,7 +1,7 @@
 import type { ClusterBackend } from "../cluster/backend.js";
 import { ovnDatabases } from "../cluster/node-databases.js";
 import { OvnDecoder } from "../explain/decode.js";
-import { explainDrop } from "../explain/drop.js";
+import { cookiesBeforeLast, explainDrop } from "../explain/drop.js";
 import { hairpinSource } from "../explain/hairpin.js";
 import { explainReject } from "../explain/reject.js";
 import type { SummaryInput } from "../explain/summary.js";
@@ -27,7 +27,11 @@ import {
 import { nodeView, traceOpenFlow, type NodeViews } from "./openflow-trace.js";
 import type { OpenFlowEnd } from "./stitch.js";
 import { knownPods, podFields, type DirectionPlan } from "./plan.js";
+import { userDefinedNetworkRef } from "../udn-names.js";
 import { checksOf, verdictOf } from "./verdict.js";
+import { withHostHandoff } from "./host-handoff.js";
+import { withEgressFirewallRule } from "./egress-firewall.js";
+import { withEgressIPReroute } from "./egress-ip.js";
 
 /** One direction traced: ovn-trace in each zone and ofproto/trace on each node, then the verdict named. */
 
@@ -77,11 +81,13 @@ export async function explained(
   v: Verdict,
   cookie: string | undefined,
   d: DirectionPlan,
+  last?: TracedHop,
 ): Promise<Verdict> {
   if (v.kind !== "dropped" || cookie === undefined) return v;
   const pods = { src: d.from.lsp, ...(d.expect.kind === "pod" ? { dst: d.expect.lsp } : {}) };
   try {
-    const e = explainDrop(await databasesOf(run, v.node), { cookie }, pods);
+    const earlier = cookiesBeforeLast(last?.ofproto);
+    const e = explainDrop(await databasesOf(run, v.node), { cookie, earlier }, pods);
     return e === undefined ? v : { ...v, explanation: e.text, objects: e.objects };
   } catch (err) {
     return { ...v, explanation: `could not read the OVN databases of ${v.node} to explain it: ${why(err)}` };
@@ -106,6 +112,7 @@ async function answered(
       end.cookie,
       { ip: d.dstIp, port: d.dstPort },
       protocol,
+      end.node,
     );
     if (r === undefined) return v;
     // a TCP reset answers with ports; a UDP or ICMP packet is answered by an ICMP error, which has none
@@ -147,7 +154,7 @@ async function named(
   const gateway = gwNode === undefined ? {} : { gateway: `gateway router of node ${gwNode}` };
   if (v.snatIp === undefined) return { ...v, ...gateway };
   try {
-    const s = new OvnDecoder(await databasesOf(run, v.node)).describeSnat("snat", v.snatIp);
+    const s = new OvnDecoder(await databasesOf(run, v.node)).describeSnat("snat", v.snatIp, d.from.ip);
     return { ...v, ...gateway, snat: s.meaning, ...(s.objects === undefined ? {} : { objects: s.objects }) };
   } catch (err) {
     return { ...v, ...gateway, snat: `unknown (could not read the OVN databases of ${v.node}: ${why(err)})` };
@@ -191,6 +198,9 @@ async function summaryEndpoint(run: RunContext, p: ResolvedSource): Promise<Summ
     ...podFields(p),
     ...(iface === undefined ? {} : { iface: iface.name }),
     ...(iface?.ofport === undefined ? {} : { ofport: iface.ofport }),
+    ...(p.network === undefined
+      ? {}
+      : { network: { name: p.network.name, object: userDefinedNetworkRef(p.network.name, p.network.nad) } }),
   };
 }
 
@@ -214,6 +224,7 @@ async function summaryOf(run: RunContext, d: DirectionPlan): Promise<TracedDirec
           ...(d.dstPod === undefined
             ? {}
             : { pod: { kind: "Pod", namespace: d.dstPod.namespace, name: d.dstPod.name } }),
+          ...(d.local === undefined ? {} : { local: d.local }),
         }
       : undefined;
   return { source, destination, ...(serviceBackend === undefined ? {} : { serviceBackend }) };
@@ -227,8 +238,9 @@ export function logicalRequest(r: Resolution, d: DirectionPlan): LogicalTraceReq
       lsp: d.from.lsp,
       mac: d.from.mac,
       ip: d.from.ip,
-      // from outside: the external switch, which ovn-trace takes from the localnet inport
-      ...(d.from.kind === "external" ? { datapath: null } : {}),
+      // from outside: the external switch, which ovn-trace takes from the localnet inport; on a primary user-defined
+      // network, that network's node switch, from the pod's port there
+      ...(d.from.kind === "external" || d.from.network !== undefined ? { datapath: null } : {}),
     },
     dstIp: d.dstIp,
     dstMac: d.dstMac,
@@ -310,8 +322,14 @@ export async function traceDirection(
   const end = openflow.end;
   const found = verdictOf(end, lastLogical, knownPods(r));
   const dropCookie = end.kind === "dropped" ? end.cookie : undefined;
-  const reasoned = await answered(run, await explained(run, found, dropCookie, d), end, d, r.protocol);
-  const verdict = await hairpinned(run, await named(run, reasoned, d, lastLogical), d);
+  // each step names what the verdict owes to one more kind of OVN object (none of them changes the verdict)
+  const databases = (node: string): Promise<OvnDatabases> => databasesOf(run, node);
+  let verdict = await explained(run, found, dropCookie, d, openflow.hops.at(-1));
+  verdict = await answered(run, verdict, end, d, r.protocol);
+  verdict = await hairpinned(run, await named(run, verdict, d, lastLogical), d);
+  verdict = await withHostHandoff(run.b, r, verdict, lastLogical);
+  verdict = await withEgressFirewallRule(databases, logical, verdict);
+  verdict = await withEgressIPReroute(databases, logical, verdict);
   const hops = [...logical, ...openflow.hops];
   const report: DirectionReport = {
     packet: {

@@ -77,7 +77,7 @@ const FIELDS: Readonly<Record<string, string>> = {
 
 const IP_PROTO: Readonly<Record<string, number>> = { tcp: 6, udp: 17, sctp: 132, icmp: 1, icmp6: 58 };
 
-/** A field of a learn action: `OXM_OF_METADATA[]`, `NXM_OF_TCP_SRC[]=NXM_OF_TCP_DST[]`, `ip_dst=169.254.0.5`. */
+/** A field of a learn action: `OXM_OF_METADATA[]`, `NXM_OF_TCP_SRC[]=NXM_OF_TCP_DST[]`, `ip_dst=169.254.169.5`. */
 const fieldName = (s: string): string | undefined => FIELDS[s.replace(/\[\]$/, "")];
 
 /** What the flow that a learn action installs matches, and the register bit it loads. */
@@ -108,7 +108,7 @@ export function valuesAt(pass: TracePass, step: TableStep | undefined): Record<s
 }
 
 /**
- * The flow a learn action installs (`learn(table=69,...,OXM_OF_METADATA[],NXM_OF_IP_SRC[],ip_dst=169.254.0.5,...)`),
+ * The flow a learn action installs (`learn(table=69,...,OXM_OF_METADATA[],NXM_OF_IP_SRC[],ip_dst=169.254.169.5,...)`),
  * given the packet's values where it ran; an error names what this tool cannot read in it.
  */
 export function learnedFlow(

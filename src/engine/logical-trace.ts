@@ -160,6 +160,27 @@ async function hop(
   }
 }
 
+/** The last Ethernet destination a stage of the trace wrote (`eth.dst = <mac>;`), if any. */
+function ethDstSet(steps: readonly Step[]): string | undefined {
+  for (const step of [...steps].reverse()) {
+    if (step.kind !== "logical-stage") continue;
+    for (const action of [...step.actions].reverse()) {
+      const mac = /^eth\.dst = ([0-9a-f]{2}(?::[0-9a-f]{2}){5});?$/i.exec(action.trim())?.[1];
+      if (mac !== undefined) return mac;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A transit switch port `tstor-<node>`, or a user-defined network's `<network prefix>tstor-<node>` (whose switch is
+ * `<network prefix>transit_switch`).
+ */
+function transitPort(port: string): { prefix: string; node: string } | undefined {
+  const m = /^((?:[^_]+_)*?)tstor-(.+)$/.exec(port);
+  return m === null ? undefined : { prefix: m[1] ?? "", node: m[2] ?? "" };
+}
+
 /** Runs ovn-trace for one packet, following the transit switch into the destination zone. */
 export async function traceLogical(ctx: LogicalTraceContext, r: LogicalTraceRequest): Promise<TracedHop[]> {
   const first = await hop(
@@ -171,10 +192,12 @@ export async function traceLogical(ctx: LogicalTraceContext, r: LogicalTraceRequ
   );
   const hops = [first];
   const o = first.hop.outcome;
-  if (ctx.interconnect && o.kind === "output" && o.portType === "remote" && o.port.startsWith("tstor-")) {
-    const dstNode = o.port.slice("tstor-".length);
+  const transit = o.kind === "output" && o.portType === "remote" ? transitPort(o.port) : undefined;
+  if (ctx.interconnect && transit !== undefined) {
+    const dstNode = transit.node;
     const srcMac = ctx.transitMac(r.src.node) ?? r.src.mac;
-    const dstMac = ctx.transitMac(dstNode) ?? r.dstMac;
+    // a node the request did not resolve (an EgressIP's egress node): the MAC the cluster router gave the packet
+    const dstMac = ctx.transitMac(dstNode) ?? ethDstSet(first.hop.steps) ?? r.dstMac;
     // the load balancer already ran in the source zone: the packet now carries the backend's address
     const dstIp = r.lbDst?.ip ?? r.dstIp;
     const dstPort = r.lbDst?.port ?? r.dstPort;
@@ -183,8 +206,8 @@ export async function traceLogical(ctx: LogicalTraceContext, r: LogicalTraceRequ
       await hop(
         ctx,
         dstNode,
-        "transit_switch",
-        microflow(rest, `tstor-${r.src.node}`, srcMac, dstMac, dstIp, dstPort, 63),
+        `${transit.prefix}transit_switch`,
+        microflow(rest, `${transit.prefix}tstor-${r.src.node}`, srcMac, dstMac, dstIp, dstPort, 63),
         rest,
       ),
     );

@@ -159,7 +159,7 @@ async function logicalOutcome(
     if (step.uuid === undefined || !step.actions.some((a) => /^reject\b/.test(a))) continue;
     const uuid = step.uuid;
     const e = await named(run, node, (dbs) =>
-      explainReject(dbs, uuid, { ip: d.dstIp, port: d.dstPort }, r.protocol),
+      explainReject(dbs, uuid, { ip: d.dstIp, port: d.dstPort }, r.protocol, node),
     );
     const said = `logical flow ${step.stage} (${step.match ?? ""}) rejects it`;
     return {
@@ -181,7 +181,11 @@ async function logicalOutcome(
       if (typeof by === "string")
         return { verdict: "allowed", explanation: `allowed (${by}: the rules are not named)`, objects: [] };
       return by.length === 0
-        ? { verdict: "allowed", explanation: "no NetworkPolicy isolates either pod", objects: [] }
+        ? {
+            verdict: "allowed",
+            explanation: `no NetworkPolicy isolates either pod${d.from.kind === "pod" && d.from.network !== undefined ? ` (both on user-defined network ${d.from.network.name})` : ""}`,
+            objects: [],
+          }
         : {
             verdict: "allowed",
             explanation: `allowed: ${by.map((x) => x.text).join("; ")}`,
@@ -208,7 +212,8 @@ async function logicalOutcome(
       ...(direction === undefined ? {} : { direction }),
     };
     if (uuid === undefined) return { ...base, explanation: o.reason, objects: [] };
-    const e = await named(run, node, (dbs) => explainDrop(dbs, { lflowUuid: uuid }, pods));
+    const earlier = logicalStages(hops).flatMap((s) => (s.node === node ? (s.step.uuid ?? []) : []));
+    const e = await named(run, node, (dbs) => explainDrop(dbs, { lflowUuid: uuid, earlier }, pods));
     if (typeof e === "string") return { ...base, explanation: `${o.reason} (${e})`, objects: [] };
     return { ...base, explanation: e?.text ?? o.reason, objects: uniqueRefs(e?.objects ?? []) };
   }

@@ -1,5 +1,11 @@
 import type { Endpoint } from "../model/report.js";
-import type { Resolution, ResolvedExternal, ResolvedPod, ResolvedSource } from "../model/target.js";
+import type {
+  LocalTrafficPolicy,
+  Resolution,
+  ResolvedExternal,
+  ResolvedPod,
+  ResolvedSource,
+} from "../model/target.js";
 import { contains, parseCidr, parseIp } from "../net/ip.js";
 
 /**
@@ -59,6 +65,8 @@ export interface DirectionPlan {
   readonly lbDst?: { readonly ip: string; readonly port: number };
   /** The pod the packet is meant to reach (a service's backend), for the summary. */
   readonly dstPod?: ResolvedPod;
+  /** The Service's Local traffic policy that left only this node's endpoints. */
+  readonly local?: LocalTrafficPolicy;
 }
 
 /** One destination of the request: its forward direction and, when it ends on a pod, the reply. */
@@ -97,8 +105,8 @@ export function knownPods(r: Resolution): ResolvedPod[] {
 }
 
 /**
- * The MAC a pod sends to: the peer's own on its subnet, else its gateway (rtos-<node>). A client outside sends to
- * the node's MAC.
+ * The MAC a pod sends to: the peer's own on its subnet, else its gateway (rtos-<node>, or its primary network's). A
+ * client outside sends to the node's MAC.
  */
 export function nextHopMac(r: Resolution, from: ResolvedSource, dstIp: string): string {
   if (from.kind === "external") return from.nodeMac;
@@ -108,18 +116,27 @@ export function nextHopMac(r: Resolution, from: ResolvedSource, dstIp: string): 
   const onLink =
     peer !== undefined &&
     !peer.hostNetwork &&
-    peer.node === from.node &&
+    // on a user-defined network the subnet says it (a layer2 network spans the nodes)
+    (peer.node === from.node || (from.network !== undefined && peer.network?.name === from.network.name)) &&
     ip !== undefined &&
-    (node?.subnets ?? []).some((s) => {
+    (from.network === undefined ? (node?.subnets ?? []) : [from.network.subnet]).some((s) => {
       const c = parseCidr(s);
       return c !== undefined && contains(c, ip);
     });
-  return onLink ? peer.mac : (node?.gatewayMac ?? "");
+  if (onLink) return peer.mac;
+  // on a primary user-defined network, the gateway is that network's router port
+  return from.network === undefined ? (node?.gatewayMac ?? "") : (from.network.gatewayMac ?? "");
 }
 
-const expectationOf = (p: ResolvedPod | undefined, to?: Endpoint): Expectation =>
+const expectationOf = (p: ResolvedPod | undefined, to?: Endpoint, local?: LocalTrafficPolicy): Expectation =>
   to?.kind === "service"
-    ? { kind: "none", why: `Service ${to.namespace}/${to.name} has no ready endpoints` }
+    ? {
+        kind: "none",
+        why:
+          local === undefined
+            ? `Service ${to.namespace}/${to.name} has no ready endpoints`
+            : `Service ${to.namespace}/${to.name} has ${local.policy}=Local and no ready endpoint on ${local.node}`,
+      }
     : p === undefined
       ? { kind: "external" }
       : p.hostNetwork
@@ -132,6 +149,7 @@ interface Destination {
   readonly dstIp: string;
   readonly dstPort: number;
   readonly lb?: { readonly ip: string; readonly port: number };
+  readonly local?: LocalTrafficPolicy;
 }
 
 function destinations(r: Resolution, o: TraceOptions): Destination[] {
@@ -142,6 +160,7 @@ function destinations(r: Resolution, o: TraceOptions): Destination[] {
         to: { kind: "service", namespace: d.namespace, name: d.name, ip: d.ip, port: d.port },
         dstIp: d.ip,
         dstPort: d.port,
+        ...(d.local === undefined ? {} : { local: d.local }),
       },
     ];
   if (d.kind === "pod") return [{ to: podEndpoint(d), pod: d, dstIp: d.ip, dstPort: r.dstPort }];
@@ -152,6 +171,7 @@ function destinations(r: Resolution, o: TraceOptions): Destination[] {
     dstIp: d.ip,
     dstPort: d.port,
     lb: { ip: p.ip, port: d.targetPort },
+    ...(d.local === undefined ? {} : { local: d.local }),
   }));
 }
 
@@ -184,9 +204,10 @@ function forwardTo(t: Destination, from: ResolvedSource, dstMac: string, srcPort
     srcPort,
     dstPort: t.dstPort,
     ctState: "trk,new",
-    expect: t.pod === undefined ? expectationOf(undefined, t.to) : expectationOf(t.pod),
+    expect: t.pod === undefined ? expectationOf(undefined, t.to, t.local) : expectationOf(t.pod),
     ...(t.lb === undefined ? {} : { lbDst: t.lb }),
     ...(t.pod === undefined ? {} : { dstPod: t.pod }),
+    ...(t.local === undefined ? {} : { local: t.local }),
   };
 }
 

@@ -15,6 +15,8 @@ import type {
 import { canonicalIp, macFromIp, parseCidr, parseIp, formatIp, nthIp } from "../net/ip.js";
 import { NotFoundError } from "../errors.js";
 import { EXTERNAL_SOURCE_MAC } from "./plan.js";
+import { alongPrimaryNetworks } from "./primary-network.js";
+import { applyTrafficPolicy } from "./traffic-policy.js";
 
 /** An annotation's JSON value (the caller names its expected shape). */
 const json = (text: string | undefined, what: string): unknown => {
@@ -314,7 +316,12 @@ async function resolveFromOutside(b: ClusterBackend, t: TraceTarget, s: External
         ? new NotFoundError(`service "${d.name}" not found in namespace "${d.namespace}"`)
         : e;
     });
-    dst = await resolveNodePort(b, svc, nodeIp, family, t.protocol, t.dstPort);
+    dst = applyTrafficPolicy(
+      svc,
+      await resolveNodePort(b, svc, nodeIp, family, t.protocol, t.dstPort),
+      "externalTrafficPolicy",
+      s.node,
+    );
   } else if (d.kind === "ip") {
     const to = canonicalIp(d.ip);
     if (to === undefined || !gw.ips.some((x) => canonicalIp(x) === to))
@@ -333,7 +340,12 @@ async function resolveFromOutside(b: ClusterBackend, t: TraceTarget, s: External
       throw new InputError(`no Service has ${t.protocol.toUpperCase()} nodePort ${String(t.dstPort)}`, {
         hint: "kubectl get services -A | grep NodePort",
       });
-    dst = await resolveNodePort(b, svc, nodeIp, family, t.protocol, t.dstPort);
+    dst = applyTrafficPolicy(
+      svc,
+      await resolveNodePort(b, svc, nodeIp, family, t.protocol, t.dstPort),
+      "externalTrafficPolicy",
+      s.node,
+    );
   } else {
     throw new InputError(
       `pod ${d.namespace}/${d.name} is not reachable from outside the cluster at its own address`,
@@ -354,14 +366,20 @@ export async function resolveTarget(b: ClusterBackend, t: TraceTarget): Promise<
   if (t.src.kind === "external") return resolveFromOutside(b, t, t.src);
   // without -addr-family, an IPv6 -dst-ip asks for the source's IPv6 address
   const wanted = t.family ?? (t.dst.kind === "ip" ? familyOf(t.dst.ip) : undefined);
-  const src = await resolvePod(b, t.src.namespace, t.src.name, wanted);
+  let src = await resolvePod(b, t.src.namespace, t.src.name, wanted);
   const family = t.family ?? familyOf(src.ip) ?? 4;
   const d = t.dst;
   let dst: Resolution["dst"];
   if (d.kind === "pod") dst = await resolvePod(b, d.namespace, d.name, family);
-  else if (d.kind === "service")
-    dst = await resolveService(b, d.namespace, d.name, family, t.protocol, t.dstPort);
-  else {
+  else if (d.kind === "service") {
+    const svc = await resolveService(b, d.namespace, d.name, family, t.protocol, t.dstPort);
+    dst = applyTrafficPolicy(
+      await b.readService(d.namespace, d.name),
+      svc,
+      "internalTrafficPolicy",
+      src.node,
+    );
+  } else {
     const ip = parseIp(d.ip);
     if (ip === undefined) throw new InputError(`-dst-ip "${d.ip}" is not an IP address`);
     if (ip.family !== family)
@@ -371,6 +389,7 @@ export async function resolveTarget(b: ClusterBackend, t: TraceTarget): Promise<
   if (src.hostNetwork && dst.kind === "pod" && dst.hostNetwork) {
     throw new InputError("source and destination cannot both be host-network pods");
   }
+  ({ src, dst } = await alongPrimaryNetworks(b, family, src, dst));
   const names = new Set([
     src.node,
     ...(dst.kind === "pod" ? [dst.node] : []),
@@ -380,4 +399,19 @@ export async function resolveTarget(b: ClusterBackend, t: TraceTarget): Promise<
   await Promise.all([...names].map(async (n) => nodes.set(n, await resolveNode(b, n))));
   const interconnect = [...nodes.values()].some((n) => n.zone !== "global");
   return { family, protocol: t.protocol, dstPort: t.dstPort, src, dst, nodes, interconnect };
+}
+
+/**
+ * The resolution with one more node: one the packet turned out to leave the cluster through (an EgressIP's egress
+ * node), whose gateway its reply from outside enters at. Unchanged when the node is known or cannot be read.
+ */
+export async function withNode(b: ClusterBackend, r: Resolution, name: string): Promise<Resolution> {
+  if (r.nodes.has(name)) return r;
+  try {
+    const nodes = new Map(r.nodes);
+    nodes.set(name, await resolveNode(b, name));
+    return { ...r, nodes };
+  } catch {
+    return r;
+  }
 }

@@ -304,7 +304,11 @@ function endOf(
     outs.find((i) => i.bridge !== "br-int" && i.type !== "internal") ??
     outs.find((i) => i.bridge !== "br-int");
   if (uplink !== undefined && pass !== undefined) {
-    const snatIp = doc.passes.map((p) => snatOf(p.datapathActions.actions)).find((x) => x !== undefined);
+    // the last source NAT on the way is the address it leaves with (breth0 may SNAT again what OVN SNATed)
+    const snatIp = doc.passes
+      .map((p) => snatOf(p.datapathActions.actions))
+      .filter((x) => x !== undefined)
+      .at(-1);
     return {
       kind: "left-cluster",
       node,

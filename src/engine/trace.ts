@@ -11,6 +11,7 @@ import { nodeView } from "./openflow-trace.js";
 import { incompleteInputs } from "./completeness.js";
 import { natEvents, undoNat, type NatEvent } from "./conntrack.js";
 import { hairpinReply } from "./hairpin-reply.js";
+import { withNode } from "./resolve.js";
 import { hostPort } from "../net/ip.js";
 import {
   planTraces,
@@ -108,16 +109,18 @@ async function traceAcrossTheEdge(
 ): Promise<[TracedDirection, TracedDirection | undefined]> {
   const forward = await traceDirection(run, r, p.forward);
   const v = forward.report.verdict;
+  // a packet may leave through a node the request did not name (an EgressIP's egress node): its reply enters there
+  const at = v.kind === "left-cluster" ? await withNode(run.b, r, v.node) : r;
   const continued =
     v.kind === "delivered"
       ? replyTo(r, p.reply, v)
       : v.kind === "left-cluster"
-        ? replyFromOutsideTo(r, p.reply, v)
+        ? replyFromOutsideTo(at, p.reply, v)
         : undefined;
   // the first packet did not get through: no connection for a reply to continue
   if (continued === undefined) return [forward, undefined];
   const events = natEvents(forward.hops);
-  const reply = await traceDirection(run, r, continued, events);
+  const reply = await traceDirection(run, at, continued, events);
   return [forward, withUndoneNat(reply, events)];
 }
 

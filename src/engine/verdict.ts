@@ -8,9 +8,13 @@ import type { OpenFlowEnd } from "./stitch.js";
  * what the traces found. Pure.
  */
 
+/** The node's management port k8s-<node>: OVN hands a packet to the node's host network stack through it. */
+export const managementPort = (node: string): string => `k8s-${node}`;
+
 function podFromLsp(lsp: string, node: string, known: readonly ResolvedPod[]): Endpoint {
   const k = known.find((p) => p.lsp === lsp);
   if (k !== undefined) return podEndpoint(k);
+  if (lsp === managementPort(node)) return { kind: "node", name: node, ip: "" };
   const i = lsp.indexOf("_");
   return {
     kind: "pod",

@@ -515,11 +515,20 @@ export class OvnDecoder {
     return known(field, raw, text, [...(svc?.objects ?? []), ...(pod === undefined ? [] : [pod])]);
   }
 
-  /** A source NAT address: the NB NAT row with that external IP (a node's IP on its gateway router, an EgressIP). */
-  describeSnat(field: string, ip: string): DecodedValue {
+  /**
+   * A source NAT address: the NB NAT row with that external IP (a node's IP on its gateway router, an EgressIP);
+   * of several (an EgressIP's, one per pod), the one of the sender's address `logicalIp` first.
+   */
+  describeSnat(field: string, ip: string, logicalIp?: string): DecodedValue {
     const nb = this.sources.nb;
     if (nb === undefined) return unknown(field, ip, "no northbound database");
-    const nats = tableRows(nb, "NAT").filter((n) => stringColumn(n, "external_ip") === ip);
+    const nats = tableRows(nb, "NAT")
+      .filter((n) => stringColumn(n, "external_ip") === ip)
+      .sort(
+        (a, b) =>
+          Number(stringColumn(b, "logical_ip") === logicalIp) -
+          Number(stringColumn(a, "logical_ip") === logicalIp),
+      );
     for (const nat of nats) {
       const m = natMeaning(nb, nat);
       if (m !== undefined) return known(field, ip, m.text, m.objects);

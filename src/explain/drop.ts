@@ -1,8 +1,18 @@
 import type { OvnDatabases, OvsdbDatabase, OvsdbRow } from "../model/ovsdb.js";
 import type { KubeObjectRef } from "../model/report.js";
+import type { OfprotoTraceDocument } from "../model/ofproto-trace.js";
+import { tableSteps } from "../parsers/ofproto-trace.js";
 import { externalIds, rowsByUuids, setColumn, stringColumn, tableRows } from "../ovsdb/index.js";
+import { egressFirewallRef, egressFirewallRuleOf, egressFirewallRuleText } from "./egress-firewall.js";
 import { rowByCookie, uuidPrefixOf } from "./ovn-index.js";
-import { aclOwner } from "./owners.js";
+import { aclMeaning, aclOwner } from "./owners.js";
+import { udnIsolationDrop } from "./udn-isolation.js";
+import {
+  adminPolicyRef,
+  adminPolicyRuleOf,
+  adminPolicyRuleText,
+  adminPolicyVerb,
+} from "../parsers/admin-policy-acl.js";
 
 /**
  * Why OVN dropped a packet, in Kubernetes terms: the OpenFlow cookie (or the logical flow uuid)
@@ -76,22 +86,22 @@ function describeAcl(
       };
     }
     case "AdminNetworkPolicy":
-    case "BaselineAdminNetworkPolicy":
-      return {
-        text: `denied by ${owner} ${name}${ids["rule-index"] === undefined ? "" : ` rule ${ids["rule-index"]}`}`,
-        objects: [{ kind: owner, name }],
-      };
-    case "EgressFirewall":
-      return {
-        text: `denied by the EgressFirewall of namespace ${name}`,
-        objects: [{ kind: "EgressFirewall", namespace: name, name: "default" }],
-      };
-    default: {
-      const aclName = stringColumn(acl, "name") ?? acl.uuid.slice(0, 8);
-      const by = owner === undefined ? " (no ovn-kubernetes owner)" : ` owned by ${owner} ${name}`;
-      return { text: `denied by ACL ${aclName} (${stringColumn(acl, "match") ?? ""})${by}`, objects: [] };
+    case "BaselineAdminNetworkPolicy": {
+      const r = adminPolicyRuleOf(acl);
+      if (r === undefined) break;
+      return { text: `${adminPolicyVerb(r)} ${adminPolicyRuleText(r)}`, objects: [adminPolicyRef(r)] };
     }
+    case "EgressFirewall": {
+      const r = egressFirewallRuleOf(acl, nb);
+      if (r === undefined) break;
+      return { text: `denied by ${egressFirewallRuleText(r)}`, objects: [egressFirewallRef(r)] };
+    }
+    case "UDNIsolation":
+      return udnIsolationDrop(nb, acl, podLsp);
   }
+  const aclName = stringColumn(acl, "name") ?? acl.uuid.slice(0, 8);
+  const by = owner === undefined ? " (no ovn-kubernetes owner)" : ` owned by ${owner} ${name}`;
+  return { text: `denied by ACL ${aclName} (${stringColumn(acl, "match") ?? ""})${by}`, objects: [] };
 }
 
 /** NetworkPolicies (their port groups) that hold the pod's logical port, with what their allow ACLs let in or out. */
@@ -134,12 +144,55 @@ function summarizeMatch(match: string): string {
 }
 
 /**
+ * Where a packet was dropped: the OpenFlow cookie (or logical flow uuid) of the step that dropped it, and those
+ * of the steps before it in trace order, which tiered ACLs need.
+ */
+export interface DropSite {
+  readonly cookie?: string;
+  readonly lflowUuid?: string;
+  readonly earlier?: readonly string[];
+}
+
+/** The cookies of an ofproto/trace's table steps before its last one, every pass, in trace order. */
+export function cookiesBeforeLast(doc: OfprotoTraceDocument | undefined): string[] {
+  const steps = (doc?.passes ?? []).flatMap((p) => tableSteps(p.bridges));
+  return steps.slice(0, -1).flatMap((s) => s.cookie ?? []);
+}
+
+/**
+ * OVN 23.06 and later evaluate ACLs in `*_acl_eval` stages, tier after tier (the flow of each ACL carries its
+ * stage-hint), and act on the verdict in `*_acl_action`, whose drop flow is shared by every ACL: the ACL that
+ * decided a drop there is the last drop or reject ACL evaluated before it; pass ACLs sent the packet on to
+ * the next tier. Undefined when the stage is not an ACL action stage.
+ */
+function evaluatedAcls(
+  dbs: OvnDatabases,
+  stage: string,
+  earlier: readonly string[],
+): { decided: OvsdbRow | undefined; passes: OvsdbRow[] } | undefined {
+  const base = /^(.+_acl(?:_after_lb)?)_action$/.exec(stage)?.[1];
+  if (base === undefined) return undefined;
+  const acls = earlier.flatMap((key) => {
+    const flow = rowByCookie(dbs.sb, ["Logical_Flow"], key);
+    const ids = flow === undefined ? {} : externalIds(flow);
+    const hint = ids["stage-hint"];
+    if (ids["stage-name"] !== `${base}_eval` || hint === undefined) return [];
+    return rowByCookie(dbs.nb, ["ACL"], hint) ?? [];
+  });
+  const action = (a: OvsdbRow): string => stringColumn(a, "action") ?? "";
+  return {
+    decided: acls.filter((a) => action(a) === "drop" || action(a) === "reject").at(-1),
+    passes: acls.filter((a) => action(a) === "pass"),
+  };
+}
+
+/**
  * Explains a drop from the OpenFlow cookie of the step that dropped (or the logical flow uuid of an
  * ovn-trace drop), with the logical port the packet was going to or coming from.
  */
 export function explainDrop(
   dbs: OvnDatabases,
-  where: { cookie?: string; lflowUuid?: string },
+  where: DropSite,
   pods: PodsOfPacket,
 ): DropExplanation | undefined {
   const key = where.cookie ?? where.lflowUuid;
@@ -159,7 +212,8 @@ export function explainDrop(
     actions: stringColumn(lflow, "actions") ?? "",
   };
   const hint = ids["stage-hint"];
-  const acl = hint === undefined ? undefined : rowByCookie(dbs.nb, ["ACL"], hint);
+  const tiered = hint === undefined ? evaluatedAcls(dbs, lf.stage, where.earlier ?? []) : undefined;
+  const acl = hint === undefined ? tiered?.decided : rowByCookie(dbs.nb, ["ACL"], hint);
   if (acl === undefined) {
     return {
       text: `dropped by logical flow ${lf.stage} (${lf.match})${hint === undefined ? "" : `, stage hint ${hint} not found in the northbound database`}`,
@@ -168,8 +222,10 @@ export function explainDrop(
     };
   }
   const d = describeAcl(dbs.nb, acl, pods);
+  const passes = (tiered?.passes ?? []).map((p) => aclMeaning(p)?.text ?? stringColumn(p, "name") ?? p.uuid);
   return {
     ...d,
+    ...(passes.length === 0 ? {} : { text: `${d.text} (after the pass of ${passes.join("; ")})` }),
     logicalFlow: lf,
     acl: {
       uuid: acl.uuid,

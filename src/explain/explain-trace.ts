@@ -16,7 +16,7 @@ import { lastTableStep, parseOfprotoTrace } from "../parsers/ofproto-trace.js";
 import { parseOvnTraces } from "../parsers/ovn-trace.js";
 import { OvnDecoder, SWITCH_REG0_BITS, datapathText, parseNumber, type DecodeSources } from "./decode.js";
 import { traceLines } from "./detrace.js";
-import { explainDrop, type PodsOfPacket } from "./drop.js";
+import { cookiesBeforeLast, explainDrop, type DropSite, type PodsOfPacket } from "./drop.js";
 import { datapathMeaning } from "./owners.js";
 
 /**
@@ -375,7 +375,7 @@ const objectsOf = (...vs: (DecodedValue | undefined)[]): KubeObjectRef[] =>
 /** A drop or reject explained from the logical flow of its cookie (NetworkPolicy, Service without endpoints...). */
 function whyDropped(
   d: OvnDecoder,
-  where: { cookie?: string; lflowUuid?: string },
+  where: DropSite,
   pods: PodsOfPacket,
 ): { text: string; objects: readonly KubeObjectRef[] } {
   const { nb, sb } = d.sources;
@@ -614,7 +614,7 @@ function ofprotoDropVerdict({ d, walker, doc }: OfprotoFacts): ExplainVerdict {
   const cookie = step?.cookie ?? undefined;
   const why = whyDropped(
     d,
-    cookie === undefined ? {} : { cookie },
+    cookie === undefined ? {} : { cookie, earlier: cookiesBeforeLast(doc) },
     podsOf(d, walker.lastPort.reg14, walker.lastPort.reg15),
   );
   const where =
@@ -805,7 +805,8 @@ function ovnOutputOutcome({ d, datapaths, snat }: OvnFacts, v: OvnTraceOutputVer
 
 function ovnDropVerdict({ d, lines, walker }: OvnFacts, v: OvnTraceDroppedVerdict): ExplainVerdict {
   const pods = podsOf(d, walker.inPort?.raw, lastOutport(lines));
-  const why = whyDropped(d, v.uuid === undefined ? {} : { lflowUuid: v.uuid }, pods);
+  const earlier = lines.flatMap((l) => STAGE.exec(l)?.[1] ?? []);
+  const why = whyDropped(d, v.uuid === undefined ? {} : { lflowUuid: v.uuid, earlier }, pods);
   const where = [v.datapath, v.stage].filter((x) => x !== undefined).join(" ");
   return {
     kind: "dropped",
@@ -814,7 +815,7 @@ function ovnDropVerdict({ d, lines, walker }: OvnFacts, v: OvnTraceDroppedVerdic
   };
 }
 
-/** `reg0[N]` in a logical switch's action or match, named as ovn-northd names the bit. */
+/** `reg0[N]` and the ACL verdict bits of reg8 in a logical switch's action or match, named as ovn-northd names them. */
 function reg0BitNames(line: string): DecodedValue[] {
   const seen = new Set<number>();
   const out: DecodedValue[] = [];
@@ -830,8 +831,20 @@ function reg0BitNames(line: string): DecodedValue[] {
       known: true,
     });
   }
+  for (const m of new Set(line.match(/\breg8\[\d+(?:\.\.\d+)?\]/g))) {
+    const n = SWITCH_ACL_VERDICT_REG8[m];
+    if (n !== undefined) out.push({ field: m, raw: m, meaning: `${n[0]} (${n[1]})`, known: true });
+  }
   return out;
 }
+
+/** The ACL verdict and tier registers of ovn-northd 23.06+ (tiered ACLs: *_acl_eval, then *_acl_action). */
+const SWITCH_ACL_VERDICT_REG8: Readonly<Record<string, readonly [string, string]>> = {
+  "reg8[16]": ["REGBIT_ACL_VERDICT_ALLOW", "ACL verdict: allow"],
+  "reg8[17]": ["REGBIT_ACL_VERDICT_DROP", "ACL verdict: drop"],
+  "reg8[18]": ["REGBIT_ACL_VERDICT_REJECT", "ACL verdict: reject"],
+  "reg8[30..31]": ["REG_ACL_TIER", "the ACL tier being evaluated"],
+};
 
 function lastOutport(lines: readonly string[]): string | undefined {
   let port: string | undefined;

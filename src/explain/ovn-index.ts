@@ -1,5 +1,6 @@
 import type { OvsdbDatabase, OvsdbRow } from "../model/ovsdb.js";
 import { tableRows } from "../ovsdb/index.js";
+import { shardRowsWithPrefix } from "../ovsdb/table-shards.js";
 
 /**
  * OVN's uuid-prefix references: an OpenFlow cookie is the first 32 bits of the uuid of the Southbound row
@@ -48,6 +49,8 @@ function uuidIndex(db: OvsdbDatabase, table: string): readonly IndexedRow[] {
 }
 
 function withUuidPrefix(db: OvsdbDatabase, table: string, prefix: string): readonly IndexedRow[] {
+  const sharded = shardRowsWithPrefix(db, table, prefix);
+  if (sharded !== undefined) return sharded;
   const index = uuidIndex(db, table);
   let lo = 0;
   let hi = index.length;

@@ -1,6 +1,9 @@
 import type { KubeObjectRef } from "../model/report.js";
 import type { OvsdbDatabase, OvsdbRow } from "../model/ovsdb.js";
 import { externalIds, setColumn, stringColumn, tableRows } from "../ovsdb/index.js";
+import { egressIPNatMeaning, egressIPPolicyMeaning } from "./egress-ip.js";
+import { egressFirewallRef, egressFirewallRuleOf, egressFirewallRuleText } from "./egress-firewall.js";
+import { adminPolicyRef, adminPolicyRuleOf, adminPolicyRuleText } from "../parsers/admin-policy-acl.js";
 
 /**
  * What an OVN object is in Kubernetes terms, from the names and external_ids ovn-kubernetes gives it
@@ -119,20 +122,25 @@ export function aclMeaning(acl: OvsdbRow): KubeMeaning | undefined {
       };
     }
     case "AdminNetworkPolicy":
-    case "BaselineAdminNetworkPolicy":
-      return {
-        text: `${owner} ${name}${dir === "" ? "" : `, ${dir}`}${rule("rule-index")}`,
-        objects: [{ kind: owner, name }],
-      };
-    case "EgressFirewall":
-      return {
-        text: `EgressFirewall of namespace ${name}${rule("rule-index")}`,
-        objects: [{ kind: "EgressFirewall", namespace: name, name: "default" }],
-      };
+    case "BaselineAdminNetworkPolicy": {
+      const r = adminPolicyRuleOf(acl);
+      return r === undefined ? undefined : { text: adminPolicyRuleText(r), objects: [adminPolicyRef(r)] };
+    }
+    case "EgressFirewall": {
+      const r = egressFirewallRuleOf(acl, undefined);
+      return r === undefined
+        ? undefined
+        : { text: egressFirewallRuleText(r), objects: [egressFirewallRef(r)] };
+    }
     case "NetpolNode":
       return {
         text: `allow from node ${name} (its management port)`,
         objects: name === "" ? [] : [node(name)],
+      };
+    case "UDNIsolation":
+      return {
+        text: `UDN isolation ${name}, ${dir}: the default-network interface of pods on a primary user-defined network`,
+        objects: [],
       };
     default:
       return { text: `${owner} ${name}`.trim(), objects: [] };
@@ -153,19 +161,9 @@ export function loadBalancerMeaning(lb: OvsdbRow): KubeMeaning | undefined {
  * router, the SNAT of pod traffic to the node's IP.
  */
 export function natMeaning(nb: OvsdbDatabase, nat: OvsdbRow): KubeMeaning | undefined {
-  const ids = externalIds(nat);
   const ip = stringColumn(nat, "external_ip") ?? "";
-  if (ids["k8s.ovn.org/owner-type"] === "EgressIP") {
-    const [eip = "", pod = ""] = splitNamespaced(ids["k8s.ovn.org/name"] ?? "", "_") ?? [];
-    const [ns, podName] = splitNamespaced(pod, "/") ?? [];
-    return {
-      text: `EgressIP ${eip} (${ip})${ns === undefined ? "" : ` for pod ${ns}/${podName ?? ""}`}`,
-      objects: [
-        { kind: "EgressIP", name: eip },
-        ...(ns === undefined ? [] : [{ kind: "Pod", namespace: ns, name: podName ?? "" }]),
-      ],
-    };
-  }
+  const egressIP = egressIPNatMeaning(nb, nat);
+  if (egressIP !== undefined) return egressIP;
   const router = tableRows(nb, "Logical_Router").find((r) => setColumn(r, "nat").includes(nat.uuid));
   const gr = router === undefined ? undefined : /^GR_(.+)$/.exec(stringColumn(router, "name") ?? "")?.[1];
   if (gr === undefined) return undefined;
@@ -196,6 +194,8 @@ export function nbRowMeaning(nb: OvsdbDatabase, row: OvsdbRow): KubeMeaning | un
     }
     case "Logical_Router_Port":
       return portNameMeaning(stringColumn(row, "name") ?? "");
+    case "Logical_Router_Policy":
+      return egressIPPolicyMeaning(nb, row);
     default:
       return undefined;
   }

@@ -2,6 +2,7 @@ import type { OvnDatabases } from "../model/ovsdb.js";
 import type { KubeObjectRef, L4Protocol } from "../model/report.js";
 import { hostPort } from "../net/ip.js";
 import { externalIds, stringColumn } from "../ovsdb/index.js";
+import { localPolicyEmpty } from "./local-traffic-policy.js";
 import { rowByCookie } from "./ovn-index.js";
 import { nbRowMeaning } from "./owners.js";
 
@@ -29,13 +30,14 @@ const answerOf = (protocol: L4Protocol): string =>
 
 /**
  * Why the flow with `cookie` rejects the packet sent to `to`, or undefined when that flow does not reject (the
- * packet-in is for something else: ARP resolution, an ICMP error, a DNS lookup).
+ * packet-in is for something else: ARP resolution, an ICMP error, a DNS lookup). `node`: where it is rejected.
  */
 export function explainReject(
   dbs: OvnDatabases,
   cookie: string,
   to: { readonly ip: string; readonly port?: number },
   protocol: L4Protocol,
+  node?: string,
 ): RejectExplanation | undefined {
   const lflow = rowByCookie(dbs.sb, ["Logical_Flow"], cookie);
   const actions = lflow === undefined ? "" : (stringColumn(lflow, "actions") ?? "");
@@ -49,6 +51,13 @@ export function explainReject(
   if (row?.table === "Load_Balancer") {
     const lb = stringColumn(row, "name") ?? row.uuid;
     const who = meaning?.text ?? `load balancer ${lb}`;
+    const local = to.port === undefined ? undefined : localPolicyEmpty(dbs.nb, row, hostPort(to.ip, to.port));
+    if (local !== undefined)
+      return {
+        reason,
+        explanation: `${who} has ${local.policy}=Local and no ready endpoint on ${node ?? "this node"} (${String(local.endpointsElsewhere)} on other nodes): its load balancer ${lb} rejects the connection and the client gets ${answer}`,
+        objects: meaning?.objects ?? [],
+      };
     return {
       reason,
       explanation: `${who} has no ready endpoints: its load balancer ${lb} rejects the connection and the client gets ${answer}`,

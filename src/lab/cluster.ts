@@ -16,6 +16,7 @@ import {
 } from "../net/ip.js";
 import type {
   ClusterShape,
+  GatewayMode,
   IPBlock,
   NamespaceSpec,
   NetworkPolicySpec,
@@ -25,9 +26,15 @@ import type {
   Scenario,
   ServicePort,
   ServiceSpec,
+  TrafficPolicy,
   UserDefinedNetworkSpec,
 } from "./scenario.js";
 import { mgmtLinkName } from "../cluster/mgmt-link.js";
+import { egressFirewallProblems } from "./egress-firewall-check.js";
+import type { DnsRecordSpec, EgressFirewallSpec } from "./egress-firewall-scenario.js";
+import { resolveEgressIPs, type LabEgressIP } from "./egress-ip.js";
+import { nadOf } from "../udn-names.js";
+import { podNetwork, udnTopology, type LabPodNetwork, type LabUdnTopology } from "./udn-topology.js";
 
 /** Per-family values of a node or pod; a family the cluster does not use is absent. */
 export type ByFamily<T> = Partial<Record<Family, T>>;
@@ -73,6 +80,8 @@ export interface LabPod {
   readonly iface: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly containerPorts: readonly { port: number; protocol: Protocol; name?: string }[];
+  /** Its interface on its namespace's primary user-defined network, when that network has a topology. */
+  readonly primaryNetwork?: LabPodNetwork;
 }
 
 export interface LabServicePort {
@@ -93,12 +102,15 @@ export interface LabService {
   readonly selector?: Readonly<Record<string, string>>;
   /** Pods matching the selector, in scenario order. */
   readonly endpoints: readonly LabPod[];
+  readonly externalTrafficPolicy: TrafficPolicy;
+  readonly internalTrafficPolicy: TrafficPolicy;
 }
 
 export interface LabUserDefinedNetwork {
   readonly name: string;
   readonly id: number;
   readonly namespaces: readonly string[];
+  readonly topology?: LabUdnTopology;
 }
 
 /** Label ovn-kubernetes requires on a namespace whose pods get a primary user-defined network. */
@@ -107,6 +119,7 @@ export const PRIMARY_UDN_NAMESPACE_LABEL = "k8s.ovn.org/primary-user-defined-net
 export interface LabCluster {
   readonly name: string;
   readonly shape: ClusterShape;
+  readonly gatewayMode: GatewayMode;
   readonly families: readonly Family[];
   readonly clusterNetwork: ByFamily<string>;
   readonly underlay: { readonly cidr: string; readonly gateway: string; readonly gatewayV6?: string };
@@ -115,7 +128,11 @@ export interface LabCluster {
   readonly pods: readonly LabPod[];
   readonly services: readonly LabService[];
   readonly networkPolicies: readonly NetworkPolicySpec[];
+  readonly egressFirewalls: readonly EgressFirewallSpec[];
+  readonly dnsRecords: readonly DnsRecordSpec[];
   readonly userDefinedNetworks: readonly LabUserDefinedNetwork[];
+  /** EgressIPs with their node assignments and served pods (absent in labs from before them). */
+  readonly egressIPs?: readonly LabEgressIP[];
 }
 
 export const TRANSIT_NETWORK: Record<Family, string> = { 4: "100.88.0.0/16", 6: "fd97::/64" };
@@ -197,12 +214,30 @@ export function resolveScenario(s: Scenario, shapeOverride?: ClusterShape): LabC
   const ipOwners: IpOwners = new Map(nodes.map((n) => [n.ip, `node ${n.name}`]));
   const pods = resolvePods(p, s.pods ?? [], nodes, ipOwners);
   const services = resolveServices(p, s.services ?? [], net, pods, ipOwners);
+  if (s.gatewayMode === "local") checkNoNodePorts(p, services);
   checkNetworkPolicies(p, s.networkPolicies ?? []);
-  const userDefinedNetworks = resolveUserDefinedNetworks(p, s.userDefinedNetworks ?? []);
+  for (const [field, message] of egressFirewallProblems(s.egressFirewalls ?? [], s.dnsRecords ?? []))
+    p.add(field, message);
+  const userDefinedNetworks = resolveUserDefinedNetworks(
+    p,
+    s.userDefinedNetworks ?? [],
+    nodes.map((n) => n.name),
+  );
+  const podsOnNetworks = attachPrimaryNetworks(p, pods, userDefinedNetworks);
+  const eips = resolveEgressIPs(
+    s.egressIPs ?? [],
+    s.nodes,
+    nodes,
+    s.namespaces ?? [],
+    podsOnNetworks,
+    s.underlay?.cidr ?? "172.18.0.0/16",
+  );
+  for (const [field, message] of eips.problems) p.add(field, message);
   p.throwIfAny(`scenario "${s.name}"`);
   return {
     name: s.name,
     shape: net.shape,
+    gatewayMode: s.gatewayMode ?? "shared",
     families: net.families,
     clusterNetwork: byFamily(net.families, (f) => net.cluster[f] && formatCidr(must(net.cluster[f]))),
     underlay: {
@@ -212,10 +247,13 @@ export function resolveScenario(s: Scenario, shapeOverride?: ClusterShape): LabC
     },
     nodes,
     namespaces: resolveNamespaces(s, userDefinedNetworks),
-    pods,
+    pods: podsOnNetworks,
     services,
     networkPolicies: s.networkPolicies ?? [],
+    egressFirewalls: s.egressFirewalls ?? [],
+    dnsRecords: s.dnsRecords ?? [],
     userDefinedNetworks,
+    ...(eips.egressIPs.length === 0 ? {} : { egressIPs: eips.egressIPs }),
   };
 }
 
@@ -342,7 +380,12 @@ function labNode(n: NodeSpec, nodeId: number, ip: string, subnets: ByFamily<Cidr
 function resolveNamespaces(s: Scenario, udns: readonly LabUserDefinedNetwork[]): NamespaceSpec[] {
   const namespaces = new Map<string, NamespaceSpec>();
   for (const ns of s.namespaces ?? []) namespaces.set(ns.name, ns);
-  for (const { namespace } of [...(s.pods ?? []), ...(s.services ?? []), ...(s.networkPolicies ?? [])])
+  for (const { namespace } of [
+    ...(s.pods ?? []),
+    ...(s.services ?? []),
+    ...(s.networkPolicies ?? []),
+    ...(s.egressFirewalls ?? []),
+  ])
     if (!namespaces.has(namespace)) namespaces.set(namespace, { name: namespace });
   for (const u of udns) {
     for (const ns of u.namespaces) {
@@ -501,6 +544,8 @@ function resolveServices(
     });
     const ports = svc.ports.map((sp, j) => servicePort(p, `${f}.ports[${j}]`, sp, j, svc, type));
     const selector = svc.selector;
+    if (svc.externalTrafficPolicy !== undefined && type !== "NodePort")
+      p.add(`${f}.externalTrafficPolicy`, "only a NodePort service has an external traffic policy");
     return {
       namespace: svc.namespace,
       name: svc.name,
@@ -510,6 +555,8 @@ function resolveServices(
       ports,
       ...(selector === undefined ? {} : { selector }),
       endpoints: selector === undefined ? [] : endpointsOf(svc.namespace, selector, pods),
+      externalTrafficPolicy: svc.externalTrafficPolicy ?? "Cluster",
+      internalTrafficPolicy: svc.internalTrafficPolicy ?? "Cluster",
     };
   });
 }
@@ -571,6 +618,19 @@ function endpointsOf(
   );
 }
 
+/**
+ * In local gateway mode a NodePort is the host's (ovnkube-node's iptables and breth0 flows hand it to the host
+ * network stack), which the lab does not model: refused rather than built as in shared mode.
+ */
+function checkNoNodePorts(p: Problems, services: readonly LabService[]): void {
+  for (const [i, svc] of services.entries())
+    if (svc.type === "NodePort")
+      p.add(
+        `services[${i}].type`,
+        "NodePort is not modelled in local gateway mode (the host's iptables are not part of the lab)",
+      );
+}
+
 /** Names unique; every ipBlock a CIDR, each of its exceptions a CIDR inside it. */
 function checkNetworkPolicies(p: Problems, policies: readonly NetworkPolicySpec[]): void {
   const names = new NamespacedNames(p, "network policy");
@@ -605,6 +665,7 @@ function checkIpBlock(p: Problems, field: string, block: IPBlock): void {
 function resolveUserDefinedNetworks(
   p: Problems,
   specs: readonly UserDefinedNetworkSpec[],
+  nodes: readonly string[],
 ): LabUserDefinedNetwork[] {
   const names = new Set<string>();
   const ids = new Map<number, string>();
@@ -629,6 +690,37 @@ function resolveUserDefinedNetworks(
         p.add(`${f}.namespaces[${j}]`, `namespace ${ns} already has primary network "${other}"`);
       primaryOf.set(ns, u.name);
     }
-    return { name: u.name, id: u.id, namespaces: [...new Set(u.namespaces ?? [])] };
+    const namespaces = [...new Set(u.namespaces ?? [])];
+    if (u.topology === undefined) return { name: u.name, id: u.id, namespaces };
+    for (const [j, ns] of namespaces.entries())
+      if (nadOf(u.name, ns) === undefined)
+        p.add(
+          `${f}.namespaces[${j}]`,
+          `a UserDefinedNetwork "<namespace>_<name>" is primary in its own namespace only (or name it cluster_udn_<name>)`,
+        );
+    const topology = udnTopology(u.topology, `${f}.topology`, nodes, (field, m) => {
+      p.add(field, m);
+    });
+    return { name: u.name, id: u.id, namespaces, topology };
+  });
+}
+
+/** Pods of a namespace whose primary network has a topology get their interface on it, numbered per share. */
+function attachPrimaryNetworks(
+  p: Problems,
+  pods: readonly LabPod[],
+  udns: readonly LabUserDefinedNetwork[],
+): LabPod[] {
+  const onNode = new Map<string, number>();
+  return pods.map((pod, i) => {
+    const udn = udns.find((u) => u.topology !== undefined && u.namespaces.includes(pod.namespace));
+    if (udn?.topology === undefined || pod.hostNetwork) return pod;
+    const key = udn.topology.kind === "layer2" ? udn.name : `${udn.name}/${pod.node}`;
+    const index = onNode.get(key) ?? 0;
+    onNode.set(key, index + 1);
+    const primaryNetwork = podNetwork(udn.name, udn.topology, pod, index);
+    if (primaryNetwork === undefined)
+      p.add(`pods[${i}]`, `no address left for it on network "${udn.name}" on node ${pod.node}`);
+    return primaryNetwork === undefined ? pod : { ...pod, primaryNetwork };
   });
 }

@@ -2,6 +2,14 @@ import { createHash } from "node:crypto";
 import type { Family } from "../net/ip.js";
 import type { LabCluster, LabNode, LabPod, LabService } from "./cluster.js";
 import { TRANSIT_NETWORK, JOIN_NETWORK } from "./cluster.js";
+import { EGRESS_ASSIGNABLE_LABEL, egressIPObject, isEgressNode } from "./egress-ip.js";
+import type { EgressFirewallSpec } from "./egress-firewall-scenario.js";
+import {
+  defaultNetworkRole,
+  primaryNetworkEntry,
+  udnNodeSubnets,
+  userDefinedNetworkObjects,
+} from "./udn-kubernetes.js";
 
 /**
  * The Kubernetes objects of a lab, as the API server of a real ovn-kubernetes cluster would
@@ -52,7 +60,7 @@ function nodeObject(c: LabCluster, n: LabNode): Obj {
     ...(n.ipv6 !== undefined && c.underlay.gatewayV6 !== undefined ? [c.underlay.gatewayV6] : []),
   ];
   const gw = {
-    mode: "shared",
+    mode: c.gatewayMode === "local" ? "local" : "shared",
     "bridge-id": "breth0",
     "interface-id": `breth0_${n.name}`,
     "mac-address": n.mac,
@@ -69,7 +77,7 @@ function nodeObject(c: LabCluster, n: LabNode): Obj {
     "k8s.ovn.org/zone-name": n.zone,
     "k8s.ovn.org/node-id": String(n.nodeId),
     "k8s.ovn.org/network-ids": networkIds(c),
-    "k8s.ovn.org/node-subnets": JSON.stringify({ default: subnets }),
+    "k8s.ovn.org/node-subnets": JSON.stringify({ default: subnets, ...udnNodeSubnets(c, n) }),
     "k8s.ovn.org/l3-gateway-config": JSON.stringify({ default: gw }),
     "k8s.ovn.org/node-gateway-router-lrp-ifaddrs": JSON.stringify({
       default: byFam(n.joinIps, JOIN_NETWORK),
@@ -94,6 +102,7 @@ function nodeObject(c: LabCluster, n: LabNode): Obj {
         "kubernetes.io/hostname": n.name,
         "kubernetes.io/os": "linux",
         "k8s.ovn.org/zone-name": n.zone,
+        ...(isEgressNode(c.egressIPs, n.name) ? { [EGRESS_ASSIGNABLE_LABEL]: "" } : {}),
       },
       annotations,
     }),
@@ -125,21 +134,26 @@ function podObject(c: LabCluster, p: LabPod): Obj {
     const gateways = fams(c).flatMap((f) =>
       p.ips[f] === undefined ? [] : [node.gatewayCidrs[f]?.split("/")[0] ?? ""],
     );
+    // on a primary user-defined network, the default network keeps no default route (no gateway)
+    const locked = p.primaryNetwork !== undefined;
     annotations["k8s.ovn.org/pod-networks"] = JSON.stringify({
       default: {
         ip_addresses: withLen,
         mac_address: p.mac,
-        gateway_ips: gateways,
+        ...(locked ? {} : { gateway_ips: gateways }),
         routes: fams(c).flatMap((f) => {
           const gw = node.gatewayCidrs[f]?.split("/")[0];
           if (gw === undefined || p.ips[f] === undefined) return [];
-          return [c.clusterNetwork[f], JOIN_NETWORK[f]].flatMap((dest) =>
+          return [c.clusterNetwork[f], ...(locked ? [] : [JOIN_NETWORK[f]])].flatMap((dest) =>
             dest === undefined ? [] : [{ dest, nextHop: gw }],
           );
         }),
-        ...(withLen.length === 1 ? { ip_address: withLen[0], gateway_ip: gateways[0] } : {}),
-        role: "primary",
+        ...(withLen.length === 1
+          ? { ip_address: withLen[0], ...(locked ? {} : { gateway_ip: gateways[0] }) }
+          : {}),
+        role: defaultNetworkRole(p),
       },
+      ...primaryNetworkEntry(c, p),
     });
   }
   return {
@@ -230,6 +244,9 @@ function serviceObject(c: LabCluster, s: LabService): Obj {
         ...(p.nodePort === undefined ? {} : { nodePort: p.nodePort }),
       })),
       sessionAffinity: "None",
+      // the API server's defaults: an external policy for NodePorts, an internal one for every Service
+      ...(s.type === "NodePort" ? { externalTrafficPolicy: s.externalTrafficPolicy } : {}),
+      internalTrafficPolicy: s.internalTrafficPolicy,
     },
     status: { loadBalancer: {} },
   };
@@ -275,6 +292,18 @@ function endpointSlices(c: LabCluster, s: LabService): Obj[] {
     }));
 }
 
+/** An EgressFirewall (always named "default"), with the status each zone's ovnkube-controller gives it. */
+function egressFirewallObject(c: LabCluster, ef: EgressFirewallSpec): Obj {
+  const applied = "EgressFirewall Rules applied";
+  return {
+    apiVersion: "k8s.ovn.org/v1",
+    kind: "EgressFirewall",
+    metadata: meta("default", ef.namespace, `ef-${ef.namespace}`),
+    spec: { egress: ef.egress },
+    status: { status: applied, messages: [...new Set(c.nodes.map((n) => `${n.zone}: ${applied}`))] },
+  };
+}
+
 /** Every object of the lab, as one `v1 List` (what `kubectl get -o json` of several kinds gives). */
 export function kubernetesObjects(c: LabCluster): Obj {
   const items: Obj[] = [
@@ -304,6 +333,9 @@ export function kubernetesObjects(c: LabCluster): Obj {
         ...(np.egress === undefined ? {} : { egress: np.egress }),
       },
     })),
+    ...c.egressFirewalls.map((ef) => egressFirewallObject(c, ef)),
+    ...(c.egressIPs ?? []).map(egressIPObject),
+    ...userDefinedNetworkObjects(c),
   ];
   return { apiVersion: "v1", kind: "List", metadata: { resourceVersion: "" }, items };
 }

@@ -26,10 +26,12 @@ import {
 import { run } from "../ovs/exec.js";
 import { onInterrupt } from "../ovs/interrupt.js";
 import { unixctlCall } from "../ovs/unixctl.js";
+import { renewTunnelNeighbours, type TunnelNeighbour } from "../ovs/tunnel-neighbours.js";
 import { checkLabFits, labBudgetMs } from "./budget.js";
 import { pool, waitFor } from "./wait.js";
 import { dockerMac, type LabCluster, type LabNode } from "./cluster.js";
 import { sharedGatewayFlows } from "./gateway-flows.js";
+import { egressIPGatewayFlows } from "./egress-ip-gateway-flows.js";
 import { kubernetesObjects } from "./kubernetes.js";
 import { labLayout, longestSocketPath, zones, type LabLayout } from "./layout.js";
 import {
@@ -42,7 +44,10 @@ import {
   nodeLinks,
   type LabNetns,
 } from "./netns.js";
+import { enableForwarding, HOST_UPLINK_LINKS, hostNetworkBatch } from "./host-network.js";
 import { networkPolicies } from "./network-policy.js";
+import { egressIPs } from "./egress-ip-northbound.js";
+import { egressFirewalls } from "./egress-firewall.js";
 import {
   clusterRouter,
   EXTERNAL_BRIDGE,
@@ -54,6 +59,7 @@ import {
   remoteNode,
   services,
 } from "./northbound.js";
+import { remoteNetworkPorts, udnIsolation, userDefinedNetworks } from "./udn-northbound.js";
 import { CtlBatch, kv, quote } from "./ovsdb-batch.js";
 import type { NetworkPolicySpec } from "./scenario.js";
 import type { ExecResult } from "../cluster/backend.js";
@@ -113,6 +119,19 @@ export function nodeEnv(s: LabState, node: string): NodeJS.ProcessEnv {
   const n = findNode(s.cluster, node);
   const l = labLayout(s.dir);
   return dirEnv(l.node(n.name), l.dbs(n.zone));
+}
+
+/** A lab node's tunnel neighbours: every other node's underlay IP and MAC, on breth0. */
+export function tunnelNeighboursOf(c: LabCluster, node: string): TunnelNeighbour[] {
+  return c.nodes
+    .filter((m) => m.name !== node)
+    .map((m) => ({ bridge: EXTERNAL_BRIDGE, ip: m.ip, mac: m.mac }));
+}
+
+/** Renews a lab node's tunnel neighbours (see renewTunnelNeighbours): before traces or probes on it. */
+export async function renewLabTunnelNeighbours(s: LabState, node: string): Promise<void> {
+  const d = s.daemons.find((x) => x.owner === node && x.role === "ovs-vswitchd");
+  if (d !== undefined) await renewTunnelNeighbours(ctlSocket(d), tunnelNeighboursOf(s.cluster, node), 10_000);
 }
 
 export function findNode(c: LabCluster, name: string): LabNode {
@@ -253,7 +272,8 @@ class Starter {
     const name = netnsName(this.state.dir, i);
     this.netns.push({ node: n.name, name });
     writeState(this.state);
-    await createNetns(name, nodeLinks(this.c));
+    await createNetns(name, [...nodeLinks(this.c), ...HOST_UPLINK_LINKS], hostNetworkBatch(this.c, n));
+    await enableForwarding(name, n.name);
   }
 
   async node(n: LabNode, i: number): Promise<void> {
@@ -320,6 +340,18 @@ class Starter {
         sandbox: p.iface,
         "iface-status": "active",
       });
+      const pn = p.primaryNetwork;
+      if (pn !== undefined)
+        port(pn.iface, {
+          "iface-id": pn.lsp,
+          "iface-id-ver": p.uid,
+          attached_mac: pn.mac,
+          ip_addresses: this.c.families
+            .flatMap((f) => (pn.ips[f] === undefined ? [] : [pn.ips[f]]))
+            .join(","),
+          sandbox: p.iface,
+          "iface-status": "active",
+        });
     }
     const secs = Math.ceil(this.budgetMs / 1000);
     for (const argv of b.argvChunks("ovs-vsctl", [`--timeout=${String(secs)}`]))
@@ -339,8 +371,7 @@ class Starter {
       ],
       dir,
     );
-    for (const m of this.c.nodes)
-      if (m.name !== n.name) await appctl("tnl/neigh/set", EXTERNAL_BRIDGE, m.ip, m.mac);
+    await renewTunnelNeighbours(ctlSocket(vswitchd), tunnelNeighboursOf(this.c, n.name), this.budgetMs);
     // Started before the NB is written: every chassis that registers makes every other ovn-controller
     // recompute its flows, which costs little while there are none yet (started once the SB was complete,
     // 25 central nodes came up slower).
@@ -403,6 +434,7 @@ class Starter {
     for (const n of this.c.nodes)
       if (this.c.shape === "interconnect" && !names.has(n.name)) remoteNode(this.c, n, topo);
     podPorts(this.c, names, topo);
+    userDefinedNetworks(this.c, names, topo);
     services(this.c, local, topo);
     // northd waits while the NB is written (in several transactions at scale), then computes it once
     const northd = this.zoneDaemon(zone, "northd");
@@ -410,7 +442,13 @@ class Starter {
     await this.ctl("ovn-nbctl", topo, dir, dbs);
     const pol = new CtlBatch();
     networkPolicies(this.c, names, pol);
+    udnIsolation(this.c, local, pol);
+    egressIPs(this.c, names, pol);
     if (pol.size > 0) await this.ctl("ovn-nbctl", pol, dir, dbs);
+    // EgressFirewalls in a transaction of their own: their ACL ids (@acl<n>) are numbered from 0 again
+    const ef = new CtlBatch();
+    egressFirewalls(this.c, names, ef);
+    if (ef.size > 0) await this.ctl("ovn-nbctl", ef, dir, dbs);
     await this.appctl(northd, "resume");
     await this.nbSync(zone, "sb");
     // What the gateway routers would have learned from ARP replies on the underlay (its gateway
@@ -469,7 +507,8 @@ class Starter {
     for (const m of this.c.nodes) {
       if (this.c.shape !== "interconnect" || names.has(m.name)) continue;
       const ch = this.uuidOf(zone, chassis, "chassis", m.chassisId);
-      sb.add("set", "port_binding", `tstor-${m.name}`, `chassis=${ch}`);
+      for (const port of [`tstor-${m.name}`, ...remoteNetworkPorts(this.c, m.name)])
+        sb.add("set", "port_binding", port, `chassis=${ch}`);
     }
     await this.ctl("ovn-sbctl", sb, this.l.zone(zone, "sb"), dbs);
   }
@@ -582,7 +621,9 @@ class Starter {
     await this.nbSync(zone, "hv");
     const expectUp = new Set([
       ...local.map((n) => `k8s-${n.name}`),
-      ...this.c.pods.filter((p) => !p.hostNetwork && local.some((n) => n.name === p.node)).map((p) => p.lsp),
+      ...this.c.pods
+        .filter((p) => !p.hostNetwork && local.some((n) => n.name === p.node))
+        .flatMap((p) => [p.lsp, ...(p.primaryNetwork === undefined ? [] : [p.primaryNetwork.lsp])]),
     ]);
     await this.waitFor(`zone ${zone}: pod ports up`, watch, async () => {
       const r = await run(
@@ -630,7 +671,11 @@ class Starter {
       return Number.isInteger(ofport) && ofport > 0;
     });
     const file = join(dir, `${EXTERNAL_BRIDGE}.gateway-flows`);
-    writeFileSync(file, `${sharedGatewayFlows(this.c, "eth0", ofport).join("\n")}\n`);
+    const flows = [
+      ...sharedGatewayFlows(this.c, "eth0", ofport),
+      ...egressIPGatewayFlows(this.c, n, "eth0", ofport),
+    ];
+    writeFileSync(file, `${flows.join("\n")}\n`);
     await runOk(["ovs-ofctl", "add-flows", EXTERNAL_BRIDGE, file], dir, {}, this.budgetMs);
   }
 }

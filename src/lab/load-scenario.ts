@@ -5,6 +5,7 @@ import { parse as parseYaml } from "yaml";
 import { InputError } from "../errors.js";
 import type { ClusterShape, Scenario } from "./scenario.js";
 import { resolveScenario, type LabCluster } from "./cluster.js";
+import { refuseAdminNetworkPolicies } from "./admin-network-policy.js";
 
 const require = createRequire(import.meta.url);
 const schema = require("../../schema/scenario.schema.json") as object;
@@ -45,6 +46,7 @@ export function parseScenario(text: string, source: string): Scenario {
   } catch (e) {
     throw new InputError(`${source}: not valid YAML or JSON: ${(e as Error).message.split("\n")[0] ?? ""}`);
   }
+  refuseAdminNetworkPolicies(data, source);
   if (!validate(data)) {
     const seen = new Set<string>();
     const lines = (validate.errors ?? [])

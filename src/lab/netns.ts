@@ -54,12 +54,19 @@ function setupFailed(r: ExecResult): ProcessError {
   });
 }
 
-/** `lo` and the links, up; in one `ip -batch` (setting `lo` up twice is harmless). */
-async function addLinks(netns: string, links: readonly string[]): Promise<void> {
+/** A link of a node's namespace: its name, or its name and a fixed ifindex (which then numbers no other link). */
+export type NodeLink = string | { readonly name: string; readonly index: number };
+
+/** `lo` and the links, up, then `config` (addresses, routes); in one `ip -batch` (setting `lo` up twice is harmless). */
+async function addLinks(netns: string, links: readonly NodeLink[], config: readonly string[]): Promise<void> {
   for (const kind of linkKind === undefined ? LINK_KINDS : [linkKind]) {
     const batch = [
       "link set lo up",
-      ...links.flatMap((l) => [`link add ${l} type ${kind}`, `link set ${l} up`]),
+      ...links.flatMap((l) => {
+        const [name, index] = typeof l === "string" ? [l, ""] : [l.name, ` index ${String(l.index)}`];
+        return [`link add ${name}${index} type ${kind}`, `link set ${name} up`];
+      }),
+      ...config,
     ];
     const r = await ip(["-n", netns, "-batch", "-"], `${batch.join("\n")}\n`);
     if (r.exitCode === 0) {
@@ -71,12 +78,16 @@ async function addLinks(netns: string, links: readonly string[]): Promise<void> 
   }
 }
 
-/** Creates (anew) a network namespace with `lo` and the given links, all up. */
-export async function createNetns(name: string, links: readonly string[]): Promise<void> {
+/** Creates (anew) a network namespace with `lo` and the given links, all up, then `config` (`ip -batch` lines). */
+export async function createNetns(
+  name: string,
+  links: readonly NodeLink[],
+  config: readonly string[] = [],
+): Promise<void> {
   if (existsSync(`${NETNS_DIR}/${name}`)) await deleteNetns(name);
   const r = await ip(["netns", "add", name]);
   if (r.exitCode !== 0) throw setupFailed(r);
-  await addLinks(name, links);
+  await addLinks(name, links, config);
 }
 
 /** Deletes a network namespace; one that does not exist is not an error. Returns whether it existed. */

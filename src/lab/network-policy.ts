@@ -14,6 +14,17 @@ import type { LabelSelector, NetworkPolicySpec, PolicyPeer, PolicyPort, Protocol
 
 type Direction = "Ingress" | "Egress";
 
+/** What writing a policy reads of a pod (a lab's, or one of a snapshot's Kubernetes objects). */
+export type PolicyPod = Pick<
+  LabPod,
+  "namespace" | "name" | "node" | "hostNetwork" | "ips" | "lsp" | "labels"
+>;
+
+/** What writing policies reads of a cluster. */
+export interface PolicyCluster extends Pick<LabCluster, "families" | "namespaces" | "networkPolicies"> {
+  readonly pods: readonly PolicyPod[];
+}
+
 const matchesLabels = (labels: Readonly<Record<string, string>>, sel: LabelSelector | undefined): boolean =>
   Object.entries(sel?.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
 
@@ -23,18 +34,18 @@ const matchesLabels = (labels: Readonly<Record<string, string>>, sel: LabelSelec
  * namespace, each namespace's labels, and the pods each policy and peer selects.
  */
 interface Selections {
-  readonly podsByNamespace: Map<string, LabPod[]>;
+  readonly podsByNamespace: Map<string, PolicyPod[]>;
   readonly nsLabels: Map<string, Record<string, string>>;
-  readonly selected: Map<NetworkPolicySpec, LabPod[]>;
+  readonly selected: Map<NetworkPolicySpec, PolicyPod[]>;
   /** By peer, then by the policy's namespace. */
-  readonly peers: Map<PolicyPeer, Map<string, { key: string; pods: LabPod[] }>>;
+  readonly peers: Map<PolicyPeer, Map<string, { key: string; pods: PolicyPod[] }>>;
 }
-const selectionsOf = new WeakMap<LabCluster, Selections>();
+const selectionsOf = new WeakMap<PolicyCluster, Selections>();
 
-function selections(c: LabCluster): Selections {
+function selections(c: PolicyCluster): Selections {
   let s = selectionsOf.get(c);
   if (s === undefined) {
-    const podsByNamespace = new Map<string, LabPod[]>();
+    const podsByNamespace = new Map<string, PolicyPod[]>();
     for (const p of c.pods) {
       if (p.hostNetwork) continue;
       const list = podsByNamespace.get(p.namespace);
@@ -53,12 +64,12 @@ function selections(c: LabCluster): Selections {
   return s;
 }
 
-function nsLabels(c: LabCluster, ns: string): Record<string, string> {
+function nsLabels(c: PolicyCluster, ns: string): Record<string, string> {
   return selections(c).nsLabels.get(ns) ?? { "kubernetes.io/metadata.name": ns };
 }
 
 /** The (not hostNetwork) pods of the policy's namespace its podSelector matches, in scenario order. */
-export function selectedPods(c: LabCluster, np: NetworkPolicySpec): LabPod[] {
+export function selectedPods(c: PolicyCluster, np: NetworkPolicySpec): PolicyPod[] {
   const s = selections(c);
   let pods = s.selected.get(np);
   if (pods === undefined) {
@@ -74,15 +85,19 @@ function directions(np: NetworkPolicySpec): Direction[] {
 }
 
 /** Pods a peer selects (in scenario order), with the address-set key ovn-kubernetes would name it by. */
-function peerPods(c: LabCluster, np: NetworkPolicySpec, peer: PolicyPeer): { key: string; pods: LabPod[] } {
+function peerPods(
+  c: PolicyCluster,
+  np: NetworkPolicySpec,
+  peer: PolicyPeer,
+): { key: string; pods: PolicyPod[] } {
   const s = selections(c);
-  const byNs = s.peers.get(peer) ?? new Map<string, { key: string; pods: LabPod[] }>();
+  const byNs = s.peers.get(peer) ?? new Map<string, { key: string; pods: PolicyPod[] }>();
   s.peers.set(peer, byNs);
   const known = byNs.get(np.namespace);
   if (known !== undefined) return known;
   const pod = peer.podSelector;
   const ns = peer.namespaceSelector;
-  const inNs = (p: LabPod): boolean =>
+  const inNs = (p: PolicyPod): boolean =>
     ns === undefined ? p.namespace === np.namespace : matchesLabels(nsLabels(c, p.namespace), ns);
   const key =
     ns === undefined
@@ -131,11 +146,17 @@ interface AclSpec {
 }
 
 /** A zone's NB batch, with what must be unique in it: the ACL ids (@acl<n>) and the address sets. */
-class PolicyBatch {
+export class PolicyBatch {
   private aclCount = 0;
-  private readonly addressSets = new Set<string>();
+  private readonly addressSets: Set<string>;
 
-  constructor(readonly b: CtlBatch) {}
+  /** `existing`: address sets already in the NB (shared by selector: written again, they would clash). */
+  constructor(
+    readonly b: CtlBatch,
+    existing: ReadonlySet<string> = new Set(),
+  ) {
+    this.addressSets = new Set(existing);
+  }
 
   addAcl(pg: string, acl: AclSpec): void {
     const id = `@acl${this.aclCount++}`;
@@ -156,7 +177,7 @@ class PolicyBatch {
   }
 
   /** The address set of a selector peer's pods of one family, created the first time it is named. */
-  addressSet(key: string, pods: readonly LabPod[], f: Family): string {
+  addressSet(key: string, pods: readonly PolicyPod[], f: Family): string {
     const ids: DbIds = {
       ownerType: "PodSelector",
       keys: [
@@ -180,7 +201,7 @@ class PolicyBatch {
   }
 }
 
-function addPortGroup(b: CtlBatch, ids: DbIds, lsps: readonly string[]): string {
+export function addPortGroup(b: CtlBatch, ids: DbIds, lsps: readonly string[]): string {
   const name = hashForOvn(dbId(ids));
   b.add("pg-add", name, ...lsps);
   b.add(
@@ -193,21 +214,38 @@ function addPortGroup(b: CtlBatch, ids: DbIds, lsps: readonly string[]): string 
 }
 
 /** Adds the port groups, address sets and ACLs of every NetworkPolicy to a zone's NB batch. */
-export function networkPolicies(c: LabCluster, local: ReadonlySet<string>, b: CtlBatch): void {
+export function networkPolicies(c: PolicyCluster, local: ReadonlySet<string>, b: CtlBatch): void {
   const batch = new PolicyBatch(b);
   for (const group of defaultDenyGroups(c, local)) addDefaultDeny(batch, group);
   for (const np of c.networkPolicies) addPolicy(c, local, batch, np);
 }
 
-interface DefaultDenyGroup {
+export interface DefaultDenyGroup {
   readonly ns: string;
   readonly dir: Direction;
   /** Logical switch ports of the local pods. */
   readonly members: Set<string>;
 }
 
+/**
+ * One policy's port group, address sets and ACLs, and default-deny groups given with their members, added to a
+ * zone's NB batch (`what-if` on a snapshot's replica: the rest of the NB stays as ovnkube-controller wrote it).
+ */
+export function onePolicy(
+  c: PolicyCluster,
+  local: ReadonlySet<string>,
+  b: CtlBatch,
+  np: NetworkPolicySpec,
+  defaultDeny: readonly DefaultDenyGroup[],
+  existingAddressSets: ReadonlySet<string>,
+): void {
+  const batch = new PolicyBatch(b, existingAddressSets);
+  for (const group of defaultDeny) addDefaultDeny(batch, group);
+  addPolicy(c, local, batch, np);
+}
+
 /** A namespace's default-deny group of a direction holds every local pod some policy of that direction selects. */
-function defaultDenyGroups(c: LabCluster, local: ReadonlySet<string>): Iterable<DefaultDenyGroup> {
+function defaultDenyGroups(c: PolicyCluster, local: ReadonlySet<string>): Iterable<DefaultDenyGroup> {
   const groups = new Map<string, DefaultDenyGroup>();
   for (const np of c.networkPolicies) {
     for (const dir of directions(np)) {
@@ -265,7 +303,7 @@ function gressRules(np: NetworkPolicySpec): GressRule[] {
 
 /** The policy's port group of its local pods, and the ACLs of its rules. */
 function addPolicy(
-  c: LabCluster,
+  c: PolicyCluster,
   local: ReadonlySet<string>,
   batch: PolicyBatch,
   np: NetworkPolicySpec,
@@ -283,7 +321,7 @@ function addPolicy(
 
 /** One allow-related ACL per protocol of the rule's ports and L3 match of its peers. */
 function addRuleAcls(
-  c: LabCluster,
+  c: PolicyCluster,
   np: NetworkPolicySpec,
   batch: PolicyBatch,
   pg: string,
@@ -326,7 +364,7 @@ function addRuleAcls(
 
 /** One L3 match per ACL: all selector peers together (ip-block-index -1), then each ipBlock. */
 function l3Matches(
-  c: LabCluster,
+  c: PolicyCluster,
   np: NetworkPolicySpec,
   batch: PolicyBatch,
   dir: Direction,

@@ -1,4 +1,4 @@
-import { hostPort, type Family } from "../net/ip.js";
+import type { Family } from "../net/ip.js";
 import {
   JOIN_NETWORK,
   TRANSIT_NETWORK,
@@ -8,6 +8,7 @@ import {
   type LabService,
 } from "./cluster.js";
 import { CtlBatch, kv, quote } from "./ovsdb-batch.js";
+import { serviceLoadBalancers, type ServiceLoadBalancer } from "./service-load-balancers.js";
 
 /** What ovnkube-controller writes into a zone's NB database, as ovn-nbctl transactions. */
 
@@ -152,9 +153,10 @@ function gatewayRouting(c: LabCluster, n: LabNode, b: CtlBatch): void {
     if (net === undefined) continue;
     b.add("lr-route-add", gr, net, joinRouterIp(x));
     const sub = n.subnets[x];
-    const join = n.joinIps[x];
-    if (sub !== undefined && join !== undefined)
-      b.add("--policy=src-ip", "lr-route-add", CLUSTER_ROUTER, sub, join);
+    // Local gateway mode (ovnkube-controller's management port sync): the node's pods leave through its host.
+    const via = c.gatewayMode === "local" ? n.mgmtIps[x] : n.joinIps[x];
+    if (sub !== undefined && via !== undefined)
+      b.add("--policy=src-ip", "lr-route-add", CLUSTER_ROUTER, sub, via);
   }
   // ovn-kubernetes' priority-1004 policies: pod traffic to this node's own IPs goes to the host
   // through the management port, not into the gateway router (which owns those IPs).
@@ -267,52 +269,28 @@ export const LB_GROUPS = {
   router: "clusterRouterLBGroup",
 } as const;
 
-function lbVips(
-  svc: LabService,
-  protocol: string,
-  frontends: readonly { ip: string; port: number }[],
-): string[] {
-  return frontends.map(({ ip, port }) => {
-    const sp = svc.ports.find((x) => x.protocol === protocol && (x.port === port || x.nodePort === port));
-    const fam: Family = ip.includes(":") ? 6 : 4;
-    const backends = svc.endpoints
-      .flatMap((e) =>
-        e.ips[fam] === undefined || sp === undefined ? [] : [hostPort(e.ips[fam], sp.targetPort)],
-      )
-      .join(",");
-    return kv("vips", hostPort(ip, port), backends);
-  });
-}
-
-function createLb(
-  b: CtlBatch,
-  id: string,
-  name: string,
-  svc: LabService,
-  protocol: string,
-  vips: string[],
-): void {
+function createLb(b: CtlBatch, id: string, svc: LabService, lb: ServiceLoadBalancer): void {
   b.add(
     `--id=${id}`,
     "create",
     "load_balancer",
-    `name=${quote(name)}`,
-    `protocol=${protocol.toLowerCase()}`,
-    ...vips,
+    `name=${quote(lb.name)}`,
+    `protocol=${lb.protocol.toLowerCase()}`,
+    ...lb.rules.map((r) => kv("vips", r.vip, r.backends.join(","))),
     kv("external_ids", "k8s.ovn.org/kind", "Service"),
     kv("external_ids", "k8s.ovn.org/owner", `${svc.namespace}/${svc.name}`),
     kv("options", "event", "false"),
     kv("options", "reject", "true"),
-    kv("options", "skip_snat", "false"),
+    kv("options", "skip_snat", String(lb.skipSnat)),
     kv("options", "neighbor_responder", "none"),
-    kv("options", "hairpin_snat_ip", "169.254.0.5 fd69::5"),
+    kv("options", "hairpin_snat_ip", "169.254.169.5 fd69::5"),
   );
 }
 
 /**
- * Service load balancers, as ovnkube-controller writes them in every zone: one `_cluster` LB per
- * protocol in clusterLBGroup (attached to every local node switch and gateway router), and one
- * `node_router+switch_<node>` LB per protocol and local node for NodePorts.
+ * Service load balancers, as ovnkube-controller writes them in every zone (`serviceLoadBalancers`): the `_cluster`
+ * ones in clusterLBGroup (attached to every local node switch and gateway router), the per-node ones (NodePorts,
+ * Local traffic policies) on their node switches and gateway routers.
  */
 export function services(c: LabCluster, local: readonly LabNode[], b: CtlBatch): void {
   // The groups first; the load balancers are added to clusterLBGroup (by name) and to the node switches and
@@ -320,16 +298,19 @@ export function services(c: LabCluster, local: readonly LabNode[], b: CtlBatch):
   // transactions (CtlBatch.argvChunks) between those, and no column is rewritten once per service (ovn-nbctl's
   // `add` writes the whole set: 36,000 services took 100 s, in batches 7 s).
   const toGroup: string[] = [];
-  const toNode = new Map<string, string[]>();
+  const toSwitch = new Map<string, string[]>();
+  const toRouter = new Map<string, string[]>();
   const flush = (): void => {
     if (toGroup.length > 0)
       b.add("add", "load_balancer_group", LB_GROUPS.cluster, "load_balancer", ...toGroup);
-    for (const [node, ids] of toNode) {
-      b.add("add", "logical_switch", node, "load_balancer", ...ids);
-      b.add("add", "logical_router", `GR_${node}`, "load_balancer", ...ids);
-    }
+    for (const [table, to] of [
+      ["logical_switch", toSwitch],
+      ["logical_router", toRouter],
+    ] as const)
+      for (const [name, ids] of to) b.add("add", table, name, "load_balancer", ...ids);
     toGroup.length = 0;
-    toNode.clear();
+    toSwitch.clear();
+    toRouter.clear();
   };
   b.add("--id=@gc", "create", "load_balancer_group", `name=${LB_GROUPS.cluster}`);
   b.add("--id=@gs", "create", "load_balancer_group", `name=${LB_GROUPS.switch}`);
@@ -339,38 +320,12 @@ export function services(c: LabCluster, local: readonly LabNode[], b: CtlBatch):
     b.add("add", "logical_router", `GR_${n.name}`, "load_balancer_group", "@gc", "@gr");
   }
   for (const [i, svc] of c.services.entries()) {
-    for (const protocol of [...new Set(svc.ports.map((p) => p.protocol))]) {
-      const ports = svc.ports.filter((p) => p.protocol === protocol);
-      const clusterVips = c.families.flatMap((f) => {
-        const ip = svc.clusterIPs[f];
-        return ip === undefined ? [] : ports.map((p) => ({ ip, port: p.port }));
-      });
-      const id = `@lb${i}${protocol}`;
-      createLb(
-        b,
-        id,
-        `Service_${svc.namespace}/${svc.name}_${protocol}_cluster`,
-        svc,
-        protocol,
-        lbVips(svc, protocol, clusterVips),
-      );
-      toGroup.push(id);
-      if (svc.type !== "NodePort") continue;
-      for (const n of local) {
-        const nodeVips = [n.ip, ...(n.ipv6 === undefined ? [] : [n.ipv6])].flatMap((ip) =>
-          ports.flatMap((p) => (p.nodePort === undefined ? [] : [{ ip, port: p.nodePort }])),
-        );
-        const nid = `${id}_${n.nodeId}`;
-        createLb(
-          b,
-          nid,
-          `Service_${svc.namespace}/${svc.name}_${protocol}_node_router+switch_${n.name}`,
-          svc,
-          protocol,
-          lbVips(svc, protocol, nodeVips),
-        );
-        toNode.set(n.name, [...(toNode.get(n.name) ?? []), nid]);
-      }
+    for (const [j, lb] of serviceLoadBalancers(c, svc, local).entries()) {
+      const id = `@lb${String(i)}_${String(j)}`;
+      createLb(b, id, svc, lb);
+      if (lb.clusterGroup) toGroup.push(id);
+      for (const sw of lb.switches) toSwitch.set(sw, [...(toSwitch.get(sw) ?? []), id]);
+      for (const gr of lb.routers) toRouter.set(gr, [...(toRouter.get(gr) ?? []), id]);
     }
     if (i % LB_BATCH === LB_BATCH - 1) flush();
   }

@@ -2,11 +2,12 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { InputError, ProcessError } from "../errors.js";
-import { contains, parseCidr, parseIp, type Family } from "../net/ip.js";
+import { parseIp, type Family } from "../net/ip.js";
 import type { TraceSource } from "../model/target.js";
 import { dockerMac, type LabCluster, type LabPod } from "./cluster.js";
-import { findNode, runOnNode, type LabState } from "./lab.js";
+import { findNode, renewLabTunnelNeighbours, runOnNode, type LabState } from "./lab.js";
 import { labLayout } from "./layout.js";
+import { onLink, podAddressFrom, podIfaces, sendingInterface } from "./udn-routing.js";
 import { decodeFrame, formatPacket, readPcap, type EthernetFrame, type DecodedFrame } from "./pcap.js";
 import { describeFailure } from "../cluster/backend.js";
 
@@ -221,7 +222,7 @@ function resolve(c: LabCluster, req: ProbeRequest): Resolved {
   } else if (d.kind === "pod") {
     const dst = findPod(c, d.namespace, d.name);
     family ??= dst.ips[4] !== undefined && pod.ips[4] !== undefined ? 4 : 6;
-    const ip = dst.ips[family];
+    const ip = podAddressFrom(pod, dst, family);
     if (ip === undefined) throw new InputError(`pod ${d.namespace}/${d.name} has no IPv${family} address`);
     dstIp = ip;
   } else {
@@ -229,24 +230,19 @@ function resolve(c: LabCluster, req: ProbeRequest): Resolved {
     family ??= svc?.clusterIPs[4] !== undefined && pod.ips[4] !== undefined ? 4 : 6;
     ({ ip: dstIp, port: dstPort } = serviceAddress(c, req, d, family));
   }
-  const srcIp = pod.ips[family];
+  const out = sendingInterface(c, pod, family, dstIp);
+  const srcIp = out.ip;
   if (srcIp === undefined)
     throw new InputError(`pod ${pod.namespace}/${pod.name} has no IPv${family} address`);
   // On-link destinations are reached directly (the pod resolves their MAC); the rest via the gateway.
-  const node = c.nodes.find((n) => n.name === pod.node);
-  const subnetText = node?.subnets[family];
-  const subnet = subnetText === undefined ? undefined : parseCidr(subnetText);
-  const dstParsed = parseIp(dstIp);
-  const peer = c.pods.find((p) => !p.hostNetwork && p.ips[family] === dstIp);
-  const onLink =
-    subnet !== undefined && dstParsed !== undefined && contains(subnet, dstParsed) && peer !== undefined;
+  const peerMac = onLink(out, dstIp) ? out.peerMac(dstIp) : undefined;
   return {
-    sender: { node: pod.node, iface: pod.iface, mac: pod.mac, pod },
+    sender: { node: pod.node, iface: out.iface, mac: out.mac, pod },
     family,
     srcIp,
     dstIp,
     dstPort,
-    dstMac: onLink ? peer.mac : (node?.gatewayMac ?? ""),
+    dstMac: peerMac ?? out.gatewayMac,
   };
 }
 
@@ -285,10 +281,12 @@ function captures(s: LabState): Capture[] {
       { iface: "ovn-k8s-mp0", owner: { kind: "management-port" } },
       ...s.cluster.pods
         .filter((p) => p.node === n.name && !p.hostNetwork)
-        .map((p) => ({
-          iface: p.iface,
-          owner: { kind: "pod", namespace: p.namespace, name: p.name } as const,
-        })),
+        .flatMap((p) =>
+          podIfaces(p).map((iface) => ({
+            iface,
+            owner: { kind: "pod", namespace: p.namespace, name: p.name } as const,
+          })),
+        ),
     ];
     return ports.map(({ iface, owner }) => {
       const file = join(dir, `${iface}-tx.pcap`);
@@ -353,11 +351,22 @@ function readNew(c: Capture): DecodedFrame[] {
 let nextPort = 40000 + (process.pid % 10000);
 
 /** Injects one real packet and reports where it arrived. */
+/** When this process last renewed a lab's tunnel neighbours for probes, by lab directory. */
+const neighboursRenewed = new Map<string, number>();
+
+/** A probe may cross any node: every node's neighbours, renewed at most every few minutes (they live 15). */
+async function renewNeighboursOfProbes(s: LabState): Promise<void> {
+  if (Date.now() - (neighboursRenewed.get(s.dir) ?? -Infinity) < 5 * 60_000) return;
+  for (const n of s.cluster.nodes) await renewLabTunnelNeighbours(s, n.name);
+  neighboursRenewed.set(s.dir, Date.now());
+}
+
 export async function probe(s: LabState, req: ProbeRequest): Promise<ProbeResult> {
   const r = resolve(s.cluster, req);
   const srcPort = req.srcPort ?? (nextPort = nextPort >= 60000 ? 40000 : nextPort + 1);
   const packet = odpPacket(r, req.protocol, srcPort, req.tcpFlags);
   const caps = captures(s);
+  await renewNeighboursOfProbes(s);
   const res = await runOnNode(
     s,
     r.sender.node,

@@ -2,7 +2,7 @@ import { parseAllDocuments, stringify } from "yaml";
 import { InputError } from "../errors.js";
 import { readBounded } from "../files.js";
 import type { MatrixPort, PolicyDirection } from "../model/matrix.js";
-import type { LabCluster, LabPod } from "./cluster.js";
+import type { PolicyCluster, PolicyPod } from "./network-policy.js";
 import type { LabelSelector, NetworkPolicySpec, PolicyPeer, PolicyPort, Protocol } from "./scenario.js";
 
 /**
@@ -28,7 +28,7 @@ const matches = (labels: Readonly<Record<string, string>>, sel: Readonly<Record<
  * The fewest of a pod's labels that select the fewest pods of its namespace (itself included): `app: frontend`
  * rather than `app: frontend, tier: web` when both select the same pods.
  */
-export function distinguishingLabels(c: LabCluster, pod: LabPod): Record<string, string> {
+export function distinguishingLabels(c: PolicyCluster, pod: PolicyPod): Record<string, string> {
   const entries = Object.entries(pod.labels)
     .filter(([k]) => !VOLATILE.has(k))
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
@@ -44,7 +44,7 @@ export function distinguishingLabels(c: LabCluster, pod: LabPod): Record<string,
   return best?.sel ?? {};
 }
 
-function selectsPod(np: NetworkPolicySpec, p: LabPod): boolean {
+function selectsPod(np: NetworkPolicySpec, p: PolicyPod): boolean {
   return (
     np.namespace === p.namespace && !p.hostNetwork && matches(p.labels, np.podSelector.matchLabels ?? {})
   );
@@ -70,9 +70,9 @@ export interface Proposal {
  * labels (and its namespace's name when it is in another namespace) on that port only.
  */
 export function proposeAllow(
-  c: LabCluster,
-  src: LabPod,
-  dst: LabPod,
+  c: PolicyCluster,
+  src: PolicyPod,
+  dst: PolicyPod,
   port: MatrixPort,
   direction: PolicyDirection,
 ): Proposal {
@@ -209,7 +209,11 @@ export function parsePolicyManifest(text: string, file: string): NetworkPolicySp
   const doc = docs[0];
   if (doc === undefined || doc.errors.length > 0)
     throw new InputError(`${file}: not YAML: ${doc?.errors[0]?.message ?? ""}`);
-  const o: unknown = doc.toJS();
+  return policyFromObject(doc.toJS(), file);
+}
+
+/** A NetworkPolicy object (a manifest's, or a snapshot's Kubernetes object) as the lab's policy spec. */
+export function policyFromObject(o: unknown, file: string): NetworkPolicySpec {
   if (!isObj(o) || o.kind !== "NetworkPolicy" || !isObj(o.metadata) || !isObj(o.spec))
     throw new InputError(`${file} is not a NetworkPolicy (kind, metadata, spec)`);
   const name = o.metadata.name;

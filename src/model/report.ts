@@ -151,6 +151,35 @@ export interface ArrivalAddresses {
   readonly dstPort?: number;
 }
 
+/** The host's route for a packet OVN handed it, as `ip -j route get DST from SRC iif ovn-k8s-mp0` on the node said. */
+export interface HostRoute {
+  /** The command that was run on the node. */
+  readonly command: string;
+  /** The route type when not a plain unicast one (`local`: the address is the host's own, `unreachable`, ...). */
+  readonly type?: string;
+  readonly dev?: string;
+  readonly gateway?: string;
+  readonly prefsrc?: string;
+}
+
+/**
+ * A packet OVN handed to a node's host network stack at the management port (ovn-k8s-mp0): a host-network
+ * destination, or in local gateway mode (routingViaHost) a pod's packet to an address outside the cluster network.
+ */
+export interface HostHandoff {
+  readonly node: string;
+  /** The host interface it arrives on (ovn-k8s-mp0). */
+  readonly iface: string;
+  /** The node's gateway mode, from its k8s.ovn.org/l3-gateway-config annotation. */
+  readonly gatewayMode: "shared" | "local";
+  /** The cluster router's rule that sent it to the management port (a route or a policy), as ovn-trace matched it. */
+  readonly rule?: string;
+  /** What the node's routes do with it, or why they could not be read. */
+  readonly route: HostRoute | { readonly unknown: string };
+  /** What the host does next that the trace does not read (the trace reads routes, never iptables or nftables). */
+  readonly notRead: string;
+}
+
 /** The final word on a packet. */
 export type Verdict =
   | ({
@@ -162,6 +191,8 @@ export type Verdict =
       readonly service?: KubeObjectRef;
       /** The load balancer chose the sender itself: OVN sent the packet back with this source (hairpin SNAT). */
       readonly hairpin?: { readonly snatIp: string; readonly loadBalancer?: string };
+      /** OVN handed the packet to the node's host network stack at its management port: what sent it there, what next. */
+      readonly host?: HostHandoff;
     } & ArrivalAddresses)
   | {
       readonly kind: "dropped";
@@ -181,6 +212,10 @@ export type Verdict =
       readonly gateway?: string;
       /** What the SNAT address is: the node's IP on its gateway router, an EgressIP (from the NB NAT row). */
       readonly snat?: string;
+      /** The rule that let it out, in Kubernetes terms: an EgressFirewall's Allow rule. */
+      readonly allowedBy?: string;
+      /** Why it left through this node, in Kubernetes terms: an EgressIP's reroute to its egress node. */
+      readonly reroutedBy?: string;
       readonly objects?: readonly KubeObjectRef[];
     } & ArrivalAddresses)
   | ({
@@ -224,6 +259,8 @@ export interface SummaryEndpoint {
   /** The pod's OVS interface on br-int and its OpenFlow port number. */
   readonly iface?: string;
   readonly ofport?: number;
+  /** The pod's primary user-defined network, when the packet uses its interface there. */
+  readonly network?: { readonly name: string; readonly object: KubeObjectRef };
 }
 
 /** The load balancer's choice on a trace to a service. */
@@ -234,6 +271,13 @@ export interface ServiceBackendSummary {
   /** The backend it was DNATed to ("10.244.2.3:53"). */
   readonly backend: string;
   readonly pod?: KubeObjectRef;
+  /** The Service's Local traffic policy that chose among the endpoints on this node only. */
+  readonly local?: {
+    readonly policy: "externalTrafficPolicy" | "internalTrafficPolicy";
+    readonly node: string;
+    /** Endpoints on other nodes the policy left out. */
+    readonly elsewhere: number;
+  };
 }
 
 /** One geneve tunnel the packet crossed between two nodes. */

@@ -41,8 +41,28 @@ export interface ResolvedPod {
   readonly ip: string;
   readonly mac: string;
   readonly hostNetwork: boolean;
-  /** Logical switch port: <ns>_<pod>, or k8s-<node> (the management port) for a host-network pod. */
+  /**
+   * Logical switch port: <ns>_<pod>, or k8s-<node> (the management port) for a host-network pod; on a primary
+   * user-defined network `<network prefix><ns>_<pod>`.
+   */
   readonly lsp: string;
+  /** Set when the pod sends or is reached on its primary user-defined network rather than the default one. */
+  readonly network?: ResolvedPodNetwork;
+}
+
+/** A pod's interface on its primary user-defined network, from its k8s.ovn.org/pod-networks entry. */
+export interface ResolvedPodNetwork {
+  /** The network name (a key of the node's k8s.ovn.org/node-subnets), e.g. `<namespace>_<udn>`, `cluster_udn_<cudn>`. */
+  readonly name: string;
+  /** The NetworkAttachmentDefinition `<namespace>/<name>` the pod is attached through. */
+  readonly nad: string;
+  /** The node's subnet of the network (the pod's on-link addresses). */
+  readonly subnet: string;
+  /**
+   * The MAC of its gateway (layer3: the router port `rtos-<prefix><node>`); absent when the annotation names none
+   * (objects derived from OVN databases without the network's gateway routers): only on-link peers are reachable.
+   */
+  readonly gatewayMac?: string;
 }
 
 /**
@@ -96,6 +116,16 @@ export interface ResolvedService {
   readonly targetPort: number;
   /** Endpoints of the requested family that are pods (host-network endpoints are skipped, as the Go tool does). */
   readonly backends: readonly ResolvedPod[];
+  /** A Local traffic policy left only the backends on the node the packet reaches the Service at. */
+  readonly local?: LocalTrafficPolicy;
+}
+
+export interface LocalTrafficPolicy {
+  /** externalTrafficPolicy: a NodePort from outside; internalTrafficPolicy: a pod to the cluster IP. */
+  readonly policy: "externalTrafficPolicy" | "internalTrafficPolicy";
+  readonly node: string;
+  /** The Service's pod endpoints of the family on other nodes, which the policy leaves out. */
+  readonly elsewhere: number;
 }
 
 export interface ResolvedNode {

@@ -12,6 +12,8 @@ import type {
   OvsdbValue,
 } from "../model/ovsdb.js";
 
+import { shardRowsWithPrefix } from "./table-shards.js";
+
 export * from "./atom-order.js";
 export * from "./file.js";
 
@@ -43,8 +45,10 @@ export function rowByUuid(
   uuid: OvsdbAtom | undefined,
 ): OvsdbRow | undefined {
   if (typeof uuid !== "string") return undefined;
-  const rows = Object.hasOwn(db.tables, table) ? db.tables[table] : undefined;
   const key = uuid.toLowerCase();
+  const sharded = shardRowsWithPrefix(db, table, key);
+  if (sharded !== undefined) return sharded.find((e) => e.row.uuid === key)?.row;
+  const rows = Object.hasOwn(db.tables, table) ? db.tables[table] : undefined;
   return rows !== undefined && Object.hasOwn(rows, key) ? rows[key] : undefined;
 }
 

@@ -299,7 +299,12 @@ function endpointText(e: SummaryEndpoint): string {
         : e.kind;
   const port =
     e.ofport === undefined ? "" : `, ofport ${e.ofport}${e.iface === undefined ? "" : ` (${e.iface})`}`;
-  return [who, e.ip, e.mac].filter((x) => x !== undefined && x !== "").join(", ") + port;
+  const o = e.network?.object;
+  const network =
+    e.network === undefined || o === undefined
+      ? undefined
+      : `network ${e.network.name} (${o.kind} ${o.namespace === undefined ? "" : `${o.namespace}/`}${o.name})`;
+  return [who, network, e.ip, e.mac].filter((x) => x !== undefined && x !== "").join(", ") + port;
 }
 
 /** The summary block of one direction (printed after the verdicts, at every loglevel). */
@@ -319,7 +324,7 @@ export function summaryRows(s: DirectionSummary): [string, string][] {
   if (sb !== undefined)
     row(
       "service",
-      `Service ${sb.service.namespace ?? ""}/${sb.service.name} ${sb.vip} → backend ${sb.backend}${sb.pod === undefined ? "" : ` (pod ${sb.pod.namespace ?? ""}/${sb.pod.name})`}`,
+      `Service ${sb.service.namespace ?? ""}/${sb.service.name} ${sb.vip} → backend ${sb.backend}${sb.pod === undefined ? "" : ` (pod ${sb.pod.namespace ?? ""}/${sb.pod.name})`}${sb.local === undefined ? "" : `; ${sb.local.policy}=Local: only endpoints on ${sb.local.node} (${String(sb.local.elsewhere)} on other nodes left out)`}`,
     );
   for (const t of s.tunnels) {
     const ports =

@@ -6,7 +6,7 @@ import { describeVerdict } from "./go-text.js";
 export function labStatusText(s: LabState, dead: readonly LabDaemon[], kubernetesFile: string): string {
   const c = s.cluster;
   const lines = [
-    `lab "${c.name}" (${c.shape}, ${c.families.map((f) => `IPv${f}`).join("+")}) in ${s.dir}: ${s.phase}, ${s.daemons.length - dead.length}/${s.daemons.length} daemons running`,
+    `lab "${c.name}" (${c.shape}${c.gatewayMode === "local" ? ", local gateway" : ""}, ${c.families.map((f) => `IPv${f}`).join("+")}) in ${s.dir}: ${s.phase}, ${s.daemons.length - dead.length}/${s.daemons.length} daemons running`,
     `kubernetes objects: ${kubernetesFile}`,
     "",
     "NODE".padEnd(24) + "ZONE".padEnd(24) + "IP".padEnd(16) + "SUBNETS",
@@ -15,13 +15,20 @@ export function labStatusText(s: LabState, dead: readonly LabDaemon[], kubernete
     ),
     "",
     "POD".padEnd(48) + "NODE".padEnd(24) + "IPS".padEnd(34) + "OVS PORT",
-    ...c.pods.map(
-      (p) =>
-        `${p.namespace}/${p.name}`.padEnd(48) +
+    ...c.pods.flatMap((p) => [
+      `${p.namespace}/${p.name}`.padEnd(48) +
         p.node.padEnd(24) +
         Object.values(p.ips).join(",").padEnd(34) +
         (p.hostNetwork ? "(host network)" : p.iface),
-    ),
+      // its interface on its primary user-defined network, under it
+      ...(p.primaryNetwork === undefined
+        ? []
+        : [
+            `  on ${p.primaryNetwork.network}`.padEnd(72) +
+              Object.values(p.primaryNetwork.ips).join(",").padEnd(34) +
+              p.primaryNetwork.iface,
+          ]),
+    ]),
   ];
   return lines.join("\n");
 }

@@ -69,6 +69,12 @@ function deciding(c: MatrixCell): KubeObjectRef[] {
     .sort((a, b) => refName(a).localeCompare(refName(b)));
 }
 
+/** The kinds of a primary network's objects: what a UDN isolation drop names. */
+const USER_DEFINED_NETWORKS: ReadonlySet<string> = new Set([
+  "UserDefinedNetwork",
+  "ClusterUserDefinedNetwork",
+]);
+
 /** One group of the "why" section: what decided, in a few words. */
 function groupTitle(c: MatrixCell): string {
   const objs = deciding(c);
@@ -78,6 +84,8 @@ function groupTitle(c: MatrixCell): string {
     case "allowed":
       return objs.length === 0 ? "no NetworkPolicy isolates either pod" : `${dir}rules of ${names}`;
     case "dropped":
+      if (objs.length > 0 && objs.every((o) => USER_DEFINED_NETWORKS.has(o.kind)))
+        return `${dir}isolation of ${names} (its pods' default-network interface)`;
       return objs.length === 0 ? `dropped at ${c.where ?? "?"}` : `${dir}default deny of ${names}`;
     case "rejected":
       return objs.length === 0 ? `rejected at ${c.where ?? "?"}` : `${names} rejects`;

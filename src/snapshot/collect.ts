@@ -1,4 +1,4 @@
-import type { ClusterBackend } from "../cluster/backend.js";
+import type { ClusterBackend, CustomResource } from "../cluster/backend.js";
 import type { KubeObject, NodeObject } from "../cluster/kube-objects.js";
 import { backupScript } from "../cluster/node-databases.js";
 import { InputError, OvnkTraceError } from "../errors.js";
@@ -17,6 +17,7 @@ import { clusterShapeOf } from "./sos-db.js";
 import type { OvsdbDatabase } from "../model/ovsdb.js";
 import type { SnapshotWriter } from "./writer.js";
 import { describeFailure, type ExecResult } from "../cluster/backend.js";
+import { recordHostRoutes } from "./host-routes.js";
 
 export interface CollectProgress {
   /** One node finished (ok or not): `done` of `total`. */
@@ -43,6 +44,32 @@ const KINDS = [
   ["EndpointSlice", "discovery.k8s.io/v1"],
   ["NetworkPolicy", "networking.k8s.io/v1"],
 ] as const;
+
+/** Custom resources collected where the cluster serves them (a cluster without their CRD has none). */
+const CUSTOM_RESOURCES: readonly CustomResource[] = [
+  {
+    group: "policy.networking.k8s.io",
+    version: "v1alpha1",
+    plural: "adminnetworkpolicies",
+    kind: "AdminNetworkPolicy",
+    namespaced: false,
+  },
+  {
+    group: "policy.networking.k8s.io",
+    version: "v1alpha1",
+    plural: "baselineadminnetworkpolicies",
+    kind: "BaselineAdminNetworkPolicy",
+    namespaced: false,
+  },
+  { group: "k8s.ovn.org", version: "v1", plural: "egressips", kind: "EgressIP", namespaced: false },
+  {
+    group: "k8s.ovn.org",
+    version: "v1",
+    plural: "egressfirewalls",
+    kind: "EgressFirewall",
+    namespaced: true,
+  },
+];
 
 function list(b: ClusterBackend, kind: (typeof KINDS)[number][0]): Promise<KubeObject[]> {
   switch (kind) {
@@ -131,10 +158,24 @@ class NodeCollector {
     };
   }
 
+  /** The host's routes and rules of each family, as one document (what OVN hands the host is routed by them). */
+  private async hostRoutes(): Promise<string> {
+    const read = (f: "-4" | "-6") =>
+      Promise.all([
+        this.output(`ip ${f} route`, ["ip", "-j", f, "route", "show", "table", "all"]),
+        this.output(`ip ${f} rule`, ["ip", "-j", f, "rule", "show"]),
+      ]).then(([routes, rules]) => ({
+        ...(routes === undefined ? {} : { routes }),
+        ...(rules === undefined ? {} : { rules }),
+      }));
+    const [ipv4, ipv6] = await Promise.all([read("-4"), read("-6")]);
+    return recordHostRoutes({ ipv4, ipv6 });
+  }
+
   async collect(zone: string): Promise<SnapshotNode> {
     const p = snapshotPaths;
     const n = this.name;
-    const [ovsVersion, ovnVersion, confDb, brList, dpif, routes, neigh, links] = await Promise.all([
+    const [ovsVersion, ovnVersion, confDb, brList, dpif, routes, neigh, links, kernel] = await Promise.all([
       this.version(["ovs-vsctl", "--version"]),
       this.version(["ovn-controller", "--version"]),
       this.output("conf.db", ["ovsdb-client", "backup", "Open_vSwitch"]),
@@ -143,6 +184,7 @@ class NodeCollector {
       this.output("ovs/route/show", ["ovs-appctl", "ovs/route/show"]),
       this.output("tnl/neigh/show", ["ovs-appctl", "tnl/neigh/show"]),
       this.output("ip link", ["ip", "-j", "link"]),
+      this.hostRoutes(),
     ]);
     const bridges = await Promise.all(
       (brList ?? "")
@@ -156,6 +198,7 @@ class NodeCollector {
       ...(routes === undefined ? {} : { routes: this.w.write(p.routes(n), routes) }),
       ...(neigh === undefined ? {} : { tunnelNeighbors: this.w.write(p.tunnelNeighbors(n), neigh) }),
       ...(links === undefined ? {} : { ipLink: this.w.write(p.ipLink(n), links) }),
+      hostRoutes: this.w.write(p.hostRoutes(n), kernel),
     };
     const usable = confDb !== undefined && bridges.some((b) => b.flows !== undefined);
     return {
@@ -230,6 +273,16 @@ async function collect(b: ClusterBackend, o: CollectOptions, w: SnapshotWriter):
     } catch (e) {
       if (kind === "Node") throw e;
       problems.push(`${kind} objects not collected: ${e instanceof OvnkTraceError ? e.message : String(e)}`);
+    }
+  }
+  for (const r of b.listCustomObjects === undefined ? [] : CUSTOM_RESOURCES) {
+    try {
+      const objects = (await b.listCustomObjects?.(r)) ?? [];
+      items.push(...objects.map((x) => ({ ...x, kind: r.kind, apiVersion: `${r.group}/${r.version}` })));
+    } catch (e) {
+      problems.push(
+        `${r.kind} objects not collected: ${e instanceof OvnkTraceError ? e.message : String(e)}`,
+      );
     }
   }
   if (nodes.length === 0) throw new InputError("the cluster has no nodes");

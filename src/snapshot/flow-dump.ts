@@ -5,6 +5,7 @@
  */
 
 import { FLOW_FLAGS, PREFIX_KEYS } from "../parsers/dump-flows.js";
+import { parseableIpv6Masks } from "./ipv6-masks.js";
 
 /** What a dump becomes, and what had to be left out of it. */
 export interface RestorableDump {
@@ -69,7 +70,11 @@ function restorable(dump: string, entry: (trimmed: string) => string | undefined
 
 /** `ovs-ofctl dump-flows` output (with or without statistics) → lines for `replace-flows`. */
 export function restorableFlows(dump: string): RestorableDump {
-  return restorable(dump, stripFlowStatistics);
+  return restorable(dump, (t) => {
+    const flow = stripFlowStatistics(t);
+    // a flow ovs-ofctl would not read back may become several lines (ipv6-masks.ts)
+    return flow === undefined ? undefined : parseableIpv6Masks(flow).join("\n");
+  });
 }
 
 /** `ovs-ofctl dump-groups` output → the `group_id=...` lines for `add-groups`. */

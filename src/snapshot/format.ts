@@ -40,6 +40,8 @@ export interface SnapshotRuntime {
   readonly routes?: string;
   readonly tunnelNeighbors?: string;
   readonly ipLink?: string;
+  /** The node's kernel routes and rules (src/snapshot/host-routes.ts): what `ip route get` is answered from. */
+  readonly hostRoutes?: string;
 }
 
 export interface SnapshotNode {
@@ -108,4 +110,5 @@ export const snapshotPaths = {
   routes: (node: string) => join("nodes", node, "ovs-route-show.txt"),
   tunnelNeighbors: (node: string) => join("nodes", node, "tnl-neigh-show.txt"),
   ipLink: (node: string) => join("nodes", node, "ip-link.json"),
+  hostRoutes: (node: string) => join("nodes", node, "host-routes.json"),
 } as const;

@@ -16,7 +16,7 @@ import type { OvsdbDatabase } from "../model/ovsdb.js";
 import { readOvsdbFile } from "../ovsdb/file.js";
 import { flowsUseMeters, flowsUseNormal, groupsUsed, tunMetadataUse } from "./flow-dump.js";
 import type { SnapshotManifest, SnapshotNode } from "./format.js";
-import type { Snapshot } from "./read.js";
+import type { DatabaseReader, Snapshot } from "./read.js";
 import type { ReplicaFailure, ReplicaNode, ReplicaState } from "./replica.js";
 import {
   bridgeInterfacesOf,
@@ -130,7 +130,12 @@ interface NodeCheck {
 }
 
 /** The gaps of one node. */
-function nodeGaps(snap: Snapshot, replica: ReplicaState | undefined, name: string): DataGap[] {
+function nodeGaps(
+  snap: Snapshot,
+  replica: ReplicaState | undefined,
+  name: string,
+  readDatabase: DatabaseReader,
+): DataGap[] {
   const m = snap.manifest;
   const n = m.nodes.find((x) => x.name === name);
   if (n === undefined) return [{ text: notInSnapshot(m, name) }];
@@ -144,7 +149,7 @@ function nodeGaps(snap: Snapshot, replica: ReplicaState | undefined, name: strin
     ofBridge: (bridge, text) => gaps.push({ bridge, text: `node ${name}: ${text}` }),
     ofTunnels: (text) => gaps.push({ tunnel: true, text: `node ${name}: ${text}` }),
   };
-  const conf = confGaps(c);
+  const conf = confGaps(c, readDatabase);
   zoneGaps(c, replica);
   // the bridges a trace can cross, and what their flows need
   const interfaces: BridgeInterface[] = conf === undefined ? [] : bridgeInterfacesOf(conf);
@@ -160,7 +165,10 @@ function nodeGaps(snap: Snapshot, replica: ReplicaState | undefined, name: strin
 }
 
 /** conf.db: without it, no OVS runs for this node in the replica. Its database when it reads. */
-function confGaps({ snap, n, usable, node }: NodeCheck): OvsdbDatabase | undefined {
+function confGaps(
+  { snap, n, usable, node }: NodeCheck,
+  readDatabase: DatabaseReader,
+): OvsdbDatabase | undefined {
   if (!usable(n.confDb)) {
     node(
       `the snapshot has no usable conf.db (${unusable(snap, n.confDb)}), so OVS does not run for it in the replica: collect ${COLLECT.conf} on that node`,
@@ -168,7 +176,7 @@ function confGaps({ snap, n, usable, node }: NodeCheck): OvsdbDatabase | undefin
     return undefined;
   }
   try {
-    return readOvsdbFile(snap.bytes(n.confDb));
+    return readDatabase(n.confDb);
   } catch (e) {
     node(
       `its conf.db (${n.confDb}) does not read (${e instanceof Error ? e.message : String(e)}): collect ${COLLECT.conf} on that node again`,
@@ -209,25 +217,30 @@ function bridgeGaps({ snap, n, usable, ofBridge }: NodeCheck, br: string): void 
     );
     return;
   }
-  const flows = snap.text(b.flows);
-  const groups = groupsUsed(flows);
-  if (groups.length > 0 && !usable(b.groups))
+  // the flows (tens of MB on a big node) are read only to tell whether a missing companion file matters
+  const file = b.flows;
+  let text: string | undefined;
+  const flows = (): string => (text ??= snap.text(file));
+  const groups = usable(b.groups) ? [] : groupsUsed(flows());
+  if (groups.length > 0)
     ofBridge(
       br,
       `its ${br} flows send packets to groups (${groups.slice(0, 5).join(", ")}${groups.length > 5 ? ", …" : ""}) and the snapshot has no ${br} groups (${unusable(snap, b.groups)}): collect ${COLLECT.groups(br)} on that node`,
     );
-  const fields = [...tunMetadataUse(flows).keys()].map((i) => `tun_metadata${String(i)}`);
-  if (fields.length > 0 && !usable(b.tlvMap))
+  const fields = usable(b.tlvMap)
+    ? []
+    : [...tunMetadataUse(flows()).keys()].map((i) => `tun_metadata${String(i)}`);
+  if (fields.length > 0)
     ofBridge(
       br,
       `its ${br} flows use ${fields.join(", ")} and the snapshot has no ${br} tlv-map (${unusable(snap, b.tlvMap)}): collect ${COLLECT.tlvMap(br)} on that node`,
     );
-  if (flowsUseMeters(flows) && !usable(b.meters))
+  if (!usable(b.meters) && flowsUseMeters(flows()))
     ofBridge(
       br,
       `its ${br} flows send packets to meters and the snapshot has no ${br} meters (${unusable(snap, b.meters)}): collect ${COLLECT.meters(br)} on that node`,
     );
-  if (flowsUseNormal(flows) && !usable(b.fdb))
+  if (!usable(b.fdb) && flowsUseNormal(flows()))
     ofBridge(
       br,
       `its ${br} flows use NORMAL and the snapshot has no ${br} MAC table (${unusable(snap, b.fdb)}), so the replica floods where the node forwarded: collect ${COLLECT.fdb(br)} on that node`,
@@ -352,13 +365,14 @@ export class SnapshotGaps {
   constructor(
     private readonly snap: Snapshot,
     private readonly replica: ReplicaState | undefined,
+    private readonly readDatabase: DatabaseReader = (file) => readOvsdbFile(snap.bytes(file)),
   ) {}
 
   /** Every gap of a node, tagged with its bridge when it concerns one. */
   of(node: string): readonly DataGap[] {
     let g = this.byNode.get(node);
     if (g === undefined) {
-      g = nodeGaps(this.snap, this.replica, node);
+      g = nodeGaps(this.snap, this.replica, node, this.readDatabase);
       this.byNode.set(node, g);
     }
     return g;

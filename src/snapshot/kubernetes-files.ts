@@ -41,6 +41,8 @@ const KINDS_BY_RESOURCE: Readonly<Record<string, string>> = {
   services: "Service",
   endpointslices: "EndpointSlice",
   networkpolicies: "NetworkPolicy",
+  adminnetworkpolicies: "AdminNetworkPolicy",
+  baselineadminnetworkpolicies: "BaselineAdminNetworkPolicy",
 };
 const KINDS = new Set(Object.values(KINDS_BY_RESOURCE));
 

@@ -14,7 +14,8 @@
  * node's port is type remote with external_ids:node), cluster router routes with external_ids:ic-node;
  * load balancers `Service_<ns>/<name>_<PROTO>_<scope>` with external_ids k8s.ovn.org/kind=Service and
  * k8s.ovn.org/owner=<ns>/<name> (controller/services/lb_config.go; a node port's VIP is a node IP, a
- * masquerade address or a `^NODEIP...` chassis template variable); ACLs and port groups with
+ * masquerade address or a `^NODEIP...` chassis template variable; Local traffic policies from the per-node
+ * load balancers, traffic-policy-from-ovn.ts); ACLs and port groups with
  * k8s.ovn.org/owner-type=NetworkPolicy and k8s.ovn.org/name=<ns>:<policy> (libovsdb/ops/db_object_ids.go).
  *
  * What cannot be derived, and why:
@@ -31,6 +32,8 @@
  * - EndpointSlices hold only what the load balancers hold: ready (or serving) backends; not-ready
  *   endpoints, hostnames, zones and selector services without any endpoint (no slice is made) are lost.
  * - NetworkPolicies: metadata only; the rules stay in the ACLs, which is what the drop explanation reads.
+ *   AdminNetworkPolicies and the BaselineAdminNetworkPolicy likewise (their ACLs' owner-type and name), with an
+ *   ANP's spec.priority read back from its ACL priorities; subjects, peers and rule names are not in OVN.
  * - Nodes: labels, conditions, capacity, spec.podCIDR (not ovn-kubernetes' subnets), host-cidrs (only the
  *   gateway's addresses are known). A node seen only as a remote one (interconnect, its zone's NB missing)
  *   has no management MAC nor gateway config, and its zone is taken to be its name (one node per zone, as
@@ -38,6 +41,8 @@
  * Everything made here carries the annotation `ovnkube-trace/derived-from: ovn-databases`.
  */
 import type { KubeObject } from "../cluster/kube-objects.js";
+import { adminPolicyRuleOf } from "../parsers/admin-policy-acl.js";
+import { trafficPoliciesOf, type LoadBalancerVip, type TrafficPolicies } from "./traffic-policy-from-ovn.js";
 import type { OvsdbDatabase, OvsdbRow } from "../model/ovsdb.js";
 import { contains, formatCidr, formatIp, parseCidr, parseIp, type Cidr, type Family } from "../net/ip.js";
 import {
@@ -51,6 +56,9 @@ import {
   stringColumn,
   tableRows,
 } from "../ovsdb/index.js";
+import { layer3NodeSubnets } from "./udn-node-subnets.js";
+import { egressIPObjectsFromOvn } from "./egress-ip-from-ovn.js";
+import { egressFirewallObjectsFromOvn } from "./egress-firewall-from-ovn.js";
 
 export const DERIVED_ANNOTATION = "ovnkube-trace/derived-from";
 export const DERIVED_FROM_OVN = "ovn-databases";
@@ -447,14 +455,19 @@ function nodeIps(n: NodeFacts, primary: Family): string[] {
   return withFamilyOrder(uniq(fromGateway.length > 0 ? fromGateway : n.encapIps), primary);
 }
 
-function nodeObject(n: NodeFacts, networkIds: Readonly<Record<string, string>>, primary: Family): Obj {
+function nodeObject(
+  n: NodeFacts,
+  networkIds: Readonly<Record<string, string>>,
+  primary: Family,
+  udnSubnets: Readonly<Record<string, string[]>> = {},
+): Obj {
   const a: Record<string, string> = {};
   const subnets = withFamilyOrder(n.subnets, primary);
   if (n.chassisId !== undefined) a["k8s.ovn.org/node-chassis-id"] = n.chassisId;
   a["k8s.ovn.org/zone-name"] = n.zone ?? n.name;
   if (n.nodeId !== undefined) a["k8s.ovn.org/node-id"] = String(n.nodeId);
   a["k8s.ovn.org/network-ids"] = JSON.stringify(sortedKeys(networkIds));
-  if (subnets.length > 0) a["k8s.ovn.org/node-subnets"] = JSON.stringify({ default: subnets });
+  if (subnets.length > 0) a["k8s.ovn.org/node-subnets"] = JSON.stringify({ default: subnets, ...udnSubnets });
   const gw = n.gateway;
   if (gw !== undefined) {
     const ips = withFamilyOrder(gw.ipCidrs, primary);
@@ -767,13 +780,8 @@ interface Backend {
   readonly port: number;
 }
 
-interface Vip {
-  readonly host: string;
-  readonly port: number;
+interface Vip extends LoadBalancerVip {
   readonly protocol: string;
-  readonly backends: readonly Backend[];
-  /** A node address (node IP, masquerade address or a chassis template variable): a node port. */
-  readonly node: boolean;
 }
 
 const isMasquerade = (ip: string): boolean => {
@@ -791,6 +799,7 @@ function serviceVips(z: ZoneView, nodeIps: ReadonlySet<string>): Map<string, Vip
     const owner = ids["k8s.ovn.org/owner"];
     if (ids["k8s.ovn.org/kind"] !== "Service" || owner?.includes("/") !== true) continue;
     const protocol = (stringColumn(lb, "protocol") ?? "tcp").toUpperCase();
+    const name = stringColumn(lb, "name") ?? "";
     const vips = out.get(owner) ?? [];
     for (const [key, value] of Object.entries(mapColumn(lb, "vips"))) {
       const { host, port } = parseHostPort(key);
@@ -806,7 +815,7 @@ function serviceVips(z: ZoneView, nodeIps: ReadonlySet<string>): Map<string, Vip
         });
       const node = ip === undefined ? host.startsWith("^") : nodeIps.has(ip) || isMasquerade(ip);
       if (ip === undefined && !node) continue;
-      vips.push({ host: ip ?? host, port, protocol, backends, node });
+      vips.push({ lb: name, host: ip ?? host, port, protocol, backends, node });
     }
     out.set(owner, vips);
   }
@@ -842,6 +851,7 @@ interface ServiceFacts {
   readonly name: string;
   readonly ips: string[];
   readonly ports: ServicePortFacts[];
+  readonly policies: TrafficPolicies;
 }
 
 function serviceFacts(owner: string, vips: readonly Vip[]): ServiceFacts {
@@ -876,7 +886,7 @@ function serviceFacts(owner: string, vips: readonly Vip[]): ServiceFacts {
     if (targets.length === 1) p.targetPort = targets[0];
     if (list.length > 1) p.name = `${p.protocol.toLowerCase()}-${p.port}`;
   }
-  return { namespace, name, ips, ports: list };
+  return { namespace, name, ips, ports: list, policies: trafficPoliciesOf(vips) };
 }
 
 /** The cluster IP of each family: the only one, or the one nearest the other services' cluster IPs. */
@@ -917,6 +927,7 @@ function serviceObject(s: ServiceFacts, ips: { cluster: string[]; external: stri
         ...(p.targetPort === undefined ? {} : { targetPort: p.targetPort }),
         ...(p.nodePort === undefined ? {} : { nodePort: p.nodePort }),
       })),
+      ...s.policies,
     },
   };
 }
@@ -1022,7 +1033,8 @@ function policiesAndNamespaces(z: ZoneView): { policies: [string, string][]; nam
 /**
  * The Kubernetes objects ovn-kubernetes' databases describe, from every zone given (each zone's NB holds
  * its own nodes' pods, so the union over zones is the cluster). Order: Namespaces, Nodes, Pods, Services,
- * EndpointSlices, NetworkPolicies, each sorted by namespace and name.
+ * EndpointSlices, NetworkPolicies, AdminNetworkPolicies and the BaselineAdminNetworkPolicy, each sorted by
+ * namespace and name.
  */
 export function kubernetesFromOvn(zones: readonly OvnZoneDatabases[]): KubeObject[] {
   const views = zones.map((z) => new ZoneView(z.nb, z.sb));
@@ -1031,6 +1043,7 @@ export function kubernetesFromOvn(zones: readonly OvnZoneDatabases[]): KubeObjec
   const known = new Set(nodes.keys());
   const pods = mergePods(views.flatMap((z) => zonePods(z, cluster, known)));
   const primary = primaryFamily(pods);
+  const udnSubnets = layer3NodeSubnets(zones.map((z) => z.nb));
   const services = allServices(views, allNodeIps(views, nodes, primary));
   const reference = soleServiceIps(services);
   const podsByIp = new Map<string, PodFacts>();
@@ -1052,13 +1065,16 @@ export function kubernetesFromOvn(zones: readonly OvnZoneDatabases[]): KubeObjec
     ...namespaces.map(namespaceObject),
     ...[...nodes.values()]
       .sort((a, b) => byText(a.name, b.name))
-      .map((n) => nodeObject(n, cluster.networkIds, primary)),
+      .map((n) => nodeObject(n, cluster.networkIds, primary, udnSubnets.get(n.name))),
     ...[...pods]
       .sort((a, b) => byText(a.namespace, b.namespace) || byText(a.name, b.name))
       .map((p) => podObject(p, nodes, primary)),
     ...sortedServices.map((s) => serviceObject(s, clusterIps(s, reference, primary))),
     ...sortedServices.flatMap((s) => endpointSlices(s, podsByIp)),
     ...policyKeys.map(networkPolicyObject),
+    ...adminNetworkPolicyObjects(views),
+    ...egressIPObjectsFromOvn(zones.map((z) => z.nb)),
+    ...egressFirewallObjectsFromOvn(zones.map((z) => z.nb)),
   ];
 }
 
@@ -1139,6 +1155,30 @@ function namespaceObject(ns: string): Obj {
     metadata: derivedMeta(ns, undefined, { labels: { "kubernetes.io/metadata.name": ns } }),
     status: { phase: "Active" },
   };
+}
+
+/**
+ * The AdminNetworkPolicies and the BaselineAdminNetworkPolicy whose ACLs a zone holds (owner-type and
+ * k8s.ovn.org/name of ovnkube-controller's ACLs): metadata, and an ANP's spec.priority read back from its
+ * ACL priorities; subjects, peers, rule names and actions stay in OVN (the drop explanation reads the ACLs).
+ */
+function adminNetworkPolicyObjects(views: readonly ZoneView[]): Obj[] {
+  const found = new Map<string, { kind: string; name: string; priority: number | undefined }>();
+  for (const z of views)
+    for (const acl of z.nb === undefined ? [] : tableRows(z.nb, "ACL")) {
+      const r = adminPolicyRuleOf(acl);
+      if (r === undefined || r.name === "") continue;
+      const key = `${r.kind}/${r.name}`;
+      found.set(key, { kind: r.kind, name: r.name, priority: found.get(key)?.priority ?? r.policyPriority });
+    }
+  return [...found.entries()]
+    .sort(([a], [b]) => byText(a, b))
+    .map(([, p]) => ({
+      apiVersion: "policy.networking.k8s.io/v1alpha1",
+      kind: p.kind,
+      metadata: derivedMeta(p.name),
+      ...(p.priority === undefined ? {} : { spec: { priority: p.priority } }),
+    }));
 }
 
 /** Metadata only: the rules stay in the ACLs. */

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { InputError } from "../errors.js";
+import type { OvsdbDatabase } from "../model/ovsdb.js";
 import { SNAPSHOT_FORMAT, SNAPSHOT_VERSION, snapshotPaths, type SnapshotManifest } from "./format.js";
 
 /** A snapshot directory, opened: its manifest and checked access to its files. */
@@ -17,8 +18,19 @@ export interface Snapshot {
   usable(file: string): string | undefined;
 }
 
-/** Opens a snapshot directory, checking its manifest and the checksum of every file. */
-export function readSnapshot(dir: string): Snapshot {
+/** A database file of a snapshot (a path the manifest names), read; a ParseError when it does not read. */
+export type DatabaseReader = (file: string) => OvsdbDatabase;
+
+/** Whether the file at `path` has the content of SHA-256 `sha256`. */
+export type IntactCheck = (path: string, sha256: string) => boolean;
+
+export const sha256Hex = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");
+
+export const hashMatches: IntactCheck = (path, sha256) =>
+  existsSync(path) && sha256Hex(readFileSync(path)) === sha256;
+
+/** Opens a snapshot directory, checking its manifest and (with `intact`, by default its checksum) every file. */
+export function readSnapshot(dir: string, intact: IntactCheck = hashMatches): Snapshot {
   const mf = join(dir, snapshotPaths.manifest);
   if (!existsSync(mf)) {
     throw new InputError(`${dir} is not a snapshot (no ${snapshotPaths.manifest})`, {
@@ -39,9 +51,7 @@ export function readSnapshot(dir: string): Snapshot {
   }
   const damaged: string[] = [];
   for (const [file, f] of Object.entries(manifest.files)) {
-    const p = join(dir, file);
-    if (!existsSync(p) || createHash("sha256").update(readFileSync(p)).digest("hex") !== f.sha256)
-      damaged.push(file);
+    if (!intact(join(dir, file), f.sha256)) damaged.push(file);
   }
   const path = (file: string): string => join(dir, file);
   return {

@@ -22,6 +22,7 @@ import {
   type ResidentOvnTrace,
 } from "../ovs/ovn-trace-daemons.js";
 import { run } from "../ovs/exec.js";
+import type { TunnelNeighbour } from "../ovs/tunnel-neighbours.js";
 import type { OvsdbDatabase } from "../model/ovsdb.js";
 import { readOvsdbFile } from "../ovsdb/file.js";
 import { numberColumn, rowByUuid, setColumn, stringColumn, tableRows } from "../ovsdb/index.js";
@@ -307,6 +308,18 @@ async function restoreBridge(snap: Snapshot, b: SnapshotBridge, dir: string, log
 const ROUTE_RE = /^(?:Cached|User): (\S+)\/(\d+) dev (\S+)(?: GW (\S+))? SRC (\S+)( local)?/;
 const NEIGH_RE = /^(\S+)\s+([0-9a-f]{2}(?::[0-9a-f]{2}){5})\s+(\S+)\s*$/i;
 
+/** The node's tunnel neighbours its snapshot recorded (`tnl/neigh/show`), on its bridges. */
+export function recordedTunnelNeighbours(snap: Snapshot, n: SnapshotNode): TunnelNeighbour[] {
+  const bridges = new Set(n.bridges.map((b) => b.name));
+  const file = n.runtime.tunnelNeighbors === undefined ? undefined : snap.usable(n.runtime.tunnelNeighbors);
+  return (file === undefined ? "" : snap.text(file)).split("\n").flatMap((line) => {
+    const [, ip, mac, bridge] = NEIGH_RE.exec(line.trim()) ?? [];
+    return ip === undefined || mac === undefined || bridge === undefined || !bridges.has(bridge)
+      ? []
+      : [{ bridge, ip, mac }];
+  });
+}
+
 /** The tunnel routing state that only lived in ovs-vswitchd: dummy addresses, routes, neighbours. */
 async function restoreRuntime(snap: Snapshot, n: SnapshotNode, dir: string, log: NodeLog) {
   const ports = new Set(n.bridges.map((b) => b.name));
@@ -326,13 +339,8 @@ async function restoreRuntime(snap: Snapshot, n: SnapshotNode, dir: string, log:
     }
     cmds.push(["ovs-appctl", "ovs/route/add", `${dst}/${plen}`, dev, ...(gw === undefined ? [] : [gw])]);
   }
-  for (const line of n.runtime.tunnelNeighbors === undefined
-    ? []
-    : snap.text(n.runtime.tunnelNeighbors).split("\n")) {
-    const m = NEIGH_RE.exec(line.trim());
-    if (m === null || !ports.has(m[3] ?? "")) continue;
-    neighbours.push(["ovs-appctl", "tnl/neigh/set", m[3] ?? "", m[1] ?? "", m[2] ?? ""]);
-  }
+  for (const t of recordedTunnelNeighbours(snap, n))
+    neighbours.push(["ovs-appctl", "tnl/neigh/set", t.bridge, t.ip, t.mac]);
   for (const c of [...addrs, ...cmds]) await step(c, dir, log, c.slice(1).join(" "), "routes");
   for (const c of neighbours) await step(c, dir, log, c.slice(1).join(" "), "neighbours");
 }

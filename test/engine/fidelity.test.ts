@@ -8,37 +8,14 @@ import { loadScenarioFile } from "../../src/lab/load-scenario.js";
 import { probe, type ProbeResult } from "../../src/lab/probe.js";
 import { CASES, client, type Case } from "../helpers/cases.js";
 import { ACME_CASES, ACME_EACH_BACKEND, type EachBackendCase } from "../helpers/cases-acme.js";
-import { agree, probeOf } from "../helpers/fidelity.js";
+import { agree, probeOf, realReply } from "../helpers/fidelity.js";
 import { newLabDir } from "../helpers/lab.js";
 import type { TraceReport } from "../../src/model/report.js";
-import type { TraceTarget } from "../../src/model/target.js";
 
 /**
  * Ground truth: for every case, the traced verdict (OpenFlow on every node the packet crosses)
  * must equal what a real packet injected at the same pod port does in the same lab (helpers/fidelity.ts).
  */
-
-/**
- * Sends the reply a real peer would send, after the forward packet set up conntrack: back to the address and port
- * it received the packet from (a hairpin's SNAT address, not the sender's own).
- */
-async function realReply(
-  state: LabState,
-  t: TraceTarget,
-  forward: ProbeResult,
-): Promise<ProbeResult | undefined> {
-  const g = forward.verdict;
-  if (g.kind !== "delivered" || t.protocol === "icmp") return undefined;
-  return probe(state, {
-    src: { namespace: g.namespace, name: g.pod },
-    dst: { kind: "ip", ip: g.packet.src },
-    protocol: t.protocol,
-    srcPort: g.packet.dstPort ?? 0,
-    dstPort: g.packet.srcPort ?? forward.injected.srcPort,
-    family: forward.injected.family,
-    tcpFlags: "syn|ack",
-  });
-}
 
 const tally = { agree: 0, total: 0 };
 

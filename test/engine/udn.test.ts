@@ -74,15 +74,16 @@ describe("-dump-udn-vrf-table-ids against the lab (examples/kind-udn.yaml)", () 
     await labDown(dir);
   });
 
-  it("gives each node a network namespace with lo, ovn-k8s-mp0 and one link per UDN, all up", () => {
+  it("gives each node a network namespace with lo, ovn-k8s-mp0, one link per UDN and breth0, all up", () => {
     expect((s.netns ?? []).map((x) => x.node)).toEqual(["ovn-control-plane", "ovn-worker", "ovn-worker2"]);
     expect(new Set(names).size).toBe(3);
     for (const ns of names) {
       expect(netnsList()).toContain(ns);
       const brief = ipIn(ns, "-br", "link");
-      for (const link of ["lo", "ovn-k8s-mp0", "ovn-k8s-mp1", "ovn-k8s-mp2"])
+      // and the uplink breth0 (the node IP, the default route: src/lab/host-network.ts)
+      for (const link of ["lo", "ovn-k8s-mp0", "ovn-k8s-mp1", "ovn-k8s-mp2", "breth0"])
         expect(brief).toMatch(new RegExp(`^${link}\\s+\\S+\\s+\\S+\\s+<[^>]*\\bUP\\b`, "m"));
-      expect(brief.trim().split("\n")).toHaveLength(4);
+      expect(brief.trim().split("\n")).toHaveLength(5);
     }
   });
 

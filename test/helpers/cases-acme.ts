@@ -331,7 +331,7 @@ export const ACME_CASES: readonly Case[] = [
   },
   // Left out, they disagree with the real packet (reported to the lead, not weakened here):
   // - frontend to its own node's NodePort (10.20.30.12:31380, a hairpin through the node's load balancer): the real
-  //   packet arrives from the hairpin SNAT address 169.254.0.5, the trace says from the pod's own address (the
+  //   packet arrives from the hairpin SNAT address 169.254.169.5, the trace says from the pod's own address (the
   //   engine applies hairpin SNAT only when the destination was asked for as a Service);
   // - frontend to an external IPv6 address (2001:db8:ac::50, UDP 443): the lab seeds no MAC_Binding for its IPv6
   //   underlay gateway and nothing answers for it, so the real packet goes nowhere; the trace says unknown

@@ -1,4 +1,5 @@
-import type { ProbeRequest, ProbeResult, SeenPacket } from "../../src/lab/probe.js";
+import type { LabState } from "../../src/lab/lab.js";
+import { probe, type ProbeRequest, type ProbeResult, type SeenPacket } from "../../src/lab/probe.js";
 import type { ArrivalAddresses, Verdict } from "../../src/model/report.js";
 import type { TraceTarget } from "../../src/model/target.js";
 import { canonicalIp } from "../../src/net/ip.js";
@@ -61,4 +62,26 @@ export function agree(v: Verdict, real: ProbeResult): string | undefined {
   // rejected: OVN answered the sender
   if (v.kind !== "rejected") return `real: rejected (${g.packet.summary}); traced: ${v.kind}`;
   return sameAddresses(v, g.packet);
+}
+
+/**
+ * Sends the reply a real peer would send, after the forward packet set up conntrack: back to the address and port
+ * it received the packet from (a hairpin's SNAT address, not the sender's own). Undefined unless it was delivered.
+ */
+export async function realReply(
+  state: LabState,
+  t: TraceTarget,
+  forward: ProbeResult,
+): Promise<ProbeResult | undefined> {
+  const g = forward.verdict;
+  if (g.kind !== "delivered" || t.protocol === "icmp") return undefined;
+  return probe(state, {
+    src: { namespace: g.namespace, name: g.pod },
+    dst: { kind: "ip", ip: g.packet.src },
+    protocol: t.protocol,
+    srcPort: g.packet.dstPort ?? 0,
+    dstPort: g.packet.srcPort ?? forward.injected.srcPort,
+    family: forward.injected.family,
+    tcpFlags: "syn|ack",
+  });
 }

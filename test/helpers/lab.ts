@@ -85,3 +85,17 @@ export function processesUnder(root: string): number[] {
     })
     .map(Number);
 }
+
+/**
+ * The processes still running under `root` once those stopping have had `timeoutMs` to exit (a daemon stopped by
+ * pid may take a moment on a busy machine): [] when everything is gone.
+ */
+export async function processesLeftUnder(root: string, timeoutMs = 15_000): Promise<number[]> {
+  const until = Date.now() + timeoutMs;
+  let left = processesUnder(root);
+  while (left.length > 0 && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 100));
+    left = processesUnder(root);
+  }
+  return left;
+}

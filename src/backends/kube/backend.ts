@@ -6,6 +6,7 @@ import { Readable } from "node:stream";
 import {
   ApiException,
   CoreV1Api,
+  CustomObjectsApi,
   DiscoveryV1Api,
   Exec,
   KubeConfig,
@@ -13,9 +14,10 @@ import {
   type V1Status,
 } from "@kubernetes/client-node";
 import { InputError } from "../../errors.js";
-import type { ClusterBackend, ListOptions, NodeExecOptions } from "../../cluster/backend.js";
+import type { ClusterBackend, CustomResource, ListOptions, NodeExecOptions } from "../../cluster/backend.js";
 import type {
   EndpointSliceObject,
+  KubeObject,
   NamespaceObject,
   NetworkPolicyObject,
   NodeObject,
@@ -98,6 +100,7 @@ export class KubeBackend implements ClusterBackend {
   private readonly core: CoreV1Api;
   private readonly discovery: DiscoveryV1Api;
   private readonly networking: NetworkingV1Api;
+  private readonly custom: CustomObjectsApi;
   private readonly exec: Exec;
   private readonly cache = new Map<string, Promise<unknown>>();
   private readonly requestTimeoutMs: number;
@@ -113,6 +116,7 @@ export class KubeBackend implements ClusterBackend {
     this.core = this.kc.makeApiClient(CoreV1Api);
     this.discovery = this.kc.makeApiClient(DiscoveryV1Api);
     this.networking = this.kc.makeApiClient(NetworkingV1Api);
+    this.custom = this.kc.makeApiClient(CustomObjectsApi);
     this.exec = new Exec(this.kc);
     this.requestTimeoutMs = options.requestTimeoutMs ?? 15_000;
     this.execTimeoutMs = options.execTimeoutMs ?? 30_000;
@@ -263,6 +267,22 @@ export class KubeBackend implements ClusterBackend {
       () => this.networking.listNetworkPolicyForAllNamespaces(),
       (ns) => this.networking.listNamespacedNetworkPolicy({ namespace: ns }),
     );
+  }
+
+  async listCustomObjects(r: CustomResource): Promise<KubeObject[]> {
+    const { group, version, plural } = r;
+    try {
+      const list = (await this.call(`custom/${plural}.${group}`, `list ${plural}.${group}`, () =>
+        r.namespaced
+          ? this.custom.listCustomObjectForAllNamespaces({ group, version, plural })
+          : this.custom.listClusterCustomObject({ group, version, plural }),
+      )) as { items?: KubeObject[] };
+      return list.items ?? [];
+    } catch (e) {
+      // the cluster does not serve the resource: its CRD is not installed
+      if (e instanceof NotFoundError) return [];
+      throw e;
+    }
   }
 
   /** Namespace of the ovnkube-node pods (the flag, or the first pod labelled app=ovnkube-node). */

@@ -1,6 +1,13 @@
 import { readFileSync } from "node:fs";
 import { LabStateError } from "../../errors.js";
-import { deadDaemons, nodeEnv, readLabState, runOnNode, type LabState } from "../../lab/lab.js";
+import {
+  deadDaemons,
+  nodeEnv,
+  readLabState,
+  renewLabTunnelNeighbours,
+  runOnNode,
+  type LabState,
+} from "../../lab/lab.js";
 import { OvnTraceDaemons, runRoot, type DaemonPolicy } from "../../ovs/ovn-trace-daemons.js";
 import { labLayout } from "../../lab/layout.js";
 import { DEFAULT_TIMEOUT_MS } from "../../ovs/exec.js";
@@ -53,10 +60,16 @@ export class LabBackend extends StoreBackedObjects implements ClusterBackend {
   ): Promise<ExecResult> {
     if (!this.state.cluster.nodes.some((n) => n.name === node))
       throw new ClusterUnreachableError(`lab has no node "${node}"`);
+    if (!this.renewed.has(node)) {
+      this.renewed.add(node);
+      await renewLabTunnelNeighbours(this.state, node);
+    }
     return runOnNode(this.state, node, argv, options.timeoutMs ?? DEFAULT_TIMEOUT_MS, options.stdin);
   }
 
   private readonly ovnTraces: OvnTraceDaemons;
+  /** Nodes whose tunnel neighbours this backend renewed: a lab idle for 15 minutes has forgotten them. */
+  private readonly renewed = new Set<string>();
 
   async ovnTrace(node: string, call: OvnTraceCall, options: NodeExecOptions = {}): Promise<ExecResult> {
     const sb = nodeEnv(this.state, node).OVN_SB_DB;

@@ -1,12 +1,16 @@
 import { onInterrupt } from "../../ovs/interrupt.js";
 import { existsSync } from "node:fs";
 import { DEFAULT_TIMEOUT_MS, run } from "../../ovs/exec.js";
+import { ctlSocket } from "../../ovs/daemon.js";
+import { renewTunnelNeighbours } from "../../ovs/tunnel-neighbours.js";
 import { readOvsdbFile } from "../../ovsdb/file.js";
-import { snapshotPaths } from "../../snapshot/format.js";
+import { snapshotPaths, type SnapshotNode } from "../../snapshot/format.js";
 import { SnapshotGaps } from "../../snapshot/incomplete.js";
-import { readSnapshot, type Snapshot } from "../../snapshot/read.js";
+import type { DatabaseReader, Snapshot } from "../../snapshot/read.js";
+import { openIndexedSnapshot } from "../../snapshot/snapshot-index.js";
 import {
   readReplica,
+  recordedTunnelNeighbours,
   replicaNodeEnv,
   replicaRunning,
   startReplica,
@@ -15,13 +19,38 @@ import {
 } from "../../snapshot/replica.js";
 import type { ClusterBackend, NodeExecOptions, NodeUse, OvnTraceCall } from "../../cluster/backend.js";
 import { OvnTraceDaemons, runRoot, type DaemonPolicy } from "../../ovs/ovn-trace-daemons.js";
-import { ObjectStore, StoreBackedObjects } from "../../cluster/object-store.js";
+import { ObjectStore, StoreBackedObjects, type ObjectSource } from "../../cluster/object-store.js";
 import type { ExecResult } from "../../cluster/backend.js";
 import { ClusterUnreachableError, ProcessError } from "../../errors.js";
 import type { OvnDatabases, OvsdbDatabase } from "../../model/ovsdb.js";
+import { routeGet, type RecordedHostRoutes } from "../../snapshot/host-routes.js";
+
+/**
+ * Each database file read once (its shards when the replica's index has them, else the file): the Kubernetes
+ * objects derived from the zone databases, the traces and the check of what is missing share one read.
+ */
+function onceEach(read: DatabaseReader): DatabaseReader {
+  const done = new Map<string, { db: OvsdbDatabase } | { error: unknown }>();
+  return (file) => {
+    let r = done.get(file);
+    if (r === undefined) {
+      try {
+        r = { db: read(file) };
+      } catch (error) {
+        r = { error };
+      }
+      done.set(file, r);
+    }
+    if ("error" in r) throw r.error;
+    return r.db;
+  };
+}
 
 /** The Kubernetes objects of a snapshot: its kubernetes.json, or derived from its OVN databases. */
-async function objectsOf(snap: Snapshot): Promise<unknown[]> {
+export async function objectsOf(
+  snap: Snapshot,
+  readDatabase: DatabaseReader = (file) => readOvsdbFile(snap.bytes(file)),
+): Promise<unknown[]> {
   const file = snap.manifest.kubernetes?.file ?? snapshotPaths.kubernetes;
   if (existsSync(snap.path(file)) && snap.usable(file) !== undefined)
     return (JSON.parse(snap.text(file)) as { items: unknown[] }).items;
@@ -29,7 +58,7 @@ async function objectsOf(snap: Snapshot): Promise<unknown[]> {
     const ok = f === undefined ? undefined : snap.usable(f);
     if (ok === undefined) return undefined;
     try {
-      return readOvsdbFile(snap.bytes(ok));
+      return readDatabase(ok);
     } catch {
       return undefined;
     }
@@ -60,12 +89,13 @@ export class SnapshotBackend extends StoreBackedObjects implements ClusterBacken
     readonly snap: Snapshot,
     readonly replica: ReplicaState,
     private readonly ownsReplica: boolean,
-    objects: readonly unknown[],
+    objects: readonly unknown[] | ObjectSource,
     daemons: DaemonPolicy,
+    private readonly readDatabase: DatabaseReader,
   ) {
     super(new ObjectStore(objects));
     this.description = `snapshot ${snap.dir} (${snap.manifest.source.kind}: ${snap.manifest.source.description})`;
-    this.gaps = new SnapshotGaps(snap, replica);
+    this.gaps = new SnapshotGaps(snap, replica, readDatabase);
     this.ovnTraces = new OvnTraceDaemons(
       runRoot(replica.dir),
       daemons,
@@ -87,15 +117,25 @@ export class SnapshotBackend extends StoreBackedObjects implements ClusterBacken
 
   /** `daemons`: when ovn-trace runs as daemons (see DaemonPolicy). */
   static async open(dir: string, daemons: DaemonPolicy = "auto"): Promise<SnapshotBackend> {
-    const snap = readSnapshot(dir);
-    const objects = await objectsOf(snap);
-    const running = readReplica(dir);
-    if (running !== undefined && replicaRunning(running))
-      return new SnapshotBackend(snap, running, false, objects, daemons);
+    const found = readReplica(dir);
+    const running = found !== undefined && replicaRunning(found) ? found : undefined;
+    const indexed = openIndexedSnapshot(dir, running?.dir, running?.manifestSha256);
+    const snap = indexed.snap;
+    const readDatabase = onceEach((file) => indexed.database(file) ?? readOvsdbFile(snap.bytes(file)));
+    const objects = indexed.objects ?? (await objectsOf(snap, readDatabase));
+    if (running !== undefined)
+      return new SnapshotBackend(snap, running, false, objects, daemons, readDatabase);
     // the replica started for this run only: an interrupted run stops it too (it is stopped on close otherwise)
     const interrupt = onInterrupt(() => stopReplica(dir));
     try {
-      const b = new SnapshotBackend(snap, await startReplica(dir, snap), true, objects, daemons);
+      const b = new SnapshotBackend(
+        snap,
+        await startReplica(dir, snap),
+        true,
+        objects,
+        daemons,
+        readDatabase,
+      );
       b.interrupt = interrupt;
       return b;
     } catch (e) {
@@ -120,11 +160,37 @@ export class SnapshotBackend extends StoreBackedObjects implements ClusterBacken
         ? recorded(argv, 1, "", `the snapshot has no \`ip -j link\` of node ${node}`)
         : recorded(argv, 0, this.snap.text(f), "");
     }
+    // `ip route get`, from the node's recorded routes; any other `ip` command would read this machine's kernel
+    if (argv[0] === "ip") return this.hostRouteGet(n, argv);
+    await this.renewNeighbours(n);
     return run(argv, {
       env: replicaNodeEnv(this.replica, node),
       timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       ...(options.stdin === undefined ? {} : { input: options.stdin }),
     });
+  }
+
+  private readonly renewed = new Set<string>();
+
+  /** A replica left running by `snapshot start` may have been idle long enough to forget its tunnel neighbours. */
+  private async renewNeighbours(n: SnapshotNode): Promise<void> {
+    if (this.ownsReplica || this.renewed.has(n.name)) return;
+    this.renewed.add(n.name);
+    const d = this.replica.daemons.find((x) => x.owner === n.name && x.program === "ovs-vswitchd");
+    if (d !== undefined)
+      await renewTunnelNeighbours(ctlSocket(d), recordedTunnelNeighbours(this.snap, n), DEFAULT_TIMEOUT_MS);
+  }
+
+  /** `ip -j route get DST from SRC iif DEV` as the node would answer it, looked up in its recorded routes. */
+  private hostRouteGet(n: SnapshotNode, argv: readonly string[]): ExecResult {
+    const [, j, route, get, dst, from, src, iif, dev] = argv;
+    const shape = j === "-j" && route === "route" && get === "get" && from === "from" && iif === "iif";
+    if (!shape || dst === undefined || src === undefined || dev === undefined || argv.length !== 9)
+      return recorded(argv, 1, "", `a snapshot cannot answer \`${argv.join(" ")}\` for node ${n.name}`);
+    const f = n.runtime.hostRoutes === undefined ? undefined : this.snap.usable(n.runtime.hostRoutes);
+    if (f === undefined) return recorded(argv, 1, "", `the snapshot has no routes of node ${n.name}`);
+    const a = routeGet(JSON.parse(this.snap.text(f)) as RecordedHostRoutes, dst, src, dev);
+    return a.ok ? recorded(argv, 0, a.json, "") : recorded(argv, 2, "", a.error);
   }
 
   /**
@@ -154,7 +220,7 @@ export class SnapshotBackend extends StoreBackedObjects implements ClusterBacken
           throw new ProcessError(
             `cannot read the ${part} database of zone ${z.name}: the snapshot has no usable one`,
           );
-        return readOvsdbFile(this.snap.bytes(ok));
+        return this.readDatabase(ok);
       };
       p = Promise.resolve().then(() => ({ nb: read("NB", z.nb), sb: read("SB", z.sb) }));
       this.zones.set(z.name, p);
