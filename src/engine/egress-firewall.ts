@@ -6,11 +6,12 @@ import {
 import type { OvnDatabases } from "../model/ovsdb.js";
 import type { Verdict } from "../model/report.js";
 import type { TracedHop } from "../model/traced-hop.js";
+import { firstAlongFlowsMet } from "./flows-met.js";
 
 /**
  * A packet that left the cluster through an EgressFirewall's Allow rule (its ACL is among the logical flows the
  * source zone's ovn-trace went through) gets that rule named: the rule, not only the absence of a drop, is why it
- * left. Databases unreadable: the verdict stands as it is.
+ * left.
  */
 export async function withEgressFirewallRule(
   databasesOf: (node: string) => Promise<OvnDatabases>,
@@ -18,24 +19,20 @@ export async function withEgressFirewallRule(
   v: Verdict,
 ): Promise<Verdict> {
   if (v.kind !== "left-cluster") return v;
-  for (const h of logical) {
-    const uuids = h.hop.steps.flatMap((s) =>
-      s.kind === "logical-stage" && s.uuid !== undefined ? [s.uuid] : [],
-    );
-    if (uuids.length === 0) continue;
-    let dbs: OvnDatabases;
-    try {
-      dbs = await databasesOf(h.hop.node);
-    } catch {
-      return v;
-    }
-    const rule = egressFirewallRuleOfFlows(dbs, uuids);
-    if (rule?.type === "Allow")
-      return {
+  const rule = await firstAlongFlowsMet(
+    databasesOf,
+    logical,
+    () => true,
+    (dbs, uuids) => {
+      const r = egressFirewallRuleOfFlows(dbs, uuids);
+      return r?.type === "Allow" ? r : undefined;
+    },
+  );
+  return rule === undefined
+    ? v
+    : {
         ...v,
         allowedBy: egressFirewallRuleText(rule),
         objects: [...(v.objects ?? []), egressFirewallRef(rule)],
       };
-  }
-  return v;
 }

@@ -4,11 +4,12 @@ import { externalIds, stringColumn } from "../ovsdb/index.js";
 import type { OvnDatabases } from "../model/ovsdb.js";
 import type { Verdict } from "../model/report.js";
 import type { TracedHop } from "../model/traced-hop.js";
+import { firstAlongFlowsMet } from "./flows-met.js";
 
 /**
  * A packet that left the cluster through another node because an EgressIP rerouted it (the reroute policy's
  * logical flow is among those ovn-trace went through in the source zone) gets that policy named: it is why the
- * packet left where it did. Databases unreadable: the verdict stands as it is.
+ * packet left where it did.
  */
 export async function withEgressIPReroute(
   databasesOf: (node: string) => Promise<OvnDatabases>,
@@ -16,28 +17,26 @@ export async function withEgressIPReroute(
   v: Verdict,
 ): Promise<Verdict> {
   if (v.kind !== "left-cluster") return v;
-  for (const h of logical) {
-    const policyFlows = h.hop.steps.flatMap((s) =>
-      s.kind === "logical-stage" && s.stage === "lr_in_policy" && s.uuid !== undefined ? [s.uuid] : [],
-    );
-    if (policyFlows.length === 0) continue;
-    let dbs: OvnDatabases;
-    try {
-      dbs = await databasesOf(h.hop.node);
-    } catch {
-      return v;
-    }
-    for (const uuid of policyFlows) {
-      const flow = rowByCookie(dbs.sb, ["Logical_Flow"], uuid);
-      const hint = flow === undefined ? undefined : externalIds(flow)["stage-hint"];
-      const policy = hint === undefined ? undefined : rowByCookie(dbs.nb, ["Logical_Router_Policy"], hint);
-      if (policy === undefined || stringColumn(policy, "action") !== "reroute") continue;
-      const m = egressIPPolicyMeaning(dbs.nb, policy);
-      if (m !== undefined)
-        return { ...v, reroutedBy: m.text, objects: mergeObjects(v.objects ?? [], m.objects) };
-    }
-  }
-  return v;
+  const m = await firstAlongFlowsMet(
+    databasesOf,
+    logical,
+    (s) => s.stage === "lr_in_policy",
+    (dbs, uuids) =>
+      uuids
+        .map((uuid) => {
+          const flow = rowByCookie(dbs.sb, ["Logical_Flow"], uuid);
+          const hint = flow === undefined ? undefined : externalIds(flow)["stage-hint"];
+          const policy =
+            hint === undefined ? undefined : rowByCookie(dbs.nb, ["Logical_Router_Policy"], hint);
+          return policy === undefined || stringColumn(policy, "action") !== "reroute"
+            ? undefined
+            : egressIPPolicyMeaning(dbs.nb, policy);
+        })
+        .find((x) => x !== undefined),
+  );
+  return m === undefined
+    ? v
+    : { ...v, reroutedBy: m.text, objects: mergeObjects(v.objects ?? [], m.objects) };
 }
 
 /** The objects of both, each once. */

@@ -3,7 +3,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KubeBackend } from "../../src/backends/kube/backend.js";
-import type { CustomResource } from "../../src/cluster/backend.js";
 import { resolveScenario } from "../../src/lab/cluster.js";
 import { labDown, labUp, type LabState } from "../../src/lab/lab.js";
 import { labLayout } from "../../src/lab/layout.js";
@@ -11,60 +10,14 @@ import { parseScenario } from "../../src/lab/load-scenario.js";
 import { collectFromBackend } from "../../src/snapshot/collect.js";
 import { newLabDir } from "../helpers/lab.js";
 import { serveLab } from "../helpers/serve-lab.js";
-import { startTestApiServer, type TestApiServer } from "../k8s-api/server.js";
 
-/**
- * AdminNetworkPolicies read from a live cluster through client-node's CustomObjectsApi: the test API server
- * serves the resource only when it holds objects of it, as a real one serves it only with the CRD installed.
- */
-const ANP: CustomResource = {
-  group: "policy.networking.k8s.io",
-  version: "v1alpha1",
-  plural: "adminnetworkpolicies",
-  kind: "AdminNetworkPolicy",
-  namespaced: false,
-};
-const BANP: CustomResource = {
-  ...ANP,
-  plural: "baselineadminnetworkpolicies",
-  kind: "BaselineAdminNetworkPolicy",
-};
-
-const node = { apiVersion: "v1", kind: "Node", metadata: { name: "ovn-worker" } };
+/** An AdminNetworkPolicy collected into a snapshot from a live cluster (the listing itself: custom-objects.test.ts). */
 const anp = {
   apiVersion: "policy.networking.k8s.io/v1alpha1",
   kind: "AdminNetworkPolicy",
   metadata: { name: "cluster-control" },
   spec: { priority: 34, subject: { namespaces: {} }, egress: [{ name: "default-deny", action: "Deny" }] },
 };
-
-describe.each([
-  ["with the CRD", [node, anp], ["cluster-control"]],
-  ["without the CRD", [node], []],
-] as const)("a cluster %s", (_, items, names) => {
-  let server: TestApiServer;
-  let dir: string;
-  let backend: KubeBackend;
-  beforeAll(async () => {
-    server = await startTestApiServer({ objects: { items: [...items] }, token: "anp-token" });
-    dir = mkdtempSync(join(tmpdir(), "anp-kube-"));
-    backend = new KubeBackend({ kubeconfig: server.writeKubeconfig(dir), context: "lab" });
-  });
-  afterAll(async () => {
-    await server.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  it("lists its AdminNetworkPolicies, none when it does not serve them", async () => {
-    const objects = await backend.listCustomObjects(ANP);
-    expect(objects.map((o) => o.metadata?.name)).toEqual(names);
-    expect(await backend.listCustomObjects(BANP)).toEqual([]);
-    const asked = server.requests.filter((r) => r.path.endsWith("/adminnetworkpolicies"));
-    expect(asked.map((r) => [r.path, r.status])).toEqual([
-      ["/apis/policy.networking.k8s.io/v1alpha1/adminnetworkpolicies", names.length === 0 ? 404 : 200],
-    ]);
-  });
-});
 
 describe("a snapshot collected from a live cluster", () => {
   let state: LabState;

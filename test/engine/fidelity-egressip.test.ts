@@ -1,5 +1,4 @@
-import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import type { ClusterBackend } from "../../src/cluster/backend.js";
@@ -15,9 +14,8 @@ import { hashForOvn } from "../../src/lab/ovnk-names.js";
 import { probe, type ProbeResult } from "../../src/lab/probe.js";
 import type { TraceReport, Verdict } from "../../src/model/report.js";
 import type { TraceTarget } from "../../src/model/target.js";
-import { collectFromBackend } from "../../src/snapshot/collect.js";
-import type { SnapshotManifest } from "../../src/snapshot/format.js";
 import { agree, probeOf, realReply } from "../helpers/fidelity.js";
+import { labSnapshots } from "../helpers/bare-snapshot.js";
 import { newLabDir, waitForMacLearning } from "../helpers/lab.js";
 
 /**
@@ -318,22 +316,7 @@ describe.each(["central", "interconnect"] as const)(
 
     it("from a snapshot of the lab, and from one without its Kubernetes objects: the same verdicts and names", async () => {
       await waitForMacLearning(state);
-      const scratch = newLabDir();
-      const snap = join(scratch, "snap");
-      const manifest: SnapshotManifest = await collectFromBackend(live, {
-        out: snap,
-        source: { kind: "lab", description: state.dir },
-      });
-      const bare = join(scratch, "bare");
-      cpSync(snap, bare, { recursive: true });
-      rmSync(join(bare, "kubernetes.json"));
-      const files = Object.fromEntries(
-        Object.entries(manifest.files).filter(([f]) => f !== "kubernetes.json"),
-      );
-      writeFileSync(
-        join(bare, "manifest.json"),
-        JSON.stringify({ ...manifest, kubernetes: undefined, files }),
-      );
+      const [snap, bare] = await labSnapshots(live, state.dir);
       for (const dir of [snap, bare]) {
         const offline = await SnapshotBackend.open(dir);
         try {

@@ -1,4 +1,4 @@
-import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LabBackend } from "../../src/backends/lab/backend.js";
@@ -12,8 +12,8 @@ import { loadScenarioFile } from "../../src/lab/load-scenario.js";
 import { probe } from "../../src/lab/probe.js";
 import type { DirectionReport, HostHandoff, Verdict } from "../../src/model/report.js";
 import type { TraceTarget } from "../../src/model/target.js";
-import { collectFromBackend } from "../../src/snapshot/collect.js";
 import { agree, probeOf } from "../helpers/fidelity.js";
+import { labSnapshots } from "../helpers/bare-snapshot.js";
 import { newLabDir } from "../helpers/lab.js";
 import { serveLab } from "../helpers/serve-lab.js";
 import type { ExecRequest } from "../k8s-api/server.js";
@@ -296,16 +296,7 @@ describe.each(["interconnect", "central"] as const)("local gateway mode (kind-lg
   });
 
   it("offline: from a snapshot of the lab, and from one without kubernetes.json, every handoff the same, the host's routes looked up in the recorded ones", async () => {
-    const snap = join(newLabDir(), "snap");
-    await collectFromBackend(backend, { out: snap, source: { kind: "lab", description: state.dir } });
-    const bare = join(newLabDir(), "bare");
-    cpSync(snap, bare, { recursive: true });
-    rmSync(join(bare, "kubernetes.json"));
-    const m = JSON.parse(readFileSync(join(snap, "manifest.json"), "utf8")) as {
-      files: Record<string, unknown>;
-    };
-    const files = Object.fromEntries(Object.entries(m.files).filter(([f]) => f !== "kubernetes.json"));
-    writeFileSync(join(bare, "manifest.json"), JSON.stringify({ ...m, kubernetes: undefined, files }));
+    const [snap, bare] = await labSnapshots(backend, state.dir);
     const live = await Promise.all(HOST_CASES.map((c, i) => traceForward(backend, c.target, 45300 + i)));
     for (const dir of [snap, bare]) {
       const offline = await SnapshotBackend.open(dir);

@@ -14,10 +14,8 @@ import type { Family, TraceReport } from "../../src/model/report.js";
 import type { TraceTarget } from "../../src/model/target.js";
 import { agree, probeOf, realReply } from "../helpers/fidelity.js";
 import { newLabDir } from "../helpers/lab.js";
-import { bareSnapshot } from "../helpers/bare-snapshot.js";
+import { labSnapshots } from "../helpers/bare-snapshot.js";
 import { serveLab } from "../helpers/serve-lab.js";
-import { collectFromBackend } from "../../src/snapshot/collect.js";
-import { join } from "node:path";
 
 /**
  * Ground truth for Services with Local traffic policies and for several Services on the same pods
@@ -293,9 +291,7 @@ describe.each(["central", "interconnect"] as const)(
     });
 
     it("offline: from a snapshot of the lab, and from one without kubernetes.json, the same verdicts as the real packets", async () => {
-      const snap = join(newLabDir(), "snap");
-      await collectFromBackend(backend, { out: snap, source: { kind: "lab", description: state.dir } });
-      for (const dir of [snap, bareSnapshot(snap)]) {
+      for (const dir of await labSnapshots(backend, state.dir)) {
         const offline = await SnapshotBackend.open(dir);
         try {
           // the policies, read back from the load balancers when no Kubernetes object says them

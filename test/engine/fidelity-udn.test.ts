@@ -1,5 +1,4 @@
-import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { KubeBackend } from "../../src/backends/kube/backend.js";
@@ -16,9 +15,8 @@ import { probe, type ProbeResult } from "../../src/lab/probe.js";
 import type { KubeObjectRef, TraceReport } from "../../src/model/report.js";
 import type { TraceTarget } from "../../src/model/target.js";
 import { contains, parseCidr, parseIp } from "../../src/net/ip.js";
-import { collectFromBackend } from "../../src/snapshot/collect.js";
-import type { SnapshotManifest } from "../../src/snapshot/format.js";
 import { agree, probeOf } from "../helpers/fidelity.js";
+import { labSnapshots } from "../helpers/bare-snapshot.js";
 import { newLabDir, waitForMacLearning } from "../helpers/lab.js";
 import { serveLab } from "../helpers/serve-lab.js";
 
@@ -242,17 +240,7 @@ describe.each(["central", "interconnect"] as const)("primary UDN fidelity (%s)",
 
   it("from a snapshot of the lab, and from one without its Kubernetes objects: the real packets' verdicts", async () => {
     await waitForMacLearning(state);
-    const scratch = newLabDir();
-    const snap = join(scratch, "snap");
-    const manifest: SnapshotManifest = await collectFromBackend(backend, {
-      out: snap,
-      source: { kind: "lab", description: state.dir },
-    });
-    const bare = join(scratch, "bare");
-    cpSync(snap, bare, { recursive: true });
-    rmSync(join(bare, "kubernetes.json"));
-    const files = Object.fromEntries(Object.entries(manifest.files).filter(([f]) => f !== "kubernetes.json"));
-    writeFileSync(join(bare, "manifest.json"), JSON.stringify({ ...manifest, kubernetes: undefined, files }));
+    const [snap, bare] = await labSnapshots(backend, state.dir);
     for (const dir of [snap, bare]) {
       const offline = await SnapshotBackend.open(dir);
       try {

@@ -1,5 +1,7 @@
 import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { ClusterBackend } from "../../src/cluster/backend.js";
+import { collectFromBackend } from "../../src/snapshot/collect.js";
 import { newLabDir } from "./lab.js";
 
 /**
@@ -16,4 +18,11 @@ export function bareSnapshot(snap: string): string {
   const files = Object.fromEntries(Object.entries(m.files).filter(([f]) => f !== "kubernetes.json"));
   writeFileSync(join(bare, "manifest.json"), JSON.stringify({ ...m, kubernetes: undefined, files }));
   return bare;
+}
+
+/** A snapshot of the lab in `labDir` collected through `lab`, and its copy without kubernetes.json. */
+export async function labSnapshots(lab: ClusterBackend, labDir: string): Promise<[string, string]> {
+  const snap = join(newLabDir(), "snap");
+  await collectFromBackend(lab, { out: snap, source: { kind: "lab", description: labDir } });
+  return [snap, bareSnapshot(snap)];
 }
