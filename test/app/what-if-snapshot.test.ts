@@ -20,6 +20,7 @@ import { readReplica, replicaRunning, startReplica, stopReplica } from "../../sr
 import { EXIT } from "../../src/cli/exit-codes.js";
 import { cliAsync } from "../helpers/cli.js";
 import { newLabDir, processesLeftUnder } from "../helpers/lab.js";
+import { podRef as ref, realVerdict as real } from "../helpers/fidelity.js";
 
 /**
  * `what-if --snapshot` on a snapshot of a lab of examples/matrix.yaml, in both shapes: for a seeded sample of the
@@ -53,25 +54,6 @@ function hashes(dir: string, prefix = ""): Record<string, string> {
         .digest("hex");
   }
   return out;
-}
-
-const ref = (x: string): { namespace: string; name: string } => {
-  const [namespace = "", name = ""] = x.split("/");
-  return { namespace, name };
-};
-
-/** What a real packet does on the lab: delivered or not. */
-async function real(s: LabState, src: string, dst: string, port: string, srcPort: number): Promise<string> {
-  const [protocol = "tcp", p = "0"] = port.split("/");
-  const r = await probe(s, {
-    src: ref(src),
-    dst: { kind: "pod", ...ref(dst) },
-    protocol: protocol as "tcp" | "udp",
-    dstPort: Number(p),
-    srcPort,
-    family: 4,
-  });
-  return r.verdict.kind;
 }
 
 /** The proposals with their manifests as objects (the order of a manifest's keys follows its source's). */

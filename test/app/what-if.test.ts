@@ -10,10 +10,10 @@ import { EXAMPLES_DIR } from "../../src/lab/defaults.js";
 import { labDown, labUp, readLabState, setLabNetworkPolicies, type LabState } from "../../src/lab/lab.js";
 import { labLayout } from "../../src/lab/layout.js";
 import { loadScenarioFile } from "../../src/lab/load-scenario.js";
-import { probe } from "../../src/lab/probe.js";
 import type { LabCluster } from "../../src/lab/cluster.js";
 import type { ReachabilityMatrix } from "../../src/model/matrix.js";
 import { newLabDir } from "../helpers/lab.js";
+import { podRef as ref, realVerdict as real } from "../helpers/fidelity.js";
 
 /**
  * `what-if --allow` on a lab of examples/matrix.yaml: for dropped cells of each kind (the receiver's ingress in
@@ -67,24 +67,6 @@ const verdicts = (m: ReachabilityMatrix): Map<string, string> =>
         .join(", ")}`,
     ]),
   );
-
-const ref = (x: string): { namespace: string; name: string } => {
-  const [namespace = "", name = ""] = x.split("/");
-  return { namespace, name };
-};
-
-async function real(s: LabState, src: string, dst: string, port: string, srcPort: number): Promise<string> {
-  const [protocol = "tcp", p = "0"] = port.split("/");
-  const r = await probe(s, {
-    src: ref(src),
-    dst: { kind: "pod", ...ref(dst) },
-    protocol: protocol as "tcp" | "udp",
-    dstPort: Number(p),
-    srcPort,
-    family: 4,
-  });
-  return r.verdict.kind;
-}
 
 describe("what-if --allow on the lab (matrix.yaml, interconnect)", () => {
   let state: LabState;

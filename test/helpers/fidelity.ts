@@ -1,5 +1,11 @@
 import type { LabState } from "../../src/lab/lab.js";
-import { probe, type ProbeRequest, type ProbeResult, type SeenPacket } from "../../src/lab/probe.js";
+import {
+  probe,
+  type ProbeRequest,
+  type ProbeResult,
+  type ProbeVerdict,
+  type SeenPacket,
+} from "../../src/lab/probe.js";
 import type { ArrivalAddresses, Verdict } from "../../src/model/report.js";
 import type { TraceTarget } from "../../src/model/target.js";
 import { canonicalIp } from "../../src/net/ip.js";
@@ -84,4 +90,30 @@ export async function realReply(
     family: forward.injected.family,
     tcpFlags: "syn|ack",
   });
+}
+
+/** "NS/NAME" as a namespace and a name. */
+export const podRef = (x: string): { namespace: string; name: string } => {
+  const [namespace = "", name = ""] = x.split("/");
+  return { namespace, name };
+};
+
+/** What a real IPv4 packet from pod `src` to pod `dst` (NS/NAME) on `port` (tcp/80) does in the lab: its verdict. */
+export async function realVerdict(
+  s: LabState,
+  src: string,
+  dst: string,
+  port: string,
+  srcPort: number,
+): Promise<ProbeVerdict["kind"]> {
+  const [protocol = "tcp", p = "0"] = port.split("/");
+  const r = await probe(s, {
+    src: podRef(src),
+    dst: { kind: "pod", ...podRef(dst) },
+    protocol: protocol as "tcp" | "udp",
+    dstPort: Number(p),
+    srcPort,
+    family: 4,
+  });
+  return r.verdict.kind;
 }

@@ -1,5 +1,5 @@
+import { scenarioProblems } from "../helpers/scenario.js";
 import { describe, expect, it } from "vitest";
-import { InputError } from "../../src/errors.js";
 import { resolveScenario } from "../../src/lab/cluster.js";
 import { parseScenario } from "../../src/lab/load-scenario.js";
 
@@ -14,15 +14,7 @@ pods: [{ namespace: shop, name: p, node: a, ips: [10.244.0.3] }]
 const withFirewalls = (efs: string, records = ""): string =>
   `${base}egressFirewalls:\n${efs}${records === "" ? "" : `dnsRecords:\n${records}`}`;
 
-function problems(yaml: string): string {
-  try {
-    resolveScenario(parseScenario(yaml, "t.yaml"));
-  } catch (e) {
-    expect(e).toBeInstanceOf(InputError);
-    return (e as Error).message;
-  }
-  throw new Error("scenario was accepted");
-}
+const problems = (yaml: string): string => scenarioProblems(yaml);
 
 describe("EgressFirewalls in a scenario", () => {
   it("accepts CIDR and DNS rules with ports, and gives their namespace to the cluster", () => {

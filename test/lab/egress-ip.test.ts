@@ -1,5 +1,5 @@
+import { scenarioProblems } from "../helpers/scenario.js";
 import { describe, expect, it } from "vitest";
-import { InputError } from "../../src/errors.js";
 import { resolveScenario } from "../../src/lab/cluster.js";
 import { parseScenario } from "../../src/lab/load-scenario.js";
 
@@ -24,15 +24,7 @@ pods:
 const resolve = (egressIPs: string) =>
   resolveScenario(parseScenario(`${nodes}egressIPs:\n${egressIPs}`, "t.yaml"));
 
-function problems(egressIPs: string): string {
-  try {
-    resolve(egressIPs);
-  } catch (e) {
-    expect(e).toBeInstanceOf(InputError);
-    return (e as Error).message;
-  }
-  throw new Error("scenario was accepted");
-}
+const problems = (egressIPs: string): string => scenarioProblems(`${nodes}egressIPs:\n${egressIPs}`);
 
 describe("EgressIPs in a scenario", () => {
   it("assigns the egress IPs to the labelled nodes in turn, and serves the selected pods only", () => {

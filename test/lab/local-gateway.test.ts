@@ -1,5 +1,5 @@
+import { scenarioProblems } from "../helpers/scenario.js";
 import { describe, expect, it } from "vitest";
-import { InputError } from "../../src/errors.js";
 import { resolveScenario } from "../../src/lab/cluster.js";
 import { hostNetworkBatch } from "../../src/lab/host-network.js";
 import { parseScenario } from "../../src/lab/load-scenario.js";
@@ -28,15 +28,7 @@ services:
     ports: [{ port: 80, nodePort: 30080 }]
 `;
 
-function rejected(yaml: string): string {
-  try {
-    resolveScenario(parseScenario(yaml, "t.yaml"));
-  } catch (e) {
-    expect(e).toBeInstanceOf(InputError);
-    return (e as Error).message;
-  }
-  throw new Error("scenario was accepted");
-}
+const rejected = (yaml: string): string => scenarioProblems(yaml);
 
 describe("gatewayMode in a scenario", () => {
   it("is shared unless the scenario says local", () => {

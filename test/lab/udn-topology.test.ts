@@ -1,5 +1,5 @@
+import { scenarioProblems } from "../helpers/scenario.js";
 import { describe, expect, it } from "vitest";
-import { InputError } from "../../src/errors.js";
 import { resolveScenario } from "../../src/lab/cluster.js";
 import { parseScenario } from "../../src/lab/load-scenario.js";
 import { layer2SwitchName, layer3Names } from "../../src/lab/udn-topology.js";
@@ -20,15 +20,7 @@ userDefinedNetworks:
 ${networks}
 `;
 
-function problems(yaml: string): string {
-  try {
-    resolveScenario(parseScenario(yaml, "test.yaml"));
-  } catch (e) {
-    expect(e).toBeInstanceOf(InputError);
-    return (e as Error).message;
-  }
-  throw new Error("scenario was accepted");
-}
+const problems = (yaml: string): string => scenarioProblems(yaml);
 
 describe("primary user-defined network topologies in scenarios", () => {
   it("names objects as ovn-kubernetes scopes them (the anchors' example: network blue-net)", () => {
